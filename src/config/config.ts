@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { z } from 'zod';
+
+/**
+ * Configuration: defaults < JSON file (PROXIMA_CONFIG or --config) < environment variables.
+ * Validated once at start; a bad value stops the server with a message naming the field.
+ */
+const LogLevel = z.enum(['debug', 'info', 'warn', 'error', 'silent']);
+
+export const ConfigSchema = z
+  .object({
+    http: z
+      .object({
+        host: z.string().min(1).default('0.0.0.0'),
+        port: z.number().int().min(0).max(65535).default(8080),
+      })
+      .strict()
+      .default({ host: '0.0.0.0', port: 8080 }),
+    media: z
+      .object({
+        /** Address the shared UDP socket binds to. */
+        bindIp: z.string().min(1).default('0.0.0.0'),
+        /** The one UDP port all participants share (0 = any free port). */
+        port: z.number().int().min(0).max(65535).default(40000),
+        /** Address announced in ICE candidates; auto = first public IPv4, else 127.0.0.1. */
+        announcedIp: z.string().min(1).default('auto'),
+        /** Port announced in ICE candidates (a test hook to route media through an impairment proxy); 0 = the bound port. */
+        announcedPort: z.number().int().min(0).max(65535).default(0),
+        /** DTLS role we take on publish transports, where the browser offers actpass. */
+        publishDtlsRole: z.enum(['client', 'server']).default('client'),
+      })
+      .strict()
+      .default({ bindIp: '0.0.0.0', port: 40000, announcedIp: 'auto', announcedPort: 0, publishDtlsRole: 'client' }),
+    logLevel: LogLevel.default('info'),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const ENV: Record<string, { path: [string, string?]; kind: 'int' | 'string' }> = {
+  PROXIMA_HTTP_HOST: { path: ['http', 'host'], kind: 'string' },
+  PROXIMA_HTTP_PORT: { path: ['http', 'port'], kind: 'int' },
+  PROXIMA_MEDIA_BIND_IP: { path: ['media', 'bindIp'], kind: 'string' },
+  PROXIMA_MEDIA_PORT: { path: ['media', 'port'], kind: 'int' },
+  PROXIMA_ANNOUNCED_IP: { path: ['media', 'announcedIp'], kind: 'string' },
+  PROXIMA_ANNOUNCED_PORT: { path: ['media', 'announcedPort'], kind: 'int' },
+  PROXIMA_PUBLISH_DTLS_ROLE: { path: ['media', 'publishDtlsRole'], kind: 'string' },
+  PROXIMA_LOG_LEVEL: { path: ['logLevel'], kind: 'string' },
+};
+
+function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, Record<string, unknown> | unknown> = {};
+  for (const [name, spec] of Object.entries(ENV)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    let value: unknown = raw;
+    if (spec.kind === 'int') {
+      if (!/^\d+$/.test(raw)) throw new ConfigError(`${name}: expected an integer, got ${JSON.stringify(raw)}`);
+      value = Number(raw);
+    }
+    const [a, b] = spec.path;
+    if (b === undefined) out[a] = value;
+    else out[a] = { ...((out[a] as Record<string, unknown>) ?? {}), [b]: value };
+  }
+  return out;
+}
+
+function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const r: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = r[k];
+    r[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' ? merge(b as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return r;
+}
+
+/** The first non-internal IPv4 address that is not private, else 127.0.0.1. */
+export function detectAnnouncedIp(): string {
+  const isPrivate = (ip: string) => /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.|127\.)/.test(ip);
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal && !isPrivate(a.address)) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overrides?: ConfigInput } = {}): Config {
+  const env = opts.env ?? process.env;
+  let fileValues: Record<string, unknown> = {};
+  const file = opts.file ?? env.PROXIMA_CONFIG;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`cannot read config file ${file}: ${(e as Error).message}`);
+    }
+    try {
+      fileValues = JSON.parse(text) as Record<string, unknown>;
+    } catch (e) {
+      throw new ConfigError(`config file ${file} is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  const merged = merge(merge(fileValues, fromEnv(env)), (opts.overrides ?? {}) as Record<string, unknown>);
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration${file ? ` (file ${file})` : ''}:\n${lines.join('\n')}`);
+  }
+  const cfg = parsed.data;
+  if (cfg.media.announcedIp === 'auto') cfg.media.announcedIp = detectAnnouncedIp();
+  return cfg;
+}

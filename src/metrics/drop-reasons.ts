@@ -1,0 +1,68 @@
+/**
+ * Every place on the packet path that drops a packet names one of these reasons and counts it with
+ * `countDrop`. The names are the `reason` label of `proxima_packets_dropped_total`.
+ * Counting is a typed-array increment: no allocation, no label hashing on the hot path.
+ */
+export const DROP_REASONS = [
+  // demultiplexing (RFC 7983)
+  'unknown_first_byte',
+  'unknown_remote_address',
+  'packet_too_short',
+  // STUN / ICE
+  'stun_malformed',
+  'stun_unknown_ufrag',
+  'stun_bad_integrity',
+  'stun_bad_fingerprint',
+  'stun_unsupported',
+  // DTLS
+  'dtls_not_ready',
+  'dtls_error',
+  // SRTP / SRTCP
+  'srtp_not_ready',
+  'srtp_auth_failed',
+  'srtp_replayed',
+  'srtp_too_old',
+  'srtp_malformed',
+  'srtcp_auth_failed',
+  'srtcp_replayed',
+  // RTP / RTCP parsing
+  'rtp_malformed',
+  'rtp_bad_version',
+  'rtp_bad_padding',
+  'rtp_bad_extension',
+  'rtcp_malformed',
+  'rtcp_unknown_type',
+  // routing
+  'unknown_ssrc',
+  'unknown_payload_type',
+  'padding_only',
+  'rtx_malformed',
+  'rtx_unknown_ssrc',
+  'no_subscriber',
+  'consumer_paused',
+  'not_keyframe',
+  'duplicate',
+  'stale_source',
+  'too_large',
+  'send_failed',
+  'nack_not_in_cache',
+  'impairment_loss',
+] as const;
+
+export type DropReason = (typeof DROP_REASONS)[number];
+
+const index = new Map<DropReason, number>(DROP_REASONS.map((r, i) => [r, i]));
+const counts = new Float64Array(DROP_REASONS.length);
+
+export function countDrop(reason: DropReason): void {
+  counts[index.get(reason)!]++;
+}
+
+export function dropCount(reason: DropReason): number {
+  return counts[index.get(reason)!];
+}
+
+/** Snapshot for export; used by the metrics registry and by tests. */
+export function dropCounts(): ReadonlyArray<readonly [DropReason, number]> {
+  return DROP_REASONS.map((r, i) => [r, counts[i]] as const);
+}

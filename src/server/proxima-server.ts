@@ -1,0 +1,66 @@
+import type { Server } from 'node:http';
+import type { WebSocketServer } from 'ws';
+import type { Config } from '../config/config.ts';
+import { createMetricsRegistry } from '../metrics/registry.ts';
+import { createLogger, type Logger } from '../util/logger.ts';
+import { systemClock, type Clock } from '../util/clock.ts';
+import { MediaServer } from './media-server.ts';
+import { SpaceRegistry } from './space-registry.ts';
+import { createHttpServer } from './http-server.ts';
+import { loadWebAssets } from './web-assets.ts';
+
+/** The composition root: one process, HTTP + signaling + one media worker. */
+export class ProximaServer {
+  private constructor(
+    readonly config: Config,
+    readonly media: MediaServer,
+    readonly spaces: SpaceRegistry,
+    private readonly http: Server,
+    private readonly wss: WebSocketServer,
+    readonly log: Logger,
+  ) {}
+
+  static async start(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Promise<ProximaServer> {
+    const clock = opts.clock ?? systemClock;
+    const log = opts.log ?? createLogger(config.logLevel);
+    const media = await MediaServer.start({
+      bindIp: config.media.bindIp,
+      port: config.media.port,
+      announcedIp: config.media.announcedIp,
+      announcedPort: config.media.announcedPort,
+      publishDtlsRole: config.media.publishDtlsRole,
+      clock,
+      log,
+    });
+    const spaces = new SpaceRegistry();
+    const web = await loadWebAssets();
+    const { server, wss } = createHttpServer({ spaces, media, metrics: createMetricsRegistry(), web, clock, log });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.http.port, config.http.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const s = new ProximaServer(config, media, spaces, server, wss, log);
+    log.info('proxima listening', { http: `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${s.httpPort}/`, mediaPort: media.port });
+    return s;
+  }
+
+  get httpPort(): number {
+    const a = this.http.address();
+    return typeof a === 'object' && a ? a.port : 0;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.httpPort}`;
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+    await new Promise<void>((r) => this.http.close(() => r()));
+    this.http.closeAllConnections?.();
+    await this.media.close();
+  }
+}

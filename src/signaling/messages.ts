@@ -1,0 +1,228 @@
+/**
+ * Proxima signaling protocol v1: JSON messages over a WebSocket, validated with zod.
+ * Client requests carry `v: 1` and a request `id` that the server echoes in its response;
+ * `subscriberAnswer` is fire-and-forget (correlated by `offerId` instead).
+ */
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+/** Whole-frame cap, checked before JSON.parse so a hostile client cannot make us parse megabytes. */
+export const MAX_MESSAGE_BYTES = 128 * 1024;
+/** SDP cap: a realistic unified-plan offer with a dozen m-lines is ~10 KiB. */
+export const MAX_SDP_BYTES = 64 * 1024;
+
+const RequestId = z.union([z.string().min(1).max(64), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)]);
+/** Ids we mint or that come from msid tokens (RFC 8830 token-char subset, no whitespace/CRLF). */
+const Ident = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.+\/{}=#-]+$/, 'invalid identifier');
+const Sdp = z
+  .string()
+  .min(1)
+  .refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_SDP_BYTES, `sdp exceeds ${MAX_SDP_BYTES} bytes`);
+
+export const TrackInfoSchema = z.object({
+  trackId: Ident,
+  kind: z.enum(['audio', 'video']),
+  mid: z.string().min(1).max(32).optional(),
+});
+export const PublisherInfoSchema = z.object({
+  participantId: Ident,
+  name: z.string().min(1).max(64),
+  tracks: z.array(TrackInfoSchema).max(64),
+});
+export type TrackInfo = z.infer<typeof TrackInfoSchema>;
+export type PublisherInfo = z.infer<typeof PublisherInfoSchema>;
+
+const req = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
+  z.object({ v: z.literal(PROTOCOL_VERSION), id: RequestId, type: z.literal(type), ...shape });
+
+const TrackIds = z.array(Ident).min(1).max(64).optional();
+
+export const JoinSchema = req('join', {
+  space: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'space must be 1..64 of [A-Za-z0-9_-]'),
+  // No control characters: names are echoed to other participants' UIs and logs.
+  name: z.string().min(1).max(64).regex(/^[^\p{Cc}]+$/u, 'name must not contain control characters'),
+  token: z.string().min(1).max(4096).optional(),
+});
+export const PublishSchema = req('publish', { sdp: Sdp });
+export const SubscribeSchema = req('subscribe', { publisherId: Ident, trackIds: TrackIds });
+export const UnsubscribeSchema = req('unsubscribe', { publisherId: Ident, trackIds: TrackIds });
+export const SubscriberAnswerSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  id: RequestId.optional(),
+  type: z.literal('subscriberAnswer'),
+  offerId: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  sdp: Sdp,
+});
+export const LeaveSchema = req('leave', {});
+export const PingSchema = req('ping', {});
+
+export const ClientMessageSchema = z.discriminatedUnion('type', [
+  JoinSchema,
+  PublishSchema,
+  SubscribeSchema,
+  UnsubscribeSchema,
+  SubscriberAnswerSchema,
+  LeaveSchema,
+  PingSchema,
+]);
+export type JoinMessage = z.infer<typeof JoinSchema>;
+export type PublishMessage = z.infer<typeof PublishSchema>;
+export type SubscribeMessage = z.infer<typeof SubscribeSchema>;
+export type UnsubscribeMessage = z.infer<typeof UnsubscribeSchema>;
+export type SubscriberAnswerMessage = z.infer<typeof SubscriberAnswerSchema>;
+export type LeaveMessage = z.infer<typeof LeaveSchema>;
+export type PingMessage = z.infer<typeof PingSchema>;
+export type ClientMessage = z.infer<typeof ClientMessageSchema>;
+export type ClientMessageType = ClientMessage['type'];
+export type RequestId = z.infer<typeof RequestId>;
+const CLIENT_TYPES: ReadonlySet<string> = new Set(ClientMessageSchema.options.map((o) => o.shape.type.value));
+
+// ---- server -> client ----
+
+export const ERROR_CODES = [
+  'bad_request',
+  'unsupported_version',
+  'not_joined',
+  'already_joined',
+  'unknown_publisher',
+  'unknown_track',
+  'sdp_rejected',
+  'unauthorized',
+  'rate_limited',
+  'internal',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+const res = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
+  z.object({ v: z.literal(PROTOCOL_VERSION), id: RequestId, type: z.literal(type), ...shape });
+const push = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
+  z.object({ v: z.literal(PROTOCOL_VERSION), type: z.literal(type), ...shape });
+
+const IceServer = z.object({
+  urls: z.union([z.string(), z.array(z.string())]),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+});
+export const JoinedSchema = res('joined', {
+  participantId: Ident,
+  iceServers: z.array(IceServer).optional(),
+  publishers: z.array(PublisherInfoSchema),
+});
+export const PublishAnswerSchema = res('publishAnswer', { sdp: z.string(), tracks: z.array(TrackInfoSchema) });
+export const SubscribedSchema = res('subscribed', { publisherId: Ident, trackIds: z.array(Ident) });
+export const UnsubscribedSchema = res('unsubscribed', { publisherId: Ident, trackIds: z.array(Ident) });
+export const LeftSchema = res('left', {});
+export const PongSchema = res('pong', {});
+export const SubscriberOfferSchema = push('subscriberOffer', { offerId: z.number().int().min(0), sdp: z.string() });
+export const PublisherJoinedSchema = push('publisherJoined', { publisher: PublisherInfoSchema });
+export const PublisherLeftSchema = push('publisherLeft', { participantId: Ident });
+export const TracksChangedSchema = push('tracksChanged', { publisher: PublisherInfoSchema });
+export const ErrorSchema = push('error', {
+  id: RequestId.optional(),
+  code: z.enum(ERROR_CODES),
+  message: z.string(),
+});
+export const ServerMessageSchema = z.discriminatedUnion('type', [
+  JoinedSchema,
+  PublishAnswerSchema,
+  SubscribedSchema,
+  UnsubscribedSchema,
+  LeftSchema,
+  PongSchema,
+  SubscriberOfferSchema,
+  PublisherJoinedSchema,
+  PublisherLeftSchema,
+  TracksChangedSchema,
+  ErrorSchema,
+]);
+export type JoinedMessage = z.infer<typeof JoinedSchema>;
+export type PublishAnswerMessage = z.infer<typeof PublishAnswerSchema>;
+export type SubscribedMessage = z.infer<typeof SubscribedSchema>;
+export type UnsubscribedMessage = z.infer<typeof UnsubscribedSchema>;
+export type LeftMessage = z.infer<typeof LeftSchema>;
+export type PongMessage = z.infer<typeof PongSchema>;
+export type SubscriberOfferMessage = z.infer<typeof SubscriberOfferSchema>;
+export type PublisherJoinedMessage = z.infer<typeof PublisherJoinedSchema>;
+export type PublisherLeftMessage = z.infer<typeof PublisherLeftSchema>;
+export type TracksChangedMessage = z.infer<typeof TracksChangedSchema>;
+export type ErrorMessage = z.infer<typeof ErrorSchema>;
+export type ServerMessage = z.infer<typeof ServerMessageSchema>;
+
+type Body<M> = Omit<M, 'v' | 'type' | 'id'>;
+const v = PROTOCOL_VERSION;
+
+/** Typed builders: the only way server code should construct outgoing messages. */
+export const serverMessage = {
+  joined: (id: RequestId, b: Body<JoinedMessage>): JoinedMessage => ({ v, type: 'joined', id, ...b }),
+  publishAnswer: (id: RequestId, b: Body<PublishAnswerMessage>): PublishAnswerMessage => ({ v, type: 'publishAnswer', id, ...b }),
+  subscribed: (id: RequestId, b: Body<SubscribedMessage>): SubscribedMessage => ({ v, type: 'subscribed', id, ...b }),
+  unsubscribed: (id: RequestId, b: Body<UnsubscribedMessage>): UnsubscribedMessage => ({ v, type: 'unsubscribed', id, ...b }),
+  left: (id: RequestId): LeftMessage => ({ v, type: 'left', id }),
+  pong: (id: RequestId): PongMessage => ({ v, type: 'pong', id }),
+  subscriberOffer: (offerId: number, sdp: string): SubscriberOfferMessage => ({ v, type: 'subscriberOffer', offerId, sdp }),
+  publisherJoined: (publisher: PublisherInfo): PublisherJoinedMessage => ({ v, type: 'publisherJoined', publisher }),
+  publisherLeft: (participantId: string): PublisherLeftMessage => ({ v, type: 'publisherLeft', participantId }),
+  tracksChanged: (publisher: PublisherInfo): TracksChangedMessage => ({ v, type: 'tracksChanged', publisher }),
+  error: (code: ErrorCode, message: string, id?: RequestId): ErrorMessage =>
+    id === undefined ? { v, type: 'error', code, message } : { v, type: 'error', id, code, message },
+};
+
+export function encodeServerMessage(msg: ServerMessage): string {
+  return JSON.stringify(msg);
+}
+
+// ---- parsing ----
+
+export type ParseResult = { ok: true; msg: ClientMessage } | { ok: false; error: ErrorMessage };
+
+/** Keys that could reach Object.prototype if a handler ever spreads or merges client data. */
+const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Parse and validate one client frame. Never throws; errors echo the request id when one is readable. */
+export function parseClientMessage(raw: string | Buffer): ParseResult {
+  const fail = (code: ErrorCode, message: string, id?: RequestId): ParseResult => ({
+    ok: false,
+    error: serverMessage.error(code, message, id),
+  });
+  try {
+    // A string's UTF-8 size is at least its length, so the cheap check goes first.
+    const size = typeof raw === 'string' ? (raw.length > MAX_MESSAGE_BYTES ? Infinity : Buffer.byteLength(raw, 'utf8')) : raw.length;
+    if (size > MAX_MESSAGE_BYTES) return fail('bad_request', `message exceeds ${MAX_MESSAGE_BYTES} bytes`);
+    const text = typeof raw === 'string' ? raw : raw.toString('utf8');
+
+    let hostileKey: string | undefined;
+    let data: unknown;
+    try {
+      data = JSON.parse(text, function (key, value: unknown) {
+        if (FORBIDDEN_KEYS.has(key)) hostileKey = key;
+        return value;
+      });
+    } catch {
+      return fail('bad_request', 'message is not valid JSON');
+    }
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+      return fail('bad_request', 'message must be a JSON object');
+    }
+    const obj = data as Record<string, unknown>;
+    const idResult = RequestId.safeParse(obj.id);
+    const id = idResult.success ? idResult.data : undefined;
+    if (hostileKey !== undefined) return fail('bad_request', `forbidden key "${hostileKey}"`, id);
+    if (!('v' in obj)) return fail('bad_request', 'missing protocol version "v"', id);
+    if (obj.v !== PROTOCOL_VERSION) return fail('unsupported_version', `unsupported protocol version; this server speaks v${PROTOCOL_VERSION}`, id);
+    if (typeof obj.type !== 'string' || !CLIENT_TYPES.has(obj.type)) return fail('bad_request', 'unknown message type', id);
+
+    const parsed = ClientMessageSchema.safeParse(obj);
+    if (!parsed.success) return fail('bad_request', describeIssue(obj.type, parsed.error.issues[0]), id);
+    return { ok: true, msg: parsed.data };
+  } catch {
+    // Defensive: e.g. a pathologically nested payload overflowing the reviver's recursion.
+    return fail('bad_request', 'message could not be parsed');
+  }
+}
+
+function describeIssue(type: string, issue: z.core.$ZodIssue | undefined): string {
+  if (!issue) return `invalid ${type} message`;
+  const path = issue.path.map(String).join('.') || '(root)';
+  // zod messages do not echo input values, so this cannot reflect attacker-controlled text.
+  return `invalid ${type} message: ${path}: ${issue.message}`.slice(0, 200);
+}

@@ -1,0 +1,119 @@
+import { DtlsClient, DtlsServer } from 'werift-dtls/lib/dtls/src/index.js';
+import type { DtlsSocket } from 'werift-dtls/lib/dtls/src/index.js';
+import { fingerprintMatches, type DtlsCertificate } from './certificate.ts';
+import { srtpKeyLengths, srtpProfileFromDtlsId, type SrtpProfileName } from '../srtp/index.ts';
+
+/**
+ * DTLS-SRTP key exchange (RFC 5763/5764) over werift's DTLS state machine. We hand it datagrams and it
+ * hands back datagrams to send; the socket, ICE and demultiplexing stay ours.
+ */
+export type DtlsRole = 'client' | 'server';
+
+export interface DtlsKeys {
+  profile: SrtpProfileName;
+  localKey: Buffer;
+  localSalt: Buffer;
+  remoteKey: Buffer;
+  remoteSalt: Buffer;
+}
+
+export interface DtlsSessionHandler {
+  send(datagram: Buffer): void;
+  onConnected(keys: DtlsKeys): void;
+  onFailed(reason: string): void;
+}
+
+/** SRTP protection profiles we offer, in preference order (RFC 7714 §14.2: GCM first). */
+const PROFILES = [7, 1];
+
+export class DtlsSession {
+  private readonly socket: DtlsSocket;
+  private readonly adapter: { onData: (data: Buffer) => void };
+  private done = false;
+  private closed = false;
+  private started = false;
+
+  constructor(
+    readonly role: DtlsRole,
+    cert: DtlsCertificate,
+    private readonly remoteFingerprint: { algorithm: string; value: string },
+    private readonly handler: DtlsSessionHandler,
+  ) {
+    const adapter = {
+      type: 'proxima',
+      closed: false,
+      address: { address: '0.0.0.0', port: 0, family: 'IPv4' },
+      onData: (_data: Buffer) => {},
+      send: async (data: Buffer) => {
+        // Keep answering after the handshake: a peer whose last flight was lost retransmits it.
+        if (!this.closed) handler.send(data);
+      },
+      close: async () => {},
+    };
+    this.adapter = adapter;
+    const options = {
+      transport: adapter as never,
+      cert: cert.certPem,
+      key: cert.keyPem,
+      signatureHash: cert.signatureHash as never,
+      certificateRequest: true,
+      srtpProfiles: PROFILES as never,
+      extendedMasterSecret: true,
+    };
+    this.socket = role === 'server' ? new DtlsServer(options) : new DtlsClient(options);
+    this.socket.onConnect.subscribe(() => this.connected());
+    this.socket.onError.subscribe((e: Error) => this.fail(`dtls error: ${e?.message ?? String(e)}`));
+    this.socket.onClose.subscribe(() => this.fail('dtls closed by peer'));
+  }
+
+  /** Client role: send the ClientHello once ICE has a remote address (RFC 5763 §5). */
+  start(): void {
+    if (this.role !== 'client' || this.started) return;
+    this.started = true;
+    (this.socket as DtlsClient).connect().catch((e: unknown) => this.fail(`dtls connect failed: ${(e as Error)?.message ?? e}`));
+  }
+
+  /** One DTLS datagram from the peer. Returns false if werift rejected it. */
+  handle(datagram: Buffer): boolean {
+    if (this.closed) return false;
+    try {
+      this.adapter.onData(datagram);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): void {
+    this.done = true;
+    this.closed = true;
+    try {
+      this.socket.close();
+    } catch {
+      /* already closed */
+    }
+  }
+
+  private connected(): void {
+    if (this.done) return;
+    if (!fingerprintMatches(this.socket.remoteCertificate, this.remoteFingerprint.algorithm, this.remoteFingerprint.value)) {
+      this.fail('remote certificate does not match the SDP fingerprint');
+      return;
+    }
+    const profile = srtpProfileFromDtlsId(this.socket.srtp.srtpProfile ?? -1);
+    if (!profile) {
+      this.fail(`no SRTP profile negotiated (${this.socket.srtp.srtpProfile})`);
+      return;
+    }
+    const { keyLength, saltLength } = srtpKeyLengths(profile);
+    const k = this.socket.extractSessionKeys(keyLength, saltLength);
+    this.done = true;
+    this.handler.onConnected({ profile, localKey: k.localKey, localSalt: k.localSalt, remoteKey: k.remoteKey, remoteSalt: k.remoteSalt });
+  }
+
+  private fail(reason: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.handler.onFailed(reason);
+  }
+}

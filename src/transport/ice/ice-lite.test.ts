@@ -1,0 +1,247 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeClock } from '../../util/clock.ts';
+import { dropCount, type DropReason } from '../../metrics/drop-reasons.ts';
+import { IceLiteAgent, generateIceCredentials, type IceLiteEndpoint, type TransportAddress } from './ice-lite.ts';
+import {
+  buildBindingRequest,
+  encodeStunMessage,
+  parseStun,
+  verifyFingerprint,
+  verifyMessageIntegrity,
+  type StunMessage,
+} from './stun-message.ts';
+
+interface TestEndpoint extends IceLiteEndpoint {
+  selections: Array<[TransportAddress, TransportAddress | null]>;
+}
+
+function endpoint(remoteUfrag: string | null = 'peer'): TestEndpoint {
+  const selections: TestEndpoint['selections'] = [];
+  return {
+    local: generateIceCredentials(),
+    remoteUfrag,
+    selections,
+    onSelected(remote, previous) {
+      selections.push([remote, previous]);
+    },
+  };
+}
+
+function setup(remoteUfrag: string | null = 'peer') {
+  const clock = new FakeClock();
+  const agent = new IceLiteAgent(clock);
+  const ep = endpoint(remoteUfrag);
+  agent.register(ep);
+  return { clock, agent, ep };
+}
+
+interface ReqOpts {
+  useCandidate?: boolean;
+  controlling?: boolean;
+  username?: string;
+  password?: string;
+}
+function request(ep: IceLiteEndpoint, o: ReqOpts = {}): Buffer {
+  return buildBindingRequest({
+    username: o.username ?? `${ep.local.ufrag}:peer`,
+    password: o.password ?? ep.local.pwd,
+    priority: 0x6e0001ff,
+    controlling: o.controlling ?? true,
+    tieBreaker: 42n,
+    useCandidate: o.useCandidate ?? false,
+  });
+}
+
+function parseOk(b: Buffer | null): StunMessage {
+  assert.ok(b);
+  const m = parseStun(b);
+  assert.ok(typeof m !== 'string');
+  return m;
+}
+
+const A: TransportAddress = { address: '198.51.100.7', port: 50000, family: 4 };
+const B: TransportAddress = { address: '203.0.113.9', port: 40000, family: 4 };
+const C: TransportAddress = { address: '2001:db8::5', port: 40001, family: 6 };
+
+test('generateIceCredentials uses ice-chars with enough length and entropy', () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 200; i++) {
+    const c = generateIceCredentials();
+    assert.match(c.ufrag, /^[A-Za-z0-9+/]{4,256}$/);
+    assert.match(c.pwd, /^[A-Za-z0-9+/]{22,256}$/);
+    seen.add(c.ufrag);
+  }
+  assert.equal(seen.size, 200);
+});
+
+test('a valid Binding request is answered with XOR-MAPPED-ADDRESS = source', () => {
+  for (const src of [A, C, { address: '::ffff:198.51.100.7', port: 1, family: 6 as const }]) {
+    const { agent, ep } = setup();
+    const req = request(ep);
+    const r = agent.handle(req, src.address, src.port, src.family);
+    assert.equal(r.drop, null);
+    assert.equal(r.endpoint, ep);
+    const m = parseOk(r.response);
+    assert.equal(m.cls, 'success');
+    assert.deepEqual(m.transactionId, req.subarray(8, 20));
+    const want = src.address.startsWith('::ffff:') ? { address: '198.51.100.7', port: 1, family: 4 } : src;
+    assert.deepEqual(m.xorMappedAddress, want);
+    assert.equal(verifyMessageIntegrity(r.response!, m, ep.local.pwd), true);
+    assert.equal(verifyFingerprint(r.response!, m), true);
+    assert.deepEqual(ep.selections, [[src, null]]);
+    assert.deepEqual(agent.selectedAddress(ep), src);
+  }
+});
+
+test('bad datagrams are dropped, counted and mostly unanswered', () => {
+  const { agent, ep } = setup();
+  const other = endpoint();
+  const good = request(ep);
+  const flipped = (at: number): Buffer => {
+    const b = Buffer.from(good);
+    b[at] ^= 1;
+    return b;
+  };
+  const noFp = encodeStunMessage(1, 'request', Buffer.alloc(12), [[0x0006, Buffer.from(`${ep.local.ufrag}:peer`)]], {
+    integrityKey: ep.local.pwd,
+    fingerprint: false,
+  });
+  const noMi = encodeStunMessage(1, 'request', Buffer.alloc(12), [[0x0006, Buffer.from(`${ep.local.ufrag}:peer`)]]);
+  const noUser = encodeStunMessage(1, 'request', Buffer.alloc(12), [], { integrityKey: ep.local.pwd });
+  const cases: Array<[string, Buffer, DropReason, number | null]> = [
+    ['garbage', Buffer.from('hello world, not stun'), 'stun_malformed', null],
+    ['truncated', good.subarray(0, good.length - 4), 'stun_malformed', null],
+    ['not Binding (Allocate)', encodeStunMessage(3, 'request', Buffer.alloc(12), []), 'stun_unsupported', null],
+    ['Binding success (unsolicited)', encodeStunMessage(1, 'success', Buffer.alloc(12), []), 'stun_unsupported', null],
+    ['Binding error (unsolicited)', encodeStunMessage(1, 'error', Buffer.alloc(12), [[0x0009, Buffer.from('00000400', 'hex')]]), 'stun_unsupported', null],
+    ['no FINGERPRINT', noFp, 'stun_bad_fingerprint', null],
+    ['corrupted FINGERPRINT', flipped(good.length - 1), 'stun_bad_fingerprint', null],
+    ['no MESSAGE-INTEGRITY', noMi, 'stun_malformed', 400],
+    ['no USERNAME', noUser, 'stun_malformed', 400],
+    ['unknown ufrag', request(other), 'stun_unknown_ufrag', null],
+    ['USERNAME without colon', request(ep, { username: ep.local.ufrag }), 'stun_unknown_ufrag', null],
+    ['wrong remote ufrag', request(ep, { username: `${ep.local.ufrag}:other` }), 'stun_unknown_ufrag', null],
+    ['wrong password', request(ep, { password: other.local.pwd }), 'stun_bad_integrity', null],
+  ];
+  for (const [name, buf, reason, code] of cases) {
+    const before = dropCount(reason);
+    const r = agent.handle(buf, A.address, A.port, A.family);
+    assert.equal(r.drop, reason, name);
+    assert.equal(dropCount(reason), before + 1, `${name}: counted once`);
+    assert.equal(r.endpoint, null, name);
+    if (code === null) assert.equal(r.response, null, name);
+    else assert.equal(parseOk(r.response).errorCode, code, name);
+  }
+  assert.deepEqual(ep.selections, [], 'nothing selected');
+  assert.equal(agent.lastConsentAt(ep), null);
+});
+
+test('remote ufrag is not checked while unknown', () => {
+  const { agent, ep } = setup(null);
+  const r = agent.handle(request(ep, { username: `${ep.local.ufrag}:anything` }), A.address, A.port, 4);
+  assert.equal(r.drop, null);
+  assert.equal(parseOk(r.response).cls, 'success');
+});
+
+test('Binding indication is a silent keepalive', () => {
+  const { agent } = setup();
+  const r = agent.handle(encodeStunMessage(1, 'indication', Buffer.alloc(12), []), A.address, A.port, 4);
+  assert.deepEqual(r, { response: null, endpoint: null, drop: null });
+});
+
+test('peer claiming the controlled role gets 487 and changes nothing', () => {
+  const { agent, ep } = setup();
+  const r = agent.handle(request(ep, { controlling: false }), A.address, A.port, 4);
+  assert.equal(r.drop, null);
+  assert.equal(r.endpoint, ep);
+  const m = parseOk(r.response);
+  assert.equal(m.errorCode, 487);
+  assert.equal(verifyMessageIntegrity(r.response!, m, ep.local.pwd), true);
+  assert.deepEqual(ep.selections, []);
+  assert.equal(agent.lastConsentAt(ep), null);
+});
+
+test('unknown comprehension-required attribute gets 420 listing it', () => {
+  const { agent, ep } = setup();
+  const req = encodeStunMessage(
+    1,
+    'request',
+    Buffer.alloc(12, 3),
+    [
+      [0x0006, Buffer.from(`${ep.local.ufrag}:peer`)],
+      [0x7777, Buffer.alloc(4)],
+      [0xc057, Buffer.alloc(4)], // comprehension-optional: ignored
+    ],
+    { integrityKey: ep.local.pwd },
+  );
+  const r = agent.handle(req, A.address, A.port, 4);
+  assert.equal(r.drop, 'stun_unsupported');
+  assert.equal(r.endpoint, ep);
+  const m = parseOk(r.response);
+  assert.equal(m.errorCode, 420);
+  assert.ok(r.response!.includes(Buffer.from('000a00027777', 'hex')));
+  assert.deepEqual(ep.selections, []);
+});
+
+test('selection follows the latest valid check until nomination, then only nominations', () => {
+  const { agent, ep } = setup();
+  const steps: Array<[TransportAddress, boolean, TransportAddress, boolean]> = [
+    // [source, USE-CANDIDATE, selected after, onSelected fired]
+    [A, false, A, true],
+    [A, false, A, false],
+    [B, false, B, true], // nothing nominated yet: latest valid wins
+    [A, true, A, true], // nominated
+    [B, false, A, false], // a plain check cannot move a nomination
+    [C, true, C, true], // client changed network and re-nominated
+    [C, true, C, false],
+  ];
+  let prev: TransportAddress | null = null;
+  let fired = 0;
+  for (const [i, [src, uc, want, fires]] of steps.entries()) {
+    const r = agent.handle(request(ep, { useCandidate: uc }), src.address, src.port, src.family);
+    assert.equal(r.drop, null, `step ${i}`);
+    assert.deepEqual(parseOk(r.response).xorMappedAddress, src, `step ${i}: answered to source`);
+    assert.deepEqual(agent.selectedAddress(ep), want, `step ${i}`);
+    if (fires) {
+      fired++;
+      assert.deepEqual(ep.selections.at(-1), [want, prev], `step ${i}: callback args`);
+      prev = want;
+    }
+    assert.equal(ep.selections.length, fired, `step ${i}: callback count`);
+  }
+});
+
+test('consent time moves only for checks from the selected address', () => {
+  const { clock, agent, ep } = setup();
+  assert.equal(agent.lastConsentAt(ep), null);
+  clock.advance(1000);
+  agent.handle(request(ep, { useCandidate: true }), A.address, A.port, 4);
+  assert.equal(agent.lastConsentAt(ep), 1000);
+  clock.advance(5000);
+  agent.handle(request(ep), B.address, B.port, 4); // not selected: no consent for A
+  assert.equal(agent.lastConsentAt(ep), 1000);
+  agent.handle(request(ep, { password: 'wrong-password-wrong-pw' }), A.address, A.port, 4);
+  assert.equal(agent.lastConsentAt(ep), 1000, 'unauthenticated checks do not refresh');
+  clock.advance(2500);
+  agent.handle(request(ep), A.address, A.port, 4);
+  assert.equal(agent.lastConsentAt(ep), 8500);
+  // The owner times out after 30 s of silence.
+  clock.advance(30_001);
+  assert.ok(clock.now() - agent.lastConsentAt(ep)! > 30_000);
+});
+
+test('register / unregister', () => {
+  const { agent, ep } = setup();
+  assert.throws(() => agent.register({ ...endpoint(), local: { ufrag: ep.local.ufrag, pwd: 'x'.repeat(22) } }));
+  agent.register(ep); // idempotent
+  const two = endpoint();
+  agent.register(two);
+  assert.equal(agent.handle(request(two), A.address, A.port, 4).endpoint, two);
+  agent.unregister(ep);
+  assert.equal(agent.handle(request(ep), A.address, A.port, 4).drop, 'stun_unknown_ufrag');
+  assert.equal(agent.lastConsentAt(ep), null);
+  assert.equal(agent.selectedAddress(ep), null);
+  assert.equal(agent.handle(request(two), B.address, B.port, 4).drop, null, 'others unaffected');
+  agent.unregister(ep); // no-op
+});

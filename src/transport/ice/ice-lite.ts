@@ -1,0 +1,176 @@
+/**
+ * ICE-lite server side (RFC 8445 §2.5, §6.1.1, §7.3) for one UDP socket shared by every transport.
+ * Pure logic: the UDP mux passes each STUN datagram to `handle`, sends `response` back to the source,
+ * and learns where each transport's peer is through `IceLiteEndpoint.onSelected`.
+ *
+ * Decisions (documented so the mux owner can rely on them):
+ * - Lite is always controlled. A request carrying ICE-CONTROLLED (the peer also thinks it is
+ *   controlled) gets 487 Role Conflict, as §7.3.1.1 prescribes when our tie-breaker wins; we act as if
+ *   ours were the maximum so we never switch role. A request with neither role attribute (RFC 5245
+ *   era peers) is treated as coming from the controlling agent.
+ * - Bad or missing FINGERPRINT, unknown ufrag, wrong remote ufrag and bad MESSAGE-INTEGRITY are
+ *   dropped silently (no 401): answering unauthenticated traffic only helps reflection and probing.
+ *   A request without USERNAME or MESSAGE-INTEGRITY gets 400 (RFC 8489 §9.1.3).
+ * - Selection: until a pair is nominated (USE-CANDIDATE, §7.3.1.5) the latest authenticated source
+ *   is selected; after that only a newer nomination moves it (how a client that changed network
+ *   keeps its session).
+ * - Consent (RFC 7675 §5.1): `lastConsentAt` moves only for authenticated requests from the selected
+ *   address, because that is where we send media.
+ * - Every drop is counted here with countDrop; the caller must not count it again.
+ */
+import { randomBytes } from 'node:crypto';
+import { countDrop, type DropReason } from '../../metrics/drop-reasons.ts';
+import type { Clock } from '../../util/clock.ts';
+import { ATTR, METHOD_BINDING } from './stun-constants.ts';
+import { buildBindingError, encodeStunMessage } from './stun-builder.ts';
+import { parseStun, verifyFingerprint, verifyMessageIntegrity } from './stun-message.ts';
+import { encodeXorAddress, type TransportAddress } from './xor-address.ts';
+
+export type { TransportAddress } from './xor-address.ts';
+
+export interface IceCredentials {
+  ufrag: string;
+  pwd: string;
+}
+
+/** ice-char (RFC 8839 §5.4): ALPHA / DIGIT / "+" / "/". 64 symbols, so `byte & 63` is unbiased. */
+const ICE_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+function iceString(n: number): string {
+  const bytes = randomBytes(n);
+  let s = '';
+  for (let i = 0; i < n; i++) s += ICE_CHARS[bytes[i] & 63];
+  return s;
+}
+
+/**
+ * ufrag: 8 chars (48 random bits: unique per socket in practice); pwd: 24 chars (144 bits).
+ * RFC 8445 §5.3 asks for >= 24 and >= 128 random bits; RFC 8839 §5.4 for 4+ and 22+ chars.
+ */
+export function generateIceCredentials(): IceCredentials {
+  return { ufrag: iceString(8), pwd: iceString(24) };
+}
+
+export interface IceLiteEndpoint {
+  /** Our credentials, sent in the SDP answer. Fixed for the endpoint's life: an ICE restart registers a new endpoint. */
+  readonly local: IceCredentials;
+  /** Peer's ufrag from its SDP; when known, requests naming another one are dropped. */
+  remoteUfrag: string | null;
+  /**
+   * The address this transport must now send to (and accept media from) changed. `previous` is the
+   * address it replaces (null the first time), so the mux can move its address -> transport entry.
+   * Called synchronously inside `handle`; must not throw.
+   */
+  onSelected(remote: TransportAddress, previous: TransportAddress | null): void;
+}
+
+export interface IceLiteResult {
+  /** Datagram to send back to the request's source, or null. */
+  response: Buffer | null;
+  /** The endpoint the message authenticated for, or null. */
+  endpoint: IceLiteEndpoint | null;
+  /** Why the datagram was dropped (already counted), or null. */
+  drop: DropReason | null;
+}
+
+interface EndpointState {
+  selected: TransportAddress | null;
+  nominated: boolean;
+  lastConsentAt: number | null;
+}
+
+export class IceLiteAgent {
+  private readonly byUfrag = new Map<string, IceLiteEndpoint>();
+  private readonly state = new Map<IceLiteEndpoint, EndpointState>();
+
+  constructor(private readonly clock: Clock) {}
+
+  /** Throws if another registered endpoint already uses this ufrag (control path). */
+  register(endpoint: IceLiteEndpoint): void {
+    const existing = this.byUfrag.get(endpoint.local.ufrag);
+    if (existing && existing !== endpoint) throw new Error(`ICE ufrag already registered: ${endpoint.local.ufrag}`);
+    this.byUfrag.set(endpoint.local.ufrag, endpoint);
+    if (!this.state.has(endpoint)) this.state.set(endpoint, { selected: null, nominated: false, lastConsentAt: null });
+  }
+
+  unregister(endpoint: IceLiteEndpoint): void {
+    if (this.byUfrag.get(endpoint.local.ufrag) === endpoint) this.byUfrag.delete(endpoint.local.ufrag);
+    this.state.delete(endpoint);
+  }
+
+  /** Clock time of the last authenticated request from the selected address; null if none yet. */
+  lastConsentAt(endpoint: IceLiteEndpoint): number | null {
+    return this.state.get(endpoint)?.lastConsentAt ?? null;
+  }
+
+  selectedAddress(endpoint: IceLiteEndpoint): TransportAddress | null {
+    return this.state.get(endpoint)?.selected ?? null;
+  }
+
+  /** Handle one STUN datagram from (address, port). Never throws. */
+  handle(buf: Buffer, address: string, port: number, family: 4 | 6): IceLiteResult {
+    const msg = parseStun(buf);
+    if (typeof msg === 'string') return drop(msg);
+    if (msg.method !== METHOD_BINDING) return drop('stun_unsupported');
+    // §11: Binding indications are keepalives; nothing to answer and nothing to authenticate.
+    if (msg.cls === 'indication') return { response: null, endpoint: null, drop: null };
+    // A lite agent sends no checks (§2.5), so any response is unsolicited.
+    if (msg.cls !== 'request') return drop('stun_unsupported');
+    if (!verifyFingerprint(buf, msg)) return drop('stun_bad_fingerprint');
+    if (msg.username === null || msg.integrityOffset < 0) {
+      return drop('stun_malformed', buildBindingError(msg.transactionId, 400, 'Bad Request'));
+    }
+    // §7.3: USERNAME is "<our ufrag>:<their ufrag>".
+    const colon = msg.username.indexOf(':');
+    if (colon < 0) return drop('stun_unknown_ufrag');
+    const endpoint = this.byUfrag.get(msg.username.slice(0, colon));
+    const st = endpoint && this.state.get(endpoint);
+    if (!endpoint || !st) return drop('stun_unknown_ufrag');
+    if (endpoint.remoteUfrag !== null && endpoint.remoteUfrag !== msg.username.slice(colon + 1)) {
+      return drop('stun_unknown_ufrag');
+    }
+    const pwd = endpoint.local.pwd;
+    if (!verifyMessageIntegrity(buf, msg, pwd)) return drop('stun_bad_integrity');
+
+    if (msg.unknownRequired.length > 0) {
+      const r = buildBindingError(msg.transactionId, 420, 'Unknown Attribute', pwd, msg.unknownRequired);
+      return { ...drop('stun_unsupported', r), endpoint };
+    }
+    if (msg.iceControlled !== null && msg.iceControlling === null) {
+      // §7.3.1.1 with our tie-breaker >= theirs: tell the peer to become controlling.
+      return { response: buildBindingError(msg.transactionId, 487, 'Role Conflict', pwd), endpoint, drop: null };
+    }
+    const src: TransportAddress = { address, port, family };
+    const xor = encodeXorAddress(src, msg.transactionId);
+    // Only reachable if the mux hands us a non-literal address; nothing sensible to answer.
+    if (!xor) return drop('stun_unsupported');
+    const response = encodeStunMessage(METHOD_BINDING, 'success', msg.transactionId, [[ATTR.XOR_MAPPED_ADDRESS, xor]], {
+      integrityKey: pwd,
+    });
+
+    this.select(endpoint, st, src, msg.useCandidate);
+    return { response, endpoint, drop: null };
+  }
+
+  private select(endpoint: IceLiteEndpoint, st: EndpointState, src: TransportAddress, useCandidate: boolean): void {
+    const prev = st.selected;
+    // §7.3.1.5 nomination wins; before any nomination, follow the latest valid check.
+    if (useCandidate || !st.nominated) {
+      if (useCandidate) st.nominated = true;
+      if (!prev || !sameAddress(prev, src)) {
+        st.selected = src;
+        endpoint.onSelected(src, prev);
+      }
+    }
+    if (st.selected && sameAddress(st.selected, src)) st.lastConsentAt = this.clock.now();
+  }
+}
+
+function sameAddress(a: TransportAddress, b: TransportAddress): boolean {
+  return a.port === b.port && a.address === b.address && a.family === b.family;
+}
+
+function drop(reason: DropReason, response: Buffer | null = null): IceLiteResult {
+  countDrop(reason);
+  return { response, endpoint: null, drop: reason };
+}

@@ -1,0 +1,21 @@
+/**
+ * The per-profile crypto of SRTP/SRTCP. The context above it has already parsed the header,
+ * estimated the index and checked replay; a transform only encrypts/authenticates.
+ * Lengths passed in are checked by the caller (header and tag fit inside `length`).
+ */
+export interface SrtpTransform {
+  readonly tagLength: number;
+  /** Offset of the E||SRTCP-index word in an SRTCP packet of `length` octets. */
+  rtcpIndexOffset(length: number): number;
+  /** Returns header || ciphertext || tag in a new Buffer. */
+  protectRtp(buf: Buffer, length: number, headerLength: number, ssrc: number, index: number): Buffer;
+  /** `length` includes the tag. On success the plaintext payload is written back into buf. */
+  unprotectRtp(buf: Buffer, length: number, headerLength: number, ssrc: number, index: number): boolean;
+  /** Always encrypts (E=1). Returns the SRTCP packet in a new Buffer. */
+  protectRtcp(buf: Buffer, length: number, ssrc: number, index: number): Buffer;
+  /** `eIndex` is the E||index word read from the packet. Decrypts in place when E=1. */
+  unprotectRtcp(buf: Buffer, length: number, ssrc: number, eIndex: number): boolean;
+}
+
+/** E flag of the SRTCP trailer word (RFC 3711 §3.4). */
+export const SRTCP_E_FLAG = 0x80000000;

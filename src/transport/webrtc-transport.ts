@@ -1,0 +1,236 @@
+import { countDrop } from '../metrics/drop-reasons.ts';
+import { objectCounts, packetStats } from '../metrics/registry.ts';
+import { RtpView } from '../rtp/rtp-packet.ts';
+import { SrtpSession } from './srtp/index.ts';
+import { DtlsSession, type DtlsKeys, type DtlsRole } from './dtls/dtls-session.ts';
+import type { DtlsCertificate } from './dtls/certificate.ts';
+import type { MuxedTransport, UdpMux } from './udp-mux.ts';
+import type { IceCredentials, IceLiteAgent, IceLiteEndpoint, TransportAddress } from './ice/ice-lite.ts';
+import type { Clock } from '../util/clock.ts';
+import type { Logger } from '../util/logger.ts';
+
+/**
+ * One ICE-lite + DTLS-SRTP connection with one browser RTCPeerConnection. It owns no socket: the
+ * UdpMux routes its datagrams here once ICE has validated the remote address.
+ */
+export type TransportState = 'new' | 'connecting' | 'connected' | 'failed' | 'closed';
+
+export interface TransportHandler {
+  /** A decrypted RTP packet, parsed once. The view (and its buffer) is only valid during the call. */
+  onRtp(view: RtpView): void;
+  /** A decrypted RTCP compound packet. */
+  onRtcp(buf: Buffer, length: number): void;
+  onStateChange(state: TransportState, reason?: string): void;
+}
+
+export interface DtlsParameters {
+  role: DtlsRole;
+  remoteFingerprint: { algorithm: string; value: string };
+}
+
+export interface TransportOptions {
+  id: string;
+  mux: UdpMux;
+  ice: IceLiteAgent;
+  iceCredentials: IceCredentials;
+  remoteUfrag: string | null;
+  certificate: DtlsCertificate;
+  /** Known at once for a publish transport (from the offer); for a subscribe transport only once the answer arrives. */
+  dtls: DtlsParameters | null;
+  clock: Clock;
+  log: Logger;
+  /** Consent freshness (RFC 7675 §5.1): close when no valid binding request came for this long. */
+  consentTimeoutMs?: number;
+}
+
+/** DTLS datagrams kept while the DTLS parameters are not known yet (the peer retransmits anyway). */
+const MAX_EARLY_DTLS = 8;
+
+export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
+  readonly id: string;
+  readonly local: IceCredentials;
+  remoteUfrag: string | null;
+  state: TransportState = 'new';
+  remoteAddress: string | null = null;
+  remotePort = 0;
+  private handler: TransportHandler | null = null;
+  private dtls: DtlsSession | null = null;
+  private readonly earlyDtls: Buffer[] = [];
+  private srtpIn: SrtpSession | null = null;
+  private srtpOut: SrtpSession | null = null;
+  private readonly view = new RtpView();
+  private transportSeq = 0;
+  private readonly consentTimer;
+  private readonly createdAt: number;
+
+  constructor(private readonly opts: TransportOptions) {
+    this.id = opts.id;
+    this.createdAt = opts.clock.now();
+    this.local = opts.iceCredentials;
+    this.remoteUfrag = opts.remoteUfrag;
+    objectCounts.transports++;
+    if (opts.dtls) this.setDtlsParameters(opts.dtls);
+    opts.ice.register(this);
+    const timeout = opts.consentTimeoutMs ?? 30_000;
+    this.consentTimer = opts.clock.setInterval(() => {
+      if (this.state === 'closed') return;
+      const since = opts.clock.now() - (opts.ice.lastConsentAt(this) ?? this.createdAt);
+      if (since > timeout) this.fail(`no ICE consent for ${Math.round(since)} ms`);
+    }, Math.min(timeout, 5000));
+  }
+
+  /** Role and peer fingerprint, from the remote SDP. Set once. */
+  setDtlsParameters(p: DtlsParameters): void {
+    if (this.dtls || this.state === 'closed') return;
+    this.dtlsRole = p.role;
+    this.dtls = new DtlsSession(p.role, this.opts.certificate, p.remoteFingerprint, {
+      send: (d) => this.sendRaw(d),
+      onConnected: (keys) => this.onDtlsConnected(keys),
+      onFailed: (reason) => this.fail(reason),
+    });
+    if (this.remoteAddress !== null) this.dtls.start();
+    for (const d of this.earlyDtls.splice(0)) this.handleDtls(d);
+  }
+
+  dtlsRole: DtlsRole | null = null;
+
+  setHandler(h: TransportHandler): void {
+    this.handler = h;
+  }
+
+  get connected(): boolean {
+    return this.state === 'connected';
+  }
+
+  /** ICE (RFC 8445 §7.3.1.5) selected the peer's address, first or after a nomination moved it. */
+  onSelected(remote: TransportAddress): void {
+    if (this.state === 'closed' || this.state === 'failed') return;
+    this.remoteAddress = remote.address;
+    this.remotePort = remote.port;
+    this.opts.mux.bind(this, remote.address, remote.port);
+    this.opts.log.debug('ice path selected', { transport: this.id, address: remote.address, port: remote.port });
+    if (this.state === 'new') {
+      this.setState('connecting');
+      this.dtls?.start();
+    }
+  }
+
+  /** Next transport-wide sequence number for an outgoing packet (one counter per connection). */
+  nextTransportSeq(): number {
+    const s = this.transportSeq;
+    this.transportSeq = (s + 1) & 0xffff;
+    return s;
+  }
+
+  handleDtls(buf: Buffer): void {
+    if (this.dtls === null) {
+      if (this.earlyDtls.length < MAX_EARLY_DTLS) this.earlyDtls.push(Buffer.from(buf));
+      else countDrop('dtls_not_ready');
+      return;
+    }
+    if (!this.dtls.handle(buf)) countDrop('dtls_error');
+  }
+
+  handleSrtp(buf: Buffer): void {
+    const srtp = this.srtpIn;
+    if (!srtp) {
+      countDrop('srtp_not_ready');
+      return;
+    }
+    if (buf.length < 12) {
+      countDrop('packet_too_short');
+      return;
+    }
+    // RFC 5761 §4: payload types 64–95 (marker bit folded in: 192–223) are RTCP.
+    const pt = buf[1];
+    if (pt >= 192 && pt <= 223) {
+      const n = srtp.unprotectRtcp(buf, buf.length);
+      if (typeof n !== 'number') {
+        countDrop(n);
+        return;
+      }
+      packetStats.rtcpPacketsIn++;
+      this.handler?.onRtcp(buf, n);
+      return;
+    }
+    const n = srtp.unprotectRtp(buf, buf.length);
+    if (typeof n !== 'number') {
+      countDrop(n);
+      return;
+    }
+    const drop = this.view.parse(buf, n);
+    if (drop !== null) {
+      countDrop(drop);
+      return;
+    }
+    packetStats.rtpPacketsIn++;
+    packetStats.rtpBytesIn += n;
+    this.handler?.onRtp(this.view);
+  }
+
+  /** Protect and send one plaintext RTP packet; returns false if it could not be sent. */
+  sendRtp(buf: Buffer, length: number): boolean {
+    const srtp = this.srtpOut;
+    if (!srtp || this.remoteAddress === null) {
+      countDrop('srtp_not_ready');
+      return false;
+    }
+    const out = srtp.protectRtp(buf, length);
+    if (typeof out === 'string') {
+      countDrop(out);
+      return false;
+    }
+    this.opts.mux.send(out, this.remoteAddress, this.remotePort);
+    packetStats.rtpPacketsOut++;
+    packetStats.rtpBytesOut += length;
+    return true;
+  }
+
+  sendRtcp(buf: Buffer, length = buf.length): boolean {
+    const srtp = this.srtpOut;
+    if (!srtp || this.remoteAddress === null) return false;
+    const out = srtp.protectRtcp(buf, length);
+    if (typeof out === 'string') {
+      countDrop(out);
+      return false;
+    }
+    this.opts.mux.send(out, this.remoteAddress, this.remotePort);
+    packetStats.rtcpPacketsOut++;
+    return true;
+  }
+
+  close(reason = 'closed'): void {
+    if (this.state === 'closed') return;
+    this.opts.clock.clear(this.consentTimer);
+    this.dtls?.close();
+    this.opts.ice.unregister(this);
+    this.opts.mux.unbind(this);
+    this.srtpIn = this.srtpOut = null;
+    objectCounts.transports--;
+    this.setState('closed', reason);
+  }
+
+  private sendRaw(d: Buffer): void {
+    if (this.remoteAddress !== null && this.state !== 'closed') this.opts.mux.send(d, this.remoteAddress, this.remotePort);
+  }
+
+  private onDtlsConnected(keys: DtlsKeys): void {
+    if (this.state === 'closed') return;
+    this.srtpIn = new SrtpSession(keys.profile, keys.remoteKey, keys.remoteSalt);
+    this.srtpOut = new SrtpSession(keys.profile, keys.localKey, keys.localSalt);
+    this.opts.log.info('transport connected', { transport: this.id, srtp: keys.profile, dtlsRole: this.dtlsRole });
+    this.setState('connected');
+  }
+
+  private fail(reason: string): void {
+    if (this.state === 'closed' || this.state === 'failed') return;
+    this.opts.log.warn('transport failed', { transport: this.id, reason });
+    this.setState('failed', reason);
+    this.close(reason);
+  }
+
+  private setState(s: TransportState, reason?: string): void {
+    this.state = s;
+    this.handler?.onStateChange(s, reason);
+  }
+}

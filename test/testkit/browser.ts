@@ -1,0 +1,68 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+/** Flags measured on this machine: WebRTC on loopback with fake devices in headless Debian Chromium. */
+export const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+export const CHROMIUM_PATH = process.env.PROXIMA_CHROMIUM ?? '/usr/bin/chromium';
+
+/** One Chromium with a fresh profile; each page gets its own context (its own camera and connections). */
+export class TestBrowser {
+  private constructor(
+    private readonly context: BrowserContext,
+    private readonly profileDir: string,
+  ) {}
+
+  static async launch(): Promise<TestBrowser> {
+    const profileDir = mkdtempSync(join(tmpdir(), 'proxima-chromium-'));
+    const context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM_PATH,
+      headless: true,
+      args: CHROMIUM_FLAGS,
+      permissions: ['camera', 'microphone'],
+    });
+    return new TestBrowser(context, profileDir);
+  }
+
+  async page(url: string): Promise<Page> {
+    const page = await this.context.newPage();
+    page.on('pageerror', (e) => process.stderr.write(`[page error] ${e.message}\n`));
+    await page.goto(url);
+    return page;
+  }
+
+  async close(): Promise<void> {
+    await this.context.close().catch(() => undefined);
+    rmSync(this.profileDir, { recursive: true, force: true });
+  }
+}
+
+export type { Browser, Page };
+
+/** Poll `fn` until it returns a truthy value or the time runs out (then throw with the last value). */
+export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 15_000, everyMs = 200): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    last = await fn();
+    if (last) return last;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
