@@ -13,6 +13,16 @@ export interface MuxedTransport {
   handleSrtp(buf: Buffer): void;
 }
 
+/**
+ * What a transport needs of the network: the real UdpMux, or an in-process network in tests and
+ * benchmarks (the network is injected, like the clock).
+ */
+export interface MediaNetwork {
+  bind(transport: MuxedTransport, address: string, port: number): void;
+  unbind(transport: MuxedTransport): void;
+  send(buf: Buffer, address: string, port: number): void;
+}
+
 export interface StunHandler {
   /** Handle a STUN datagram; returns the response to send back, or null. */
   handleStun(buf: Buffer, address: string, port: number, family: 4 | 6): Buffer | null;
@@ -28,7 +38,7 @@ export interface MuxImpairment {
   seed: number;
 }
 
-export class UdpMux {
+export class UdpMux implements MediaNetwork {
   private impairment: MuxImpairment | null = null;
   private rng = 0;
   /** address → port → transport: nested so the hot path never builds a key string. */

@@ -4,7 +4,7 @@ import { RtpView } from '../rtp/rtp-packet.ts';
 import { SrtpSession } from './srtp/index.ts';
 import { DtlsSession, type DtlsKeys, type DtlsRole } from './dtls/dtls-session.ts';
 import type { DtlsCertificate } from './dtls/certificate.ts';
-import type { MuxedTransport, UdpMux } from './udp-mux.ts';
+import type { MediaNetwork, MuxedTransport } from './udp-mux.ts';
 import type { IceCredentials, IceLiteAgent, IceLiteEndpoint, TransportAddress } from './ice/ice-lite.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
@@ -30,7 +30,7 @@ export interface DtlsParameters {
 
 export interface TransportOptions {
   id: string;
-  mux: UdpMux;
+  mux: MediaNetwork;
   ice: IceLiteAgent;
   iceCredentials: IceCredentials;
   remoteUfrag: string | null;

@@ -151,7 +151,7 @@ export class SrtpContext {
   }
 
   private addRecv(map: Map<number, RecvState>, ssrc: number): RecvState {
-    
+    if (map.size >= this.maxSsrcs) evictOldest(map);
     const st: RecvState = { window: new ReplayWindow(this.windowSize), lastUse: 0 };
     map.set(ssrc, st);
     return st;

@@ -271,3 +271,19 @@ test('GCM packet matches an independent RFC 7714 construction at ROC 1 (IV §8.1
   c.final();
   assert.deepEqual(wire, Buffer.concat([pkt.subarray(0, hl), ct, c.getAuthTag()]));
 });
+
+test('AES-CM accepts authenticated-only SRTCP (E = 0) without decrypting it, RFC 3711 §3.4', () => {
+  const mk = Buffer.alloc(16, 0x42);
+  const ms = Buffer.alloc(14, 0x17);
+  const k = deriveSrtpSessionKeys('AES_CM_128_HMAC_SHA1_80', mk, ms);
+  const plain = rtcp();
+  const withIndex = Buffer.concat([plain, Buffer.from([0, 0, 0, 7])]); // E = 0, index 7
+  const tag = createHmac('sha1', k.rtcpAuthKey).update(withIndex).digest().subarray(0, 10);
+  const rx = new SrtpSession('AES_CM_128_HMAC_SHA1_80', mk, ms);
+  const wire = Buffer.concat([withIndex, tag]);
+  assert.equal(rx.unprotectRtcp(Buffer.from(wire), wire.length), plain.length);
+  assert.equal(rx.unprotectRtcp(Buffer.from(wire), wire.length), 'srtcp_replayed');
+  const flipped = Buffer.from(wire);
+  flipped[plain.length] |= 0x80; // claim E = 1: the tag covers the E bit, so this must fail
+  assert.equal(new SrtpSession('AES_CM_128_HMAC_SHA1_80', mk, ms).unprotectRtcp(flipped, flipped.length), 'srtcp_auth_failed');
+});
