@@ -22,6 +22,14 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// Types first: a strict typecheck failure fails the suite.
+if (!filters.length) {
+  const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root], { cwd: root, stdio: 'inherit' });
+  if (tsc.status !== 0) {
+    console.error('typecheck failed');
+    process.exit(tsc.status ?? 1);
+  }
+}
 // Browser and socket tests share two cores: run files one at a time so timings stay honest.
 const args = ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=180000', ...files];
 const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
