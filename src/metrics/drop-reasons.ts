@@ -25,6 +25,8 @@ export const DROP_REASONS = [
   'srtp_malformed',
   'srtcp_auth_failed',
   'srtcp_replayed',
+  'srtcp_too_old',
+  'srtcp_malformed',
   // RTP / RTCP parsing
   'rtp_malformed',
   'rtp_bad_version',

@@ -136,13 +136,17 @@ export class SrtpContext {
   }
 
   unprotectRtcp(buf: Buffer, length: number): number | DropReason {
-    if (length > buf.length || length < 8 + 4 + this.tag || buf[0] >>> 6 !== 2) return 'srtp_malformed';
+    if (length > buf.length || length < 8 + 4 + this.tag || buf[0] >>> 6 !== 2) return 'srtcp_malformed';
     const ssrc = buf.readUInt32BE(4);
     const eIndex = buf.readUInt32BE(this.t.rtcpIndexOffset(length));
     const index = eIndex & 0x7fffffff;
     let st = this.rtcpRecv.get(ssrc);
     // Per-SSRC window: peers like libsrtp keep one SRTCP index per SSRC.
-    if (st !== undefined && st.window.check(index) !== REPLAY_OK) return 'srtcp_replayed';
+    if (st !== undefined) {
+      const r = st.window.check(index);
+      if (r === REPLAY_DUPLICATE) return 'srtcp_replayed';
+      if (r !== REPLAY_OK) return 'srtcp_too_old';
+    }
     if (!this.t.unprotectRtcp(buf, length, ssrc, eIndex)) return 'srtcp_auth_failed';
     if (st === undefined) st = this.addRecv(this.rtcpRecv, ssrc);
     st.window.accept(index);
