@@ -1,0 +1,208 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Producer } from './producer.ts';
+import { Consumer, type ConsumerParams } from './consumer.ts';
+import type { OutgoingTransport, ProducerParams } from './media-types.ts';
+import { RtpView, writeRtpHeader } from '../rtp/rtp-packet.ts';
+import { rtxOriginalSeq } from '../rtp/rtx.ts';
+import { parseRtcp } from '../rtp/rtcp-compound.ts';
+import type { RtcpPacket } from '../rtp/rtcp-types.ts';
+import { FakeClock } from '../util/clock.ts';
+import { dropCount } from '../metrics/drop-reasons.ts';
+
+/** The subscriber's side of the wire, in process: keeps what the consumer sent, as parsed copies. */
+class CapturingTransport implements OutgoingTransport {
+  connected = true;
+  sent: Array<{ seq: number; ts: number; ssrc: number; pt: number; marker: boolean; payload: Buffer; tseq: number }> = [];
+  private tseq = 0;
+  nextTransportSeq(): number {
+    return this.tseq++ & 0xffff;
+  }
+  sendRtp(buf: Buffer, length: number): boolean {
+    const v = new RtpView();
+    assert.equal(v.parse(Buffer.from(buf.subarray(0, length))), null, 'consumer output parses');
+    const tpos = v.findExtension(3);
+    this.sent.push({
+      seq: v.sequenceNumber,
+      ts: v.timestamp,
+      ssrc: v.ssrc,
+      pt: v.payloadType,
+      marker: v.marker,
+      payload: Buffer.from(v.buf.subarray(v.payloadOffset, v.payloadOffset + v.payloadLength)),
+      tseq: tpos >= 0 ? v.buf.readUInt16BE(tpos) : -1,
+    });
+    return true;
+  }
+  sendRtcp(): boolean {
+    return true;
+  }
+}
+
+const VIDEO: ProducerParams = { id: 'tv', publisherId: 'pa', kind: 'video', mid: '1', codec: 'vp8', clockRate: 90000, payloadType: 120, rtxPayloadType: 121, ssrc: 0x1111, rtxSsrc: 0x2222 };
+const AUDIO: ProducerParams = { id: 'ta', publisherId: 'pa', kind: 'audio', mid: '0', codec: 'opus', clockRate: 48000, payloadType: 109, rtxPayloadType: null, ssrc: 0x3333, rtxSsrc: null };
+const CONSUMER: ConsumerParams = { id: 'c1', ssrc: 0xaaaa, rtxSsrc: 0xbbbb, payloadType: 96, rtxPayloadType: 97, ext: { transportCc: 3, absSendTime: 2, audioLevel: 0 } };
+
+/** A VP8 packet: descriptor S=1 PID=0, then a payload header whose P bit says key (0) or delta (1). */
+function vp8Packet(seq: number, ts: number, key: boolean, body = 40, ssrc = VIDEO.ssrc): RtpView {
+  const buf = Buffer.alloc(12 + 2 + body);
+  writeRtpHeader(buf, 0, { marker: true, payloadType: VIDEO.payloadType, sequenceNumber: seq & 0xffff, timestamp: ts >>> 0, ssrc }, null);
+  buf[12] = 0x10;
+  buf[13] = key ? 0x00 : 0x01;
+  for (let i = 14; i < buf.length; i++) buf[i] = (seq + i) & 0xff;
+  const v = new RtpView();
+  assert.equal(v.parse(buf), null);
+  return v;
+}
+
+function paddingOnly(seq: number, ts: number): RtpView {
+  const buf = Buffer.alloc(12 + 32);
+  writeRtpHeader(buf, 0, { marker: false, payloadType: VIDEO.payloadType, sequenceNumber: seq & 0xffff, timestamp: ts, ssrc: VIDEO.ssrc }, null);
+  buf[0] |= 0x20;
+  buf[buf.length - 1] = 32;
+  const v = new RtpView();
+  assert.equal(v.parse(buf), null);
+  return v;
+}
+
+function setup(params = VIDEO) {
+  const clock = new FakeClock();
+  const plis: number[] = [];
+  const producer = new Producer(params, clock, { requestKeyframe: (ssrc) => plis.push(ssrc) });
+  const transport = new CapturingTransport();
+  const consumer = new Consumer(params.kind === 'video' ? CONSUMER : { ...CONSUMER, rtxSsrc: null, rtxPayloadType: null, payloadType: 111 }, producer, transport);
+  producer.addSink(consumer);
+  return { clock, plis, producer, transport, consumer };
+}
+
+test('a paused consumer sends nothing; resuming asks the publisher for a keyframe at once', () => {
+  const { producer, transport, consumer, plis, clock } = setup();
+  producer.onRtp(vp8Packet(10, 1000, true), clock.now(), false);
+  assert.equal(transport.sent.length, 0);
+  consumer.resume();
+  assert.deepEqual(plis, [VIDEO.ssrc]);
+});
+
+test('video starts at a keyframe, with our SSRC and payload type and contiguous sequence numbers', () => {
+  const { producer, transport, consumer, clock } = setup();
+  consumer.resume();
+  const before = dropCount('not_keyframe');
+  producer.onRtp(vp8Packet(100, 9000, false), clock.now(), false);
+  producer.onRtp(vp8Packet(101, 9000, false), clock.now(), false);
+  assert.equal(transport.sent.length, 0, 'delta frames before the first keyframe are not sent');
+  assert.equal(dropCount('not_keyframe') - before, 2);
+  for (let i = 0; i < 5; i++) producer.onRtp(vp8Packet(102 + i, 12000 + i * 3000, i === 0), clock.now(), false);
+  assert.equal(transport.sent.length, 5);
+  for (let i = 0; i < 5; i++) {
+    const s = transport.sent[i];
+    assert.equal(s.ssrc, CONSUMER.ssrc);
+    assert.equal(s.pt, CONSUMER.payloadType);
+    assert.equal(s.seq, (transport.sent[0].seq + i) & 0xffff);
+    assert.equal((s.ts - transport.sent[0].ts) >>> 0, i * 3000, 'timestamps keep their spacing');
+    assert.equal(s.tseq, i, 'transport-wide sequence numbers per connection');
+  }
+});
+
+test('source sequence numbers wrapping past 65535 stay contiguous at the subscriber', () => {
+  const { producer, transport, consumer, clock } = setup();
+  consumer.resume();
+  for (let i = 0; i < 20; i++) producer.onRtp(vp8Packet(65530 + i, 500 + i, i === 0), clock.now(), false);
+  assert.equal(transport.sent.length, 20);
+  for (let i = 1; i < 20; i++) assert.equal(transport.sent[i].seq, (transport.sent[i - 1].seq + 1) & 0xffff);
+});
+
+test('padding-only packets are not forwarded and leave no gap', () => {
+  const { producer, transport, consumer, clock } = setup();
+  consumer.resume();
+  producer.onRtp(vp8Packet(1, 0, true), clock.now(), false);
+  producer.onRtp(paddingOnly(2, 0), clock.now(), false);
+  producer.onRtp(paddingOnly(3, 0), clock.now(), false);
+  producer.onRtp(vp8Packet(4, 3000, false), clock.now(), false);
+  assert.equal(transport.sent.length, 2);
+  assert.equal(transport.sent[1].seq, (transport.sent[0].seq + 1) & 0xffff);
+});
+
+test('a NACK is answered with RTX: RTX SSRC and payload type, the original sequence number first, then the payload', () => {
+  const { producer, transport, consumer, clock } = setup();
+  consumer.resume();
+  for (let i = 0; i < 10; i++) producer.onRtp(vp8Packet(500 + i, 1000, i === 0), clock.now(), false);
+  const wanted = transport.sent[4];
+  consumer.onNack([wanted.seq]);
+  const rtx = transport.sent[10];
+  assert.ok(rtx, 'a retransmission was sent');
+  assert.equal(rtx.ssrc, CONSUMER.rtxSsrc);
+  assert.equal(rtx.pt, CONSUMER.rtxPayloadType);
+  assert.equal(rtx.ts, wanted.ts);
+  assert.equal(rtx.payload.readUInt16BE(0), wanted.seq, 'OSN (RFC 4588 §4)');
+  assert.deepEqual(rtx.payload.subarray(2), wanted.payload);
+  const v = new RtpView();
+  const b = Buffer.alloc(12 + rtx.payload.length);
+  writeRtpHeader(b, 0, { marker: false, payloadType: 97, sequenceNumber: 1, timestamp: 0, ssrc: 1 }, null);
+  rtx.payload.copy(b, 12);
+  v.parse(b);
+  assert.equal(rtxOriginalSeq(v), wanted.seq);
+});
+
+test('a NACK for something never sent or long gone is a counted drop, not a crash', () => {
+  const { producer, consumer, transport, clock } = setup();
+  consumer.resume();
+  producer.onRtp(vp8Packet(1, 0, true), clock.now(), false);
+  const before = dropCount('nack_not_in_cache');
+  consumer.onNack([(transport.sent[0].seq + 100) & 0xffff, (transport.sent[0].seq + 30000) & 0xffff]);
+  assert.equal(dropCount('nack_not_in_cache') - before, 2);
+  assert.equal(transport.sent.length, 1);
+});
+
+test('a retransmission from the publisher of a packet already held is forwarded once', () => {
+  const { producer, consumer, transport, clock } = setup();
+  consumer.resume();
+  producer.onRtp(vp8Packet(1, 0, true), clock.now(), false);
+  producer.onRtp(vp8Packet(3, 0, false), clock.now(), false);
+  producer.onRtp(vp8Packet(2, 0, false), clock.now(), true); // recovered by RTX: forwarded in its place
+  producer.onRtp(vp8Packet(2, 0, false), clock.now(), true); // a second copy: dropped
+  assert.equal(transport.sent.length, 3);
+  const seqs = transport.sent.map((s) => s.seq);
+  assert.equal(seqs[2], (seqs[0] + 1) & 0xffff, 'the late packet gets the number it would have had');
+});
+
+test('keyframe requests upstream are throttled to one per 500 ms, the last one kept', () => {
+  const { producer, plis, clock } = setup();
+  producer.requestKeyframe();
+  producer.requestKeyframe();
+  producer.requestKeyframe();
+  assert.equal(plis.length, 1);
+  clock.advance(499);
+  assert.equal(plis.length, 1);
+  clock.advance(1);
+  assert.equal(plis.length, 2, 'the pending request is sent when the window ends');
+  clock.advance(2000);
+  assert.equal(plis.length, 2, 'nothing more without new requests');
+});
+
+test('sender reports carry the publisher’s NTP/RTP pair forward, shifted into the consumer’s timestamps', () => {
+  const { producer, consumer, transport, clock } = setup(AUDIO);
+  consumer.resume();
+  const audio = (seq: number, ts: number) => {
+    const buf = Buffer.alloc(12 + 20, 7);
+    writeRtpHeader(buf, 0, { marker: false, payloadType: AUDIO.payloadType, sequenceNumber: seq, timestamp: ts, ssrc: AUDIO.ssrc }, null);
+    const v = new RtpView();
+    v.parse(buf);
+    return v;
+  };
+  assert.equal(consumer.makeSenderReport(clock.now()), null, 'nothing to report before media and a publisher SR');
+  producer.onRtp(audio(1, 48_000), clock.now(), false);
+  const offset = (transport.sent[0].ts - 48_000) >>> 0;
+  producer.onSenderReport(3_900_000_000, 0x80000000, 96_000, clock.now()); // NTP …000.5 s ↔ RTP 96000
+  clock.advance(1000);
+  const sr = consumer.makeSenderReport(clock.now());
+  assert.ok(sr);
+  const list: RtcpPacket[] = [];
+  assert.equal(parseRtcp(sr, sr.length, list), null);
+  const p = list[0];
+  assert.equal(p.type, 'sr');
+  if (p.type !== 'sr') return;
+  assert.equal(p.ssrc, 0xaaaa);
+  assert.equal(p.ntpSec, 3_900_000_001);
+  assert.ok(Math.abs(p.ntpFrac - 0x80000000) < 0x10000, 'NTP moved by exactly the elapsed second');
+  assert.equal(p.rtpTimestamp, (96_000 + 48_000 + offset) >>> 0);
+  assert.equal(p.packetCount, 1);
+});
