@@ -23,6 +23,8 @@ export interface ConsumerParams {
 /** How many recent outgoing packets a NACK can name (power of two). */
 const HISTORY = 1024;
 const MAX_PACKET = 1500;
+/** While waiting for a keyframe, ask again this often (requests or keyframes may be lost). */
+const KEYFRAME_RETRY_MS = 1000;
 
 /**
  * One subscriber's copy of one producer: decides whether to send a packet, rewrites its header (SSRC,
@@ -47,6 +49,7 @@ export class Consumer implements RtpSink {
   /** outTs − srcTs of the last forwarded packet, for sender reports. */
   private tsOffset = 0;
   private sentAny = false;
+  private keyframeAskedAt = -Infinity;
   packetsSent = 0;
   octetsSent = 0;
 
@@ -73,6 +76,8 @@ export class Consumer implements RtpSink {
     if (this.waitingKeyframe) {
       if (!keyframe) {
         countDrop('not_keyframe');
+        // A PLI can be lost too: keep asking while we wait (the producer's throttle bounds the rate).
+        if (nowMs - this.keyframeAskedAt >= KEYFRAME_RETRY_MS) this.askKeyframe(nowMs);
         return;
       }
       this.waitingKeyframe = false;
@@ -117,20 +122,25 @@ export class Consumer implements RtpSink {
   }
 
   /** The subscriber can now decode us: start sending, beginning at a keyframe. */
-  resume(): void {
+  resume(nowMs: number): void {
     if (this.closed || !this.paused) return;
     this.paused = false;
     if (this.producer.kind === 'video') {
       this.waitingKeyframe = true;
-      this.producer.requestKeyframe();
+      this.askKeyframe(nowMs);
     }
   }
 
+  private askKeyframe(nowMs: number): void {
+    this.keyframeAskedAt = nowMs;
+    this.producer.requestKeyframe();
+  }
+
   /** The path to the subscriber was (re)established: whatever went before is lost, start at a keyframe. */
-  restartAtKeyframe(): void {
+  restartAtKeyframe(nowMs: number): void {
     if (this.closed || this.paused || this.producer.kind !== 'video') return;
     this.waitingKeyframe = true;
-    this.producer.requestKeyframe();
+    this.askKeyframe(nowMs);
   }
 
   pause(): void {

@@ -78,13 +78,13 @@ test('a paused consumer sends nothing; resuming asks the publisher for a keyfram
   const { producer, transport, consumer, plis, clock } = setup();
   producer.onRtp(vp8Packet(10, 1000, true), clock.now(), false);
   assert.equal(transport.sent.length, 0);
-  consumer.resume();
+  consumer.resume(clock.now());
   assert.deepEqual(plis, [VIDEO.ssrc]);
 });
 
 test('video starts at a keyframe, with our SSRC and payload type and contiguous sequence numbers', () => {
   const { producer, transport, consumer, clock } = setup();
-  consumer.resume();
+  consumer.resume(clock.now());
   const before = dropCount('not_keyframe');
   producer.onRtp(vp8Packet(100, 9000, false), clock.now(), false);
   producer.onRtp(vp8Packet(101, 9000, false), clock.now(), false);
@@ -104,7 +104,7 @@ test('video starts at a keyframe, with our SSRC and payload type and contiguous 
 
 test('source sequence numbers wrapping past 65535 stay contiguous at the subscriber', () => {
   const { producer, transport, consumer, clock } = setup();
-  consumer.resume();
+  consumer.resume(clock.now());
   for (let i = 0; i < 20; i++) producer.onRtp(vp8Packet(65530 + i, 500 + i, i === 0), clock.now(), false);
   assert.equal(transport.sent.length, 20);
   for (let i = 1; i < 20; i++) assert.equal(transport.sent[i].seq, (transport.sent[i - 1].seq + 1) & 0xffff);
@@ -112,7 +112,7 @@ test('source sequence numbers wrapping past 65535 stay contiguous at the subscri
 
 test('padding-only packets are not forwarded and leave no gap', () => {
   const { producer, transport, consumer, clock } = setup();
-  consumer.resume();
+  consumer.resume(clock.now());
   producer.onRtp(vp8Packet(1, 0, true), clock.now(), false);
   producer.onRtp(paddingOnly(2, 0), clock.now(), false);
   producer.onRtp(paddingOnly(3, 0), clock.now(), false);
@@ -123,7 +123,7 @@ test('padding-only packets are not forwarded and leave no gap', () => {
 
 test('a NACK is answered with RTX: RTX SSRC and payload type, the original sequence number first, then the payload', () => {
   const { producer, transport, consumer, clock } = setup();
-  consumer.resume();
+  consumer.resume(clock.now());
   for (let i = 0; i < 10; i++) producer.onRtp(vp8Packet(500 + i, 1000, i === 0), clock.now(), false);
   const wanted = transport.sent[4];
   consumer.onNack([wanted.seq]);
@@ -144,7 +144,7 @@ test('a NACK is answered with RTX: RTX SSRC and payload type, the original seque
 
 test('a NACK for something never sent or long gone is a counted drop, not a crash', () => {
   const { producer, consumer, transport, clock } = setup();
-  consumer.resume();
+  consumer.resume(clock.now());
   producer.onRtp(vp8Packet(1, 0, true), clock.now(), false);
   const before = dropCount('nack_not_in_cache');
   consumer.onNack([(transport.sent[0].seq + 100) & 0xffff, (transport.sent[0].seq + 30000) & 0xffff]);
@@ -154,7 +154,7 @@ test('a NACK for something never sent or long gone is a counted drop, not a cras
 
 test('a retransmission from the publisher of a packet already held is forwarded once', () => {
   const { producer, consumer, transport, clock } = setup();
-  consumer.resume();
+  consumer.resume(clock.now());
   producer.onRtp(vp8Packet(1, 0, true), clock.now(), false);
   producer.onRtp(vp8Packet(3, 0, false), clock.now(), false);
   producer.onRtp(vp8Packet(2, 0, false), clock.now(), true); // recovered by RTX: forwarded in its place
@@ -180,7 +180,7 @@ test('keyframe requests upstream are throttled to one per 500 ms, the last one k
 
 test('sender reports carry the publisher’s NTP/RTP pair forward, shifted into the consumer’s timestamps', () => {
   const { producer, consumer, transport, clock } = setup(AUDIO);
-  consumer.resume();
+  consumer.resume(clock.now());
   const audio = (seq: number, ts: number) => {
     const buf = Buffer.alloc(12 + 20, 7);
     writeRtpHeader(buf, 0, { marker: false, payloadType: AUDIO.payloadType, sequenceNumber: seq, timestamp: ts, ssrc: AUDIO.ssrc }, null);
@@ -205,4 +205,19 @@ test('sender reports carry the publisher’s NTP/RTP pair forward, shifted into 
   assert.ok(Math.abs(p.ntpFrac - 0x80000000) < 0x10000, 'NTP moved by exactly the elapsed second');
   assert.equal(p.rtpTimestamp, (96_000 + 48_000 + offset) >>> 0);
   assert.equal(p.packetCount, 1);
+});
+
+test('a consumer waiting for a keyframe asks again every second (a PLI may be lost)', () => {
+  const { producer, consumer, plis, clock } = setup();
+  consumer.resume(clock.now());
+  assert.equal(plis.length, 1);
+  for (let i = 0; i < 29; i++) {
+    clock.advance(100);
+    producer.onRtp(vp8Packet(10 + i, 3000 * i, false), clock.now(), false);
+  }
+  assert.equal(plis.length, 3, 'asked again after 1 s and 2 s (2.9 s of delta frames)');
+  producer.onRtp(vp8Packet(40, 90000, true), clock.now(), false);
+  clock.advance(3000);
+  producer.onRtp(vp8Packet(41, 93000, false), clock.now(), false);
+  assert.equal(plis.length, 3, 'no more requests once the keyframe arrived');
 });

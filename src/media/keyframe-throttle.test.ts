@@ -62,3 +62,21 @@ test('scheduled throttle sends immediately, coalesces requests, and sends the pe
   clock.advance(2000);
   assert.deepEqual(sent, [0, 500, 1200, 3210]);
 });
+
+test('a pending request survives a timer that fires before the window has ended', () => {
+  // A clock whose timers fire 1 ms early, like Node's millisecond timers against performance.now().
+  class EarlyClock extends FakeClock {
+    override setTimeout(fn: () => void, ms: number) {
+      return super.setTimeout(fn, ms > 1 ? ms - 1 : ms);
+    }
+  }
+  const clock = new EarlyClock();
+  let sent = 0;
+  const t = new ScheduledKeyframeThrottle(clock, () => sent++, 500);
+  t.request();
+  clock.advance(100);
+  t.request();
+  assert.equal(sent, 1);
+  clock.advance(1000);
+  assert.equal(sent, 2, 'the pending request was sent after all');
+});

@@ -86,7 +86,12 @@ export class ScheduledKeyframeThrottle {
 
   private readonly fire = (): void => {
     this.timer = null;
-    if (this.core.due(this.clock.now())) this.send();
+    const now = this.clock.now();
+    if (this.core.due(now)) this.send();
+    else if (this.core.isPending) {
+      // Timers may fire a little before the high-resolution clock says the window ended: wait the rest.
+      this.timer = this.clock.setTimeout(this.fire, Math.max(1, this.core.dueAtMs! - now));
+    }
   };
 
   private cancel(): void {

@@ -238,7 +238,8 @@ export class Participant {
     }
     const { consumers } = sub.pending;
     sub.pending = null;
-    for (const c of consumers) if (!c.closed) c.resume();
+    const now = this.clock.now();
+    for (const c of consumers) if (!c.closed) c.resume(now);
     if (sub.dirty || sub.unannounced.length > 0) this.negotiate();
   }
 
@@ -299,7 +300,7 @@ export class Participant {
       onRtcp: (b, l) => session.onRtcp(b, l),
       onStateChange: (s, reason) => {
         // Whatever was sent before the path existed is lost: start every video again at a keyframe.
-        if (s === 'connected') for (const c of session.consumers) c.restartAtKeyframe();
+        if (s === 'connected') for (const c of session.consumers) c.restartAtKeyframe(this.clock.now());
         this.onTransportState('subscribe', s, reason);
       },
     });

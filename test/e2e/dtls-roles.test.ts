@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../testkit/proxima.ts';
+import { serverDiagnostics, startTestServer } from '../testkit/proxima.ts';
 import { TestBrowser, waitFor, type Page } from '../testkit/browser.ts';
 
 /** What Chrome says about its DTLS transport on each connection. */
@@ -40,7 +40,11 @@ for (const role of ['client', 'server'] as const) {
             const st = await (window as any).proxima.stats();
             return st.inbound.some((s: any) => s.kind === 'video' && s.framesDecoded > 3);
           }),
-        );
+        ).catch(async (e: Error) => {
+          const inbound = await b.evaluate(async () => (await (window as any).proxima.stats()).inbound);
+          const outbound = await a.evaluate(async () => (await (window as any).proxima.stats()).outbound);
+          throw new Error(`${e.message}\nserver ${serverDiagnostics()}\nB inbound ${JSON.stringify(inbound)}\nA outbound ${JSON.stringify(outbound)}`);
+        });
         const pub = (await transports(a)).publish;
         const sub = (await transports(b)).subscribe;
         // Chrome reports its own role: ours is the opposite.

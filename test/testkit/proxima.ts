@@ -15,3 +15,13 @@ export async function startTestServer(overrides: ConfigInput = {}): Promise<Prox
   const level = (process.env.PROXIMA_TEST_LOG as 'debug' | 'info' | undefined) ?? 'warn';
   return ProximaServer.start(config, { log: createLogger(level) });
 }
+
+import { dropCounts } from '../../src/metrics/drop-reasons.ts';
+import { packetStats } from '../../src/metrics/registry.ts';
+
+/** The in-process server's counters, for failure messages: non-zero drops by reason and packet totals. */
+export function serverDiagnostics(): string {
+  const drops = dropCounts().filter(([, n]) => n > 0).map(([r, n]) => `${r}=${n}`).join(' ');
+  const stats = Object.entries(packetStats).map(([k, v]) => `${k}=${v}`).join(' ');
+  return `drops: ${drops || 'none'}; ${stats}`;
+}
