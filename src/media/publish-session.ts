@@ -33,11 +33,11 @@ export class PublishSession implements TransportHandler {
   transportCcExtId = 0;
   private lastTwccMs = 0;
   private lastRrMs = 0;
-  onStateChange: (state: TransportState, reason?: string) => void = () => {};
-
   constructor(
     readonly transport: WebRtcTransport,
     private readonly clock: Clock,
+    /** The owner's view of the transport's life (connected, failed, closed). */
+    readonly onStateChange: (state: TransportState, reason?: string) => void,
   ) {
     transport.setHandler(this);
   }

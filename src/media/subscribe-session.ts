@@ -23,11 +23,11 @@ export class SubscribeSession implements TransportHandler {
   /** The latest transport-wide CC feedback from the browser (consumed by bandwidth estimation later). */
   lastTwcc: TwccPacket | null = null;
   twccFeedbacks = 0;
-  onStateChange: (state: TransportState, reason?: string) => void = () => {};
-
   constructor(
     readonly transport: WebRtcTransport,
     private readonly clock: Clock,
+    /** The owner's view of the transport's life (connected, failed, closed). */
+    readonly onStateChange: (state: TransportState, reason?: string) => void,
   ) {
     transport.setHandler(this);
   }

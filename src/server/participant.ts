@@ -93,12 +93,7 @@ export class Participant {
     if (isSdpError(offer)) throw new RequestError('sdp_rejected', offer.message);
     if (!this.pub) {
       const t = this.media.createTransport(offer.transport.iceUfrag, null, 'pub');
-      const session = new PublishSession(t, this.clock);
-      t.setHandler({
-        onRtp: (v) => session.onRtp(v),
-        onRtcp: (b, l) => session.onRtcp(b, l),
-        onStateChange: (s, reason) => this.onTransportState('publish', s, reason),
-      });
+      const session = new PublishSession(t, this.clock, (s, reason) => this.onTransportState('publish', s, reason));
       this.pub = { session, byMid: new Map() };
       this.media.addTickable(session);
     }
@@ -294,15 +289,10 @@ export class Participant {
   private ensureSubscribeSide(): SubscribeSide {
     if (this.sub) return this.sub;
     const t = this.media.createTransport(null, null, 'sub');
-    const session = new SubscribeSession(t, this.clock);
-    t.setHandler({
-      onRtp: (v) => session.onRtp(v),
-      onRtcp: (b, l) => session.onRtcp(b, l),
-      onStateChange: (s, reason) => {
-        // Whatever was sent before the path existed is lost: start every video again at a keyframe.
-        if (s === 'connected') for (const c of session.consumers) c.restartAtKeyframe(this.clock.now());
-        this.onTransportState('subscribe', s, reason);
-      },
+    const session = new SubscribeSession(t, this.clock, (s, reason) => {
+      // Whatever was sent before the path existed is lost: start every video again at a keyframe.
+      if (s === 'connected') for (const c of session.consumers) c.restartAtKeyframe(this.clock.now());
+      this.onTransportState('subscribe', s, reason);
     });
     this.media.addTickable(session);
     this.sub = { session, media: [], byProducer: new Map(), nextMid: 0, offerId: 0, pending: null, dirty: false, unannounced: [] };
