@@ -73,6 +73,11 @@ export class Consumer implements RtpSink {
       countDrop('consumer_paused');
       return;
     }
+    if (!this.transport.connected) {
+      // Not yet reachable: do not spend the keyframe we are waiting for on a packet that cannot leave.
+      countDrop('srtp_not_ready');
+      return;
+    }
     if (this.waitingKeyframe) {
       if (!keyframe) {
         countDrop('not_keyframe');
@@ -127,7 +132,8 @@ export class Consumer implements RtpSink {
     this.paused = false;
     if (this.producer.kind === 'video') {
       this.waitingKeyframe = true;
-      this.askKeyframe(nowMs);
+      // Before the transport connects a keyframe would be lost; restartAtKeyframe asks on connection.
+      if (this.transport.connected) this.askKeyframe(nowMs);
     }
   }
 

@@ -221,3 +221,19 @@ test('a consumer waiting for a keyframe asks again every second (a PLI may be lo
   producer.onRtp(vp8Packet(41, 93000, false), clock.now(), false);
   assert.equal(plis.length, 3, 'no more requests once the keyframe arrived');
 });
+
+test('a consumer whose transport is not connected yet keeps waiting for its keyframe and asks once connected', () => {
+  const { producer, consumer, transport, plis, clock } = setup();
+  transport.connected = false;
+  consumer.resume(clock.now());
+  assert.equal(plis.length, 0, 'no keyframe request that could only be wasted');
+  producer.onRtp(vp8Packet(1, 0, true), clock.now(), false);
+  assert.equal(transport.sent.length, 0);
+  transport.connected = true;
+  consumer.restartAtKeyframe(clock.now());
+  assert.equal(plis.length, 1, 'asked at once on connection, no throttle wait');
+  producer.onRtp(vp8Packet(2, 3000, false), clock.now(), false);
+  assert.equal(transport.sent.length, 0, 'still waiting for a keyframe');
+  producer.onRtp(vp8Packet(3, 6000, true), clock.now(), false);
+  assert.equal(transport.sent.length, 1);
+});

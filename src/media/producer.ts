@@ -45,7 +45,7 @@ export class Producer {
 
   constructor(
     readonly params: ProducerParams,
-    private readonly clock: Clock,
+    clock: Clock,
     upstream: ProducerUpstream,
   ) {
     this.id = params.id;

@@ -1,0 +1,168 @@
+/** One participant of a headless client over the real signaling WebSocket. */
+import { randomBytes } from 'node:crypto';
+import { WebSocket } from 'ws';
+import { generateIceCredentials } from '../../src/transport/ice/ice-lite.ts';
+import { createDtlsCertificate, type DtlsCertificate } from '../../src/transport/dtls/certificate.ts';
+import { NodePeer, openUdpLink, randomSsrc, type OutgoingStream } from './node-peer.ts';
+import { PEER_EXT, PEER_PT, answerSubscribeOffer, buildPublishOffer, remoteTransportOf, type OfferedTrack } from './peer-sdp.ts';
+
+export interface TrackInfo {
+  trackId: string;
+  kind: 'audio' | 'video';
+  mid?: string;
+}
+
+type Msg = { type: string; id?: number; [k: string]: unknown };
+
+/**
+ * One participant over the real WebSocket (protocol v1, src/signaling/messages.ts): a publish NodePeer
+ * (we offer, RFC 3264) and a subscribe NodePeer (the server offers, we answer setup:active).
+ */
+export class NodeClient {
+  participantId = '';
+  publisher: NodePeer | null = null;
+  subscriber: NodePeer | null = null;
+  /** m-lines of the latest subscribe offer. */
+  subscribeTracks: OfferedTrack[] = [];
+  offersAnswered = 0;
+  /** Every push (message without a pending request id), oldest first. */
+  readonly pushes: Msg[] = [];
+  readonly errors: Error[] = [];
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (m: Msg) => void; reject: (e: Error) => void }>();
+  private offerChain: Promise<void> = Promise.resolve();
+  private readonly subIce = generateIceCredentials();
+  private subReady: Promise<NodePeer> | null = null;
+
+  private constructor(
+    private readonly ws: WebSocket,
+    readonly certificate: DtlsCertificate,
+  ) {
+    ws.on('message', (data) => this.onMessage(String(data)));
+    ws.on('close', (code, reason) => {
+      for (const p of this.pending.values()) p.reject(new Error(`signaling closed (${code} ${String(reason)})`));
+      this.pending.clear();
+    });
+  }
+
+  /** Connect to `httpUrl`'s /ws and join `space`. */
+  static async join(httpUrl: string, space: string, name: string, opts: { certificate?: DtlsCertificate } = {}): Promise<NodeClient> {
+    const certificate = opts.certificate ?? (await createDtlsCertificate());
+    const ws = new WebSocket(`${httpUrl.replace(/^http/, 'ws')}/ws`);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const c = new NodeClient(ws, certificate);
+    const r = await c.request('join', { space, name });
+    c.participantId = String(r.participantId);
+    return c;
+  }
+
+  request(type: string, body: Record<string, unknown> = {}): Promise<Msg> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.ws.send(JSON.stringify({ v: 1, id, type, ...body }));
+    });
+  }
+
+  /** Publish Opus and/or VP8 (+RTX) from a new publish transport; resolves once DTLS is up. */
+  async publish(opts: { audio?: boolean; video?: boolean } = {}): Promise<{ peer: NodePeer; tracks: TrackInfo[] }> {
+    if (this.publisher) throw new Error('already publishing');
+    const ice = generateIceCredentials();
+    const streamId = `s${randomBytes(4).toString('hex')}`;
+    const streams: OutgoingStream[] = [];
+    const audio = opts.audio ?? true ? { ssrc: randomSsrc(), trackId: `${streamId}-a` } : undefined;
+    const video = opts.video ?? true ? { ssrc: randomSsrc(), rtxSsrc: randomSsrc(), trackId: `${streamId}-v` } : undefined;
+    if (audio) streams.push({ kind: 'audio', ssrc: audio.ssrc, payloadType: PEER_PT.opus, clockRate: 48000 });
+    if (video) streams.push({ kind: 'video', ssrc: video.ssrc, payloadType: PEER_PT.vp8, clockRate: 90000, rtxSsrc: video.rtxSsrc, rtxPayloadType: PEER_PT.vp8Rtx });
+    const cname = `c${randomBytes(4).toString('hex')}`;
+    const sdp = buildPublishOffer({ ice, fingerprint: this.certificate.fingerprint, cname, streamId, ...(audio ? { audio } : {}), ...(video ? { video } : {}) });
+    const r = await this.request('publish', { sdp });
+    const remote = remoteTransportOf(String(r.sdp));
+    const link = await openUdpLink(remote.candidate.ip, remote.candidate.port);
+    const peer = new NodePeer({ link, certificate: this.certificate, ice, streams, ext: PEER_EXT, cname });
+    this.publisher = peer;
+    // RFC 5763 §5: the server answered active (it is the DTLS client) or passive.
+    await peer.connect({ iceUfrag: remote.iceUfrag, icePwd: remote.icePwd, fingerprint: remote.fingerprint, dtlsRole: remote.setup === 'active' ? 'server' : 'client' });
+    return { peer, tracks: r.tracks as TrackInfo[] };
+  }
+
+  async subscribe(publisherId: string, trackIds?: string[]): Promise<string[]> {
+    const r = await this.request('subscribe', { publisherId, ...(trackIds ? { trackIds } : {}) });
+    return r.trackIds as string[];
+  }
+
+  async unsubscribe(publisherId: string, trackIds?: string[]): Promise<string[]> {
+    const r = await this.request('unsubscribe', { publisherId, ...(trackIds ? { trackIds } : {}) });
+    return r.trackIds as string[];
+  }
+
+  /** The subscribe transport, once connected (it starts with the first subscriber offer). */
+  subscriberReady(timeoutMs = 10_000): Promise<NodePeer> {
+    if (this.subReady) return this.subReady;
+    return new Promise((resolve, reject) => {
+      const end = Date.now() + timeoutMs;
+      const poll = () => {
+        if (this.subReady) return void this.subReady.then(resolve, reject);
+        if (Date.now() > end) return reject(new Error(`no subscriber offer within ${timeoutMs} ms`));
+        setTimeout(poll, 20);
+      };
+      poll();
+    });
+  }
+
+  /** The first push of `type` not yet taken, waiting for it if needed. */
+  async nextPush(type: string, timeoutMs = 5000): Promise<Msg> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.pushes.findIndex((m) => m.type === type);
+      if (i >= 0) return this.pushes.splice(i, 1)[0]!;
+      if (Date.now() > end) throw new Error(`no ${type} push within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  close(): void {
+    this.publisher?.close();
+    this.subscriber?.close();
+    this.ws.close();
+  }
+
+  private onMessage(text: string): void {
+    let m: Msg;
+    try {
+      m = JSON.parse(text) as Msg;
+    } catch {
+      this.errors.push(new Error(`non-JSON frame: ${text.slice(0, 80)}`));
+      return;
+    }
+    const p = typeof m.id === 'number' ? this.pending.get(m.id) : undefined;
+    if (p) {
+      this.pending.delete(m.id!);
+      if (m.type === 'error') p.reject(new Error(`${String(m.code)}: ${String(m.message)}`));
+      else p.resolve(m);
+      return;
+    }
+    if (m.type === 'subscriberOffer') {
+      // Offers are answered one at a time, in order, like the browser SDK does.
+      this.offerChain = this.offerChain.then(() => this.answer(Number(m.offerId), String(m.sdp))).catch((e: Error) => void this.errors.push(e));
+    }
+    this.pushes.push(m);
+  }
+
+  private async answer(offerId: number, sdp: string): Promise<void> {
+    const a = answerSubscribeOffer(sdp, { ice: this.subIce, fingerprint: this.certificate.fingerprint });
+    this.subscribeTracks = a.tracks;
+    this.ws.send(JSON.stringify({ v: 1, type: 'subscriberAnswer', offerId, sdp: a.sdp }));
+    this.offersAnswered++;
+    if (this.subscriber) return;
+    const link = await openUdpLink(a.remote.candidate.ip, a.remote.candidate.port);
+    const peer = new NodePeer({ link, certificate: this.certificate, ice: this.subIce });
+    this.subscriber = peer;
+    // We answered setup:active: we are the DTLS client.
+    this.subReady = peer.connect({ iceUfrag: a.remote.iceUfrag, icePwd: a.remote.icePwd, fingerprint: a.remote.fingerprint, dtlsRole: 'client' }).then(() => peer);
+    this.subReady.catch((e: Error) => void this.errors.push(e));
+  }
+}
