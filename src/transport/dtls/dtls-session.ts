@@ -1,6 +1,7 @@
 import { DtlsClient, DtlsServer } from 'werift-dtls/lib/dtls/src/index.js';
 import type { DtlsSocket } from 'werift-dtls/lib/dtls/src/index.js';
 import { fingerprintMatches, type DtlsCertificate } from './certificate.ts';
+import { checkCertificateVerify, checkServerKeyExchange, type HandshakeMessage } from './handshake-verify.ts';
 import { srtpKeyLengths, srtpProfileFromDtlsId, type SrtpProfileName } from '../srtp/index.ts';
 
 /**
@@ -96,8 +97,16 @@ export class DtlsSession {
 
   private connected(): void {
     if (this.done) return;
-    if (!fingerprintMatches(this.socket.remoteCertificate, this.remoteFingerprint.algorithm, this.remoteFingerprint.value)) {
+    const cert = this.socket.remoteCertificate;
+    if (!cert || !fingerprintMatches(cert, this.remoteFingerprint.algorithm, this.remoteFingerprint.value)) {
       this.fail('remote certificate does not match the SDP fingerprint');
+      return;
+    }
+    // The certificate matches; now the peer must have proved it holds its private key.
+    const messages: HandshakeMessage[] = this.socket.dtls.sortedHandshakeCache.map((h) => ({ msgType: h.msg_type, body: h.fragment, serialized: h.serialize() }));
+    const why = this.role === 'server' ? checkCertificateVerify(messages, cert) : checkServerKeyExchange(messages, cert);
+    if (why) {
+      this.fail(`peer did not prove its certificate: ${why}`);
       return;
     }
     const profile = srtpProfileFromDtlsId(this.socket.srtp.srtpProfile ?? -1);

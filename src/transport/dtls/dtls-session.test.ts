@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createDtlsCertificate, type DtlsCertificate } from './certificate.ts';
+import { DtlsSession, type DtlsKeys, type DtlsRole } from './dtls-session.ts';
+
+type Outcome = { keys?: DtlsKeys; failed?: string };
+
+/**
+ * Two sessions wired back to back in memory. `presented` lets one side present a certificate whose private
+ * key it does not hold (an impostor with the victim's public certificate and its own key).
+ */
+async function handshake(opts: { clientCert: DtlsCertificate; serverCert: DtlsCertificate; expectClient: DtlsCertificate; expectServer: DtlsCertificate }) {
+  const result: Record<DtlsRole, Outcome> = { client: {}, server: {} };
+  let server: DtlsSession;
+  let client: DtlsSession;
+  const done = new Promise<void>((resolve) => {
+    const settle = () => {
+      const c = result.client;
+      const s = result.server;
+      if ((c.keys || c.failed) && (s.keys || s.failed)) resolve();
+      if (c.failed || s.failed) setTimeout(resolve, 300);
+    };
+    server = new DtlsSession('server', opts.serverCert, { algorithm: 'sha-256', value: opts.expectClient.fingerprint }, {
+      send: (d) => setImmediate(() => client.handle(d)),
+      onConnected: (k) => ((result.server.keys = k), settle()),
+      onFailed: (r) => ((result.server.failed = r), settle()),
+    });
+    client = new DtlsSession('client', opts.clientCert, { algorithm: 'sha-256', value: opts.expectServer.fingerprint }, {
+      send: (d) => setImmediate(() => server.handle(d)),
+      onConnected: (k) => ((result.client.keys = k), settle()),
+      onFailed: (r) => ((result.client.failed = r), settle()),
+    });
+    client.start();
+  });
+  await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
+  server!.close();
+  client!.close();
+  return result;
+}
+
+const [alice, bob, mallory] = await Promise.all([createDtlsCertificate(), createDtlsCertificate(), createDtlsCertificate()]);
+/** Alice's public certificate with Mallory's private key. */
+const aliceImpostor: DtlsCertificate = { ...alice, keyPem: mallory.keyPem };
+
+test('an honest handshake agrees on SRTP keys in both roles', async () => {
+  const r = await handshake({ clientCert: alice, serverCert: bob, expectClient: alice, expectServer: bob });
+  assert.ok(r.client.keys && r.server.keys, `both connected (${r.client.failed ?? ''} ${r.server.failed ?? ''})`);
+  assert.equal(r.client.keys.profile, 'AEAD_AES_128_GCM');
+  assert.deepEqual(r.client.keys.localKey, r.server.keys.remoteKey);
+  assert.deepEqual(r.client.keys.remoteSalt, r.server.keys.localSalt);
+});
+
+test('a certificate that does not match the SDP fingerprint fails the handshake', async () => {
+  const r = await handshake({ clientCert: mallory, serverCert: bob, expectClient: alice, expectServer: bob });
+  assert.equal(r.server.keys, undefined);
+  assert.match(r.server.failed ?? '', /does not match the SDP fingerprint/);
+});
+
+test('a client presenting someone else’s certificate without its private key is refused (CertificateVerify)', async () => {
+  const r = await handshake({ clientCert: aliceImpostor, serverCert: bob, expectClient: alice, expectServer: bob });
+  assert.equal(r.server.keys, undefined, 'the server derived no keys for the impostor');
+  assert.match(r.server.failed ?? '', /CertificateVerify: signature does not verify/);
+});
+
+test('a server presenting someone else’s certificate without its private key is refused (ServerKeyExchange)', async () => {
+  const r = await handshake({ clientCert: bob, serverCert: aliceImpostor, expectClient: bob, expectServer: alice });
+  assert.equal(r.client.keys, undefined, 'the client derived no keys for the impostor');
+  assert.match(r.client.failed ?? '', /ServerKeyExchange: signature does not verify/);
+});
