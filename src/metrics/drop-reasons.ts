@@ -14,6 +14,7 @@ export const DROP_REASONS = [
   'stun_bad_integrity',
   'stun_bad_fingerprint',
   'stun_unsupported',
+  'stun_replayed',
   // DTLS
   'dtls_not_ready',
   'dtls_error',

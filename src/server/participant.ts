@@ -157,6 +157,8 @@ export class Participant {
     const publisher = this.space.participants.get(publisherId);
     if (!publisher || publisher === this) throw new RequestError('unknown_publisher', `no publisher ${publisherId} in this space`);
     const producers = this.selectProducers(publisher, trackIds);
+    // Nothing to offer yet: no transport either (an unoffered transport would only time out).
+    if (producers.length === 0) return [];
     const sub = this.ensureSubscribeSide();
     const added: string[] = [];
     for (const producer of producers) {

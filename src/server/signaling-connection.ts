@@ -9,6 +9,11 @@ import type { Logger } from '../util/logger.ts';
 /** Messages per second a client may send (token bucket), and the burst it may save up. */
 const RATE_PER_S = 50;
 const BURST = 100;
+/** Rate-limited messages within FLOOD_WINDOW_MS after which the connection is closed (1008, policy violation). */
+const MAX_LIMITED_IN_WINDOW = 1000;
+const FLOOD_WINDOW_MS = 10_000;
+/** Replies queued for a client that does not read them, after which it is closed. */
+const MAX_BUFFERED_BYTES = 4 << 20;
 
 /**
  * One WebSocket: validates every message, runs it against the participant, answers with a typed
@@ -17,6 +22,8 @@ const BURST = 100;
 export class SignalingConnection {
   private participant: Participant | null = null;
   private tokens = BURST;
+  private limitedInWindow = 0;
+  private limitedSince = -Infinity;
   private lastRefill: number;
   private closed = false;
 
@@ -39,7 +46,18 @@ export class SignalingConnection {
 
   private onMessage(raw: string): void {
     if (!this.takeToken()) {
-      this.send(serverMessage.error('rate_limited', `more than ${RATE_PER_S} messages per second`));
+      // A client that keeps flooding, or stops reading our replies, is cut off rather than buffered for.
+      const now = this.clock.now();
+      if (now - this.limitedSince > FLOOD_WINDOW_MS) {
+        this.limitedSince = now;
+        this.limitedInWindow = 0;
+      }
+      if (++this.limitedInWindow > MAX_LIMITED_IN_WINDOW || this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+        this.log.warn('signaling flood: closing connection', { limited: this.limitedInWindow, buffered: this.ws.bufferedAmount });
+        this.ws.close(1008, 'rate limit exceeded');
+        return;
+      }
+      this.send(serverMessage.error('rate_limited', `more than ${RATE_PER_S} messages per second`, cheapRequestId(raw)));
       return;
     }
     if (raw === 'binary') {
@@ -137,4 +155,17 @@ export class SignalingConnection {
     this.tokens -= 1;
     return true;
   }
+}
+
+/** The request id of a rate-limited message, when it is small enough to look at cheaply. */
+function cheapRequestId(raw: string): string | number | undefined {
+  if (raw.length > 4096) return undefined;
+  try {
+    const id = (JSON.parse(raw) as { id?: unknown })?.id;
+    if (typeof id === 'string' && id.length > 0 && id.length <= 64) return id;
+    if (typeof id === 'number' && Number.isSafeInteger(id) && id >= 0) return id;
+  } catch {
+    /* not JSON: no id to echo */
+  }
+  return undefined;
 }

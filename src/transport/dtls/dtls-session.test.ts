@@ -67,3 +67,20 @@ test('a server presenting someone else’s certificate without its private key i
   assert.equal(r.client.keys, undefined, 'the client derived no keys for the impostor');
   assert.match(r.client.failed ?? '', /ServerKeyExchange: signature does not verify/);
 });
+
+test('DTLS record framing: well-formed datagrams pass, garbage is refused before werift sees it', async () => {
+  const { isWellFormedDtls } = await import('./dtls-session.ts');
+  const record = (type: number, len: number, major = 254) => Buffer.concat([Buffer.from([type, major, 253, 0, 0, 0, 0, 0, 0, 0, 0, len >> 8, len & 0xff]), Buffer.alloc(len, 1)]);
+  const cases: Array<[string, Buffer, boolean]> = [
+    ['one handshake record', record(22, 40), true],
+    ['two records back to back', Buffer.concat([record(22, 10), record(20, 1)]), true],
+    ['application data', record(23, 100), true],
+    ['empty record body', record(21, 0), true],
+    ['shorter than a header', Buffer.from([22, 254, 253]), false],
+    ['unknown content type', record(24, 10), false],
+    ['TLS (not DTLS) version', record(22, 10, 3), false],
+    ['length beyond the datagram', record(22, 10).subarray(0, 20), false],
+    ['trailing bytes after the last record', Buffer.concat([record(22, 10), Buffer.from([1, 2])]), false],
+  ];
+  for (const [name, buf, ok] of cases) assert.equal(isWellFormedDtls(buf), ok, name);
+});

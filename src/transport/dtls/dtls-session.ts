@@ -74,9 +74,9 @@ export class DtlsSession {
     (this.socket as DtlsClient).connect().catch((e: unknown) => this.fail(`dtls connect failed: ${(e as Error)?.message ?? e}`));
   }
 
-  /** One DTLS datagram from the peer. Returns false if werift rejected it. */
+  /** One DTLS datagram from the peer. Returns false if it is not well-formed DTLS (the caller counts it). */
   handle(datagram: Buffer): boolean {
-    if (this.closed) return false;
+    if (this.closed || !isWellFormedDtls(datagram)) return false;
     try {
       this.adapter.onData(datagram);
       return true;
@@ -88,6 +88,9 @@ export class DtlsSession {
   close(): void {
     this.done = true;
     this.closed = true;
+    // werift's flight retransmission loop stops once the flight counter is past its next flight; without
+    // this it keeps a closed session alive for ~30 s of retries.
+    this.socket.dtls.flight = Number.MAX_SAFE_INTEGER;
     try {
       this.socket.close();
     } catch {
@@ -125,4 +128,21 @@ export class DtlsSession {
     this.done = true;
     this.handler.onFailed(reason);
   }
+}
+
+/**
+ * Record-layer check before werift sees a datagram (RFC 6347 §4.1): every record has a known content type
+ * (20–23), a DTLS major version (254), and a length that fits; the records fill the datagram exactly.
+ * werift swallows parse errors silently, so this is where garbage gets counted.
+ */
+export function isWellFormedDtls(buf: Buffer): boolean {
+  let o = 0;
+  if (buf.length < 13) return false;
+  while (o < buf.length) {
+    if (o + 13 > buf.length) return false;
+    const type = buf[o];
+    if (type < 20 || type > 23 || buf[o + 1] !== 254) return false;
+    o += 13 + buf.readUInt16BE(o + 11);
+  }
+  return o === buf.length;
 }

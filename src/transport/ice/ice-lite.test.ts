@@ -245,3 +245,20 @@ test('register / unregister', () => {
   assert.equal(agent.handle(request(two), B.address, B.port, 4).drop, null, 'others unaffected');
   agent.unregister(ep); // no-op
 });
+
+test('a check replayed from another address is dropped and moves nothing; retransmits from the same address are answered', () => {
+  const { agent, ep } = setup();
+  const nominate = request(ep, { useCandidate: true });
+  assert.equal(agent.handle(nominate, A.address, A.port, 4).drop, null);
+  assert.deepEqual(agent.selectedAddress(ep), A);
+  const retransmit = agent.handle(Buffer.from(nominate), A.address, A.port, 4);
+  assert.equal(retransmit.drop, null, 'the same transaction from the same address is a retransmission');
+  assert.ok(retransmit.response);
+  const replay = agent.handle(Buffer.from(nominate), B.address, B.port, 4);
+  assert.equal(replay.drop, 'stun_replayed');
+  assert.equal(replay.response, null, 'the replayer learns nothing');
+  assert.deepEqual(agent.selectedAddress(ep), A, 'the path stays');
+  // A genuinely new nomination from B (the client moved) still switches.
+  assert.equal(agent.handle(request(ep, { useCandidate: true }), B.address, B.port, 4).drop, null);
+  assert.deepEqual(agent.selectedAddress(ep), B);
+});

@@ -77,7 +77,17 @@ interface EndpointState {
   selected: TransportAddress | null;
   nominated: boolean;
   lastConsentAt: number | null;
+  /** Recent transaction ids → the "address:port" they came from (insertion order = age). */
+  seen: Map<string, string>;
 }
+
+/**
+ * MESSAGE-INTEGRITY covers the request but not where it came from, so a copy of a check replayed by an
+ * on-path observer from its own address would authenticate and could move the media path (RFC 8445 §19.2).
+ * A browser retransmits a check with the same transaction id only from the same address, and starts new
+ * checks with new ids: a known id from another address is a replay.
+ */
+const SEEN_TRANSACTIONS = 64;
 
 export class IceLiteAgent {
   private readonly byUfrag = new Map<string, IceLiteEndpoint>();
@@ -90,7 +100,7 @@ export class IceLiteAgent {
     const existing = this.byUfrag.get(endpoint.local.ufrag);
     if (existing && existing !== endpoint) throw new Error(`ICE ufrag already registered: ${endpoint.local.ufrag}`);
     this.byUfrag.set(endpoint.local.ufrag, endpoint);
-    if (!this.state.has(endpoint)) this.state.set(endpoint, { selected: null, nominated: false, lastConsentAt: null });
+    if (!this.state.has(endpoint)) this.state.set(endpoint, { selected: null, nominated: false, lastConsentAt: null, seen: new Map() });
   }
 
   unregister(endpoint: IceLiteEndpoint): void {
@@ -139,6 +149,14 @@ export class IceLiteAgent {
     if (msg.iceControlled !== null && msg.iceControlling === null) {
       // §7.3.1.1 with our tie-breaker >= theirs: tell the peer to become controlling.
       return { response: buildBindingError(msg.transactionId, 487, 'Role Conflict', pwd), endpoint, drop: null };
+    }
+    const txid = msg.transactionId.toString('hex');
+    const from = `${address}:${port}`;
+    const firstFrom = st.seen.get(txid);
+    if (firstFrom !== undefined && firstFrom !== from) return drop('stun_replayed');
+    if (firstFrom === undefined) {
+      st.seen.set(txid, from);
+      if (st.seen.size > SEEN_TRANSACTIONS) st.seen.delete(st.seen.keys().next().value!);
     }
     const src: TransportAddress = { address, port, family };
     const xor = encodeXorAddress(src, msg.transactionId);
