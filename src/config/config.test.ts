@@ -44,3 +44,25 @@ for (const [name, fn, re] of bad) {
     assert.throws(fn, (e: unknown) => e instanceof ConfigError && re.test((e as Error).message));
   });
 }
+
+test('only public IPv4 addresses are announced automatically', async () => {
+  const { isPublicIpv4 } = await import('./config.ts');
+  const table: Array<[string, boolean]> = [
+    ['8.8.8.8', true],
+    ['52.14.1.9', true],
+    ['10.1.2.3', false],
+    ['172.16.0.1', false],
+    ['172.32.0.1', true],
+    ['192.168.1.1', false],
+    ['127.0.0.1', false],
+    ['169.254.10.10', false],
+    ['100.64.0.1', false],
+    ['100.127.255.255', false],
+    ['100.128.0.1', true],
+    ['198.18.0.1', false],
+    ['192.0.2.2', false],
+    ['198.51.100.7', false],
+    ['203.0.113.7', false],
+  ];
+  for (const [ip, want] of table) assert.equal(isPublicIpv4(ip), want, ip);
+});

@@ -80,11 +80,17 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
   return r;
 }
 
-/** The first non-internal IPv4 address that is not private, else 127.0.0.1. */
+/**
+ * The first non-internal IPv4 address that is public, else 127.0.0.1. Not public: private (RFC 1918),
+ * link-local, loopback, shared CGNAT space (RFC 6598), benchmarking (RFC 2544) and documentation (RFC 5737).
+ */
+export function isPublicIpv4(ip: string): boolean {
+  return !/^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.|127\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.|198\.1[89]\.|192\.0\.2\.|198\.51\.100\.|203\.0\.113\.|0\.)/.test(ip);
+}
+
 export function detectAnnouncedIp(): string {
-  const isPrivate = (ip: string) => /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.|127\.)/.test(ip);
   for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal && !isPrivate(a.address)) return a.address;
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal && isPublicIpv4(a.address)) return a.address;
   }
   return '127.0.0.1';
 }
