@@ -32,6 +32,26 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ bindIp: '0.0.0.0', port: 40000, announcedIp: 'auto', announcedPort: 0, publishDtlsRole: 'client' }),
+    auth: z
+      .object({
+        /** HS256 secret for join tokens (at least 32 characters); unset = a random one per start (tokens die with the process). */
+        secret: z.string().min(32, 'auth.secret must be at least 32 characters').optional(),
+        /** Serve guest tokens at POST /api/token (the embedded default; turn off in production). */
+        guestTokens: z.boolean().default(true),
+        /** Lifetime of guest tokens, seconds. */
+        guestTokenTtlS: z.number().int().min(60).default(12 * 3600),
+      })
+      .strict()
+      .default({ guestTokens: true, guestTokenTtlS: 12 * 3600 }),
+    space: z
+      .object({
+        /** A map file of ours (see docs/proximity.md); unset = the built-in office. */
+        map: z.string().min(1).optional(),
+        /** Walking speed for go-to moves, tiles per second. */
+        walkSpeed: z.number().min(1).max(50).default(8),
+      })
+      .strict()
+      .default({ walkSpeed: 8 }),
     logLevel: LogLevel.default('info'),
   })
   .strict();
@@ -43,7 +63,10 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const ENV: Record<string, { path: [string, string?]; kind: 'int' | 'string' }> = {
+const ENV: Record<string, { path: [string, string?]; kind: 'int' | 'string' | 'bool' }> = {
+  PROXIMA_TOKEN_SECRET: { path: ['auth', 'secret'], kind: 'string' },
+  PROXIMA_GUEST_TOKENS: { path: ['auth', 'guestTokens'], kind: 'bool' },
+  PROXIMA_MAP: { path: ['space', 'map'], kind: 'string' },
   PROXIMA_HTTP_HOST: { path: ['http', 'host'], kind: 'string' },
   PROXIMA_HTTP_PORT: { path: ['http', 'port'], kind: 'int' },
   PROXIMA_MEDIA_BIND_IP: { path: ['media', 'bindIp'], kind: 'string' },
@@ -63,6 +86,9 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     if (spec.kind === 'int') {
       if (!/^\d+$/.test(raw)) throw new ConfigError(`${name}: expected an integer, got ${JSON.stringify(raw)}`);
       value = Number(raw);
+    } else if (spec.kind === 'bool') {
+      if (!/^(true|false|1|0)$/.test(raw)) throw new ConfigError(`${name}: expected true or false, got ${JSON.stringify(raw)}`);
+      value = raw === 'true' || raw === '1';
     }
     const [a, b] = spec.path;
     if (b === undefined) out[a] = value;
