@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { WebSocketServer } from 'ws';
 import type { Registry } from 'prom-client';
+import { z } from 'zod';
 import { SignalingConnection } from './signaling-connection.ts';
+import { signToken } from './auth/tokens.ts';
 import type { SpaceRegistry } from './space-registry.ts';
 import type { MediaServer } from './media-server.ts';
 import type { WebAssets } from './web-assets.ts';
@@ -10,6 +12,7 @@ import type { Logger } from '../util/logger.ts';
 
 export interface HttpServerDeps {
   spaces: SpaceRegistry;
+  auth: { secret: string; guestTokens: boolean; guestTokenTtlS: number };
   media: MediaServer;
   metrics: Registry;
   web: WebAssets;
@@ -33,7 +36,7 @@ export function createHttpServer(deps: HttpServerDeps): { server: Server; wss: W
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      new SignalingConnection(ws, deps.spaces, deps.media, deps.clock, deps.log);
+      new SignalingConnection(ws, deps.spaces, deps.media, deps.auth.secret, deps.clock, deps.log);
     });
   });
   return { server, wss };
@@ -41,25 +44,65 @@ export function createHttpServer(deps: HttpServerDeps): { server: Server; wss: W
 
 async function route(req: IncomingMessage, res: ServerResponse, deps: HttpServerDeps): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://x').pathname;
+  if (path === '/api/token') {
+    await guestToken(req, res, deps);
+    return;
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD' }).end();
     return;
   }
   switch (path) {
-    case '/':
-    case '/index.html':
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' }).end(deps.web.indexHtml);
-      return;
-    case '/app.js':
-      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }).end(deps.web.appJs);
-      return;
     case '/metrics':
       res.writeHead(200, { 'content-type': deps.metrics.contentType }).end(await deps.metrics.metrics());
       return;
     case '/healthz':
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, mediaPort: deps.media.port }));
       return;
-    default:
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    default: {
+      const asset = deps.web.get(path);
+      if (asset) res.writeHead(200, { 'content-type': asset.type, 'cache-control': path.startsWith('/assets/') ? 'max-age=31536000, immutable' : 'no-cache' }).end(asset.body);
+      else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    }
   }
+}
+
+const GuestTokenRequest = z.object({
+  space: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'space must be 1..64 of [A-Za-z0-9_-]'),
+  name: z.string().min(1).max(64).regex(/^[^\p{Cc}]+$/u, 'name must not contain control characters'),
+});
+
+/** POST /api/token {space, name} → {token}: guest tokens of the embedded default (publish and spotlight). */
+async function guestToken(req: IncomingMessage, res: ServerResponse, deps: HttpServerDeps): Promise<void> {
+  const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  if (req.method !== 'POST') {
+    res.writeHead(405, { allow: 'POST' }).end();
+    return;
+  }
+  if (!deps.auth.guestTokens) {
+    json(403, { error: 'guest tokens are disabled on this server' });
+    return;
+  }
+  let raw = '';
+  for await (const chunk of req) {
+    raw += chunk;
+    if (raw.length > 4096) {
+      json(413, { error: 'request too large' });
+      return;
+    }
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(raw);
+  } catch {
+    json(400, { error: 'body must be JSON: {"space": "...", "name": "..."}' });
+    return;
+  }
+  const parsed = GuestTokenRequest.safeParse(body);
+  if (!parsed.success) {
+    json(400, { error: `${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}` });
+    return;
+  }
+  const exp = Math.floor(Date.now() / 1000) + deps.auth.guestTokenTtlS;
+  json(200, { token: signToken({ space: parsed.data.space, name: parsed.data.name, publish: true, spotlight: true, exp }, deps.auth.secret) });
 }

@@ -11,7 +11,8 @@ import { buildPublishAnswer } from '../signaling/sdp/publish-answer.ts';
 import { buildSubscribeOffer, type SubscribeMedia } from '../signaling/sdp/subscribe-offer.ts';
 import { parseSubscribeAnswer } from '../signaling/sdp/subscribe-answer.ts';
 import { isSdpError } from '../signaling/sdp/types.ts';
-import { serverMessage, type PublisherInfo, type ServerMessage, type TrackInfo } from '../signaling/messages.ts';
+import { serverMessage, type Mode, type PersonInfo, type PublisherInfo, type ServerMessage, type TrackInfo } from '../signaling/messages.ts';
+import type { Grants } from './auth/tokens.ts';
 import type { MediaServer } from './media-server.ts';
 import type { Space } from './space.ts';
 import type { Clock } from '../util/clock.ts';
@@ -20,7 +21,7 @@ import type { Logger } from '../util/logger.ts';
 /** A failed request, carried to the signaling layer as a typed error message. */
 export class RequestError extends Error {
   constructor(
-    readonly code: 'sdp_rejected' | 'unknown_publisher' | 'unknown_track' | 'bad_request' | 'internal',
+    readonly code: 'sdp_rejected' | 'unknown_publisher' | 'unknown_track' | 'bad_request' | 'forbidden' | 'bad_move' | 'internal',
     message: string,
   ) {
     super(message);
@@ -66,9 +67,15 @@ export class Participant {
   private pub: PublishSide | null = null;
   private sub: SubscribeSide | null = null;
   closed = false;
+  /** Position and presence, authoritative (the Space moves them). */
+  x = 0;
+  y = 0;
+  mode: Mode = 'normal';
+  spotlit = false;
 
   constructor(
     readonly name: string,
+    readonly grants: Pick<Grants, 'publish' | 'spotlight'>,
     readonly space: Space,
     private readonly media: MediaServer,
     private readonly clock: Clock,
@@ -82,6 +89,10 @@ export class Participant {
     if (!this.closed) this.sendMessage(m);
   }
 
+  personInfo(): PersonInfo {
+    return { id: this.id, name: this.name, x: this.x, y: this.y, mode: this.mode, spotlit: this.spotlit };
+  }
+
   publisherInfo(): PublisherInfo {
     const tracks: TrackInfo[] = [...this.producers.values()].map((p) => ({ trackId: p.id, kind: p.kind, mid: p.params.mid }));
     return { participantId: this.id, name: this.name, tracks };
@@ -89,6 +100,7 @@ export class Participant {
 
   /** Offer from the browser's publish connection (first or renegotiation) → our answer. */
   publish(sdp: string): { sdp: string; tracks: TrackInfo[] } {
+    if (!this.grants.publish) throw new RequestError('forbidden', 'this token does not allow publishing');
     const offer = parsePublishOffer(sdp);
     if (isSdpError(offer)) throw new RequestError('sdp_rejected', offer.message);
     if (!this.pub) {
@@ -152,11 +164,32 @@ export class Participant {
     return { sdp: answer.sdp, tracks: this.publisherInfo().tracks };
   }
 
-  /** Subscribe to some or all tracks of a publisher in the same space. */
+  /**
+   * A client asks for a publisher's tracks. Only what the space's rules grant is served, whatever the
+   * client sends; a granted publisher is normally received already (this undoes an opt-out).
+   */
   subscribe(publisherId: string, trackIds?: string[]): string[] {
     const publisher = this.space.participants.get(publisherId);
     if (!publisher || publisher === this) throw new RequestError('unknown_publisher', `no publisher ${publisherId} in this space`);
     const producers = this.selectProducers(publisher, trackIds);
+    if (!this.space.isGranted(this.id, publisherId)) throw new RequestError('forbidden', `${publisher.name} is not within reach`);
+    this.space.subscriptions.optIn(this.id, publisherId);
+    return this.consume(publisher, producers);
+  }
+
+  /** The rules link us to `speaker`: receive all its tracks (called by the SubscriptionManager). */
+  followSpeaker(speaker: Participant): void {
+    if (this.closed || speaker.closed) return;
+    this.consume(speaker, [...speaker.producers.values()]);
+  }
+
+  /** The link to `speakerId` ended: stop receiving it. */
+  unfollowSpeaker(speakerId: string): void {
+    if (this.closed) return;
+    this.stopConsuming(speakerId);
+  }
+
+  private consume(publisher: Participant, producers: Producer[]): string[] {
     // Nothing to offer yet: no transport either (an unoffered transport would only time out).
     if (producers.length === 0) return [];
     const sub = this.ensureSubscribeSide();
@@ -204,10 +237,16 @@ export class Participant {
     return added;
   }
 
+  /** A client opts out of a publisher (until the link ends and comes back). */
   unsubscribe(publisherId: string, trackIds?: string[]): string[] {
-    const sub = this.sub;
     const publisher = this.space.participants.get(publisherId);
     if (!publisher) throw new RequestError('unknown_publisher', `no publisher ${publisherId} in this space`);
+    if (!trackIds) this.space.subscriptions.optOut(this.id, publisherId);
+    return this.stopConsuming(publisherId, trackIds);
+  }
+
+  private stopConsuming(publisherId: string, trackIds?: string[]): string[] {
+    const sub = this.sub;
     const removed: string[] = [];
     if (!sub) return removed;
     for (const [producerId, st] of sub.byProducer) {

@@ -8,6 +8,12 @@ import { MediaServer } from './media-server.ts';
 import { SpaceRegistry } from './space-registry.ts';
 import { createHttpServer } from './http-server.ts';
 import { loadWebAssets } from './web-assets.ts';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { loadSpaceMap } from '../proximity/map.ts';
+
+/** The built-in map: an office with desks, a private meeting room and a stage. */
+export const DEFAULT_MAP = fileURLToPath(new URL('../proximity/maps/office.json', import.meta.url));
 
 /** The composition root: one process, HTTP + signaling + one media worker. */
 export class ProximaServer {
@@ -32,9 +38,15 @@ export class ProximaServer {
       clock,
       log,
     });
-    const spaces = new SpaceRegistry();
-    const web = await loadWebAssets();
-    const { server, wss } = createHttpServer({ spaces, media, metrics: createMetricsRegistry(), web, clock, log });
+    const map = loadSpaceMap(config.space.map ?? DEFAULT_MAP);
+    log.info('map loaded', { map: map.name, file: config.space.map ?? 'built-in office', width: map.width, height: map.height });
+    const spaces = new SpaceRegistry(map, clock, config.space.walkSpeed);
+    const secret = config.auth.secret ?? randomBytes(32).toString('base64url');
+    if (!config.auth.secret) log.warn('no auth.secret configured: using a random one, tokens die with this process');
+    if (config.auth.guestTokens) log.info('issuing guest tokens at POST /api/token (embedded default; set auth.guestTokens=false in production)');
+    const web = await loadWebAssets((m) => log.info(m));
+    const auth = { secret, guestTokens: config.auth.guestTokens, guestTokenTtlS: config.auth.guestTokenTtlS };
+    const { server, wss } = createHttpServer({ spaces, auth, media, metrics: createMetricsRegistry(), web, clock, log });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.http.port, config.http.host, () => {
@@ -61,6 +73,7 @@ export class ProximaServer {
     this.wss.close();
     await new Promise<void>((r) => this.http.close(() => r()));
     this.http.closeAllConnections?.();
+    this.spaces.closeAll();
     await this.media.close();
   }
 }

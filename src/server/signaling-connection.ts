@@ -1,6 +1,8 @@
 import type { WebSocket } from 'ws';
 import { encodeServerMessage, parseClientMessage, serverMessage, type ClientMessage, type ServerMessage } from '../signaling/messages.ts';
 import { Participant, RequestError } from './participant.ts';
+import { MoveError } from './space.ts';
+import { TokenError, verifyToken } from './auth/tokens.ts';
 import type { SpaceRegistry } from './space-registry.ts';
 import type { MediaServer } from './media-server.ts';
 import type { Clock } from '../util/clock.ts';
@@ -31,6 +33,7 @@ export class SignalingConnection {
     private readonly ws: WebSocket,
     private readonly spaces: SpaceRegistry,
     private readonly media: MediaServer,
+    private readonly tokenSecret: string,
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {
@@ -92,13 +95,42 @@ export class SignalingConnection {
         this.send(serverMessage.error('already_joined', 'this connection already joined a space', msg.id));
         return;
       }
+      if (!msg.token) {
+        this.send(serverMessage.error('unauthorized', 'a token is required to join (guest tokens: POST /api/token)', msg.id));
+        return;
+      }
+      let grants;
+      try {
+        grants = verifyToken(msg.token, this.tokenSecret);
+      } catch (e) {
+        this.send(serverMessage.error('unauthorized', e instanceof TokenError ? e.message : 'invalid token', msg.id));
+        return;
+      }
+      if (grants.space !== msg.space) {
+        this.send(serverMessage.error('unauthorized', `the token is for space ${grants.space}`, msg.id));
+        return;
+      }
       const space = this.spaces.getOrCreate(msg.space);
-      const p = new Participant(msg.name, space, this.media, this.clock, this.log.child({ space: space.id }), (m) => this.send(m));
+      // The token's name is authoritative: a client cannot pose as someone else.
+      const p = new Participant(grants.name, grants, space, this.media, this.clock, this.log.child({ space: space.id }), (m) => this.send(m));
+      const at = space.placeFor(msg.x, msg.y);
+      p.x = at.x;
+      p.y = at.y;
+      p.mode = msg.mode ?? 'normal';
       p.onFailed = (reason) => this.ws.close(4000, reason.slice(0, 120));
-      space.add(p);
       this.participant = p;
-      this.log.info('participant joined', { participant: p.id, name: msg.name, space: space.id });
-      this.send(serverMessage.joined(msg.id, { participantId: p.id, publishers: space.publishers(p) }));
+      this.log.info('participant joined', { participant: p.id, name: p.name, space: space.id, x: p.x, y: p.y });
+      this.send(
+        serverMessage.joined(msg.id, {
+          participantId: p.id,
+          publishers: space.publishers(p),
+          self: p.personInfo(),
+          people: space.people(),
+          map: space.info,
+          grants: { publish: grants.publish, spotlight: grants.spotlight },
+        }),
+      );
+      space.add(p);
       return;
     }
     const p = this.participant;
@@ -121,6 +153,25 @@ export class SignalingConnection {
       case 'unsubscribe': {
         const trackIds = p.unsubscribe(msg.publisherId, msg.trackIds);
         this.send(serverMessage.unsubscribed(msg.id, { publisherId: msg.publisherId, trackIds }));
+        return;
+      }
+      case 'move':
+        p.space.move(p, msg.x, msg.y, msg.goTo ?? false).then(
+          (at) => this.send(serverMessage.moved(msg.id, at.x, at.y)),
+          (e: Error) => this.send(serverMessage.error(e instanceof MoveError ? 'bad_move' : 'internal', e instanceof MoveError ? e.message : 'internal error', msg.id)),
+        );
+        return;
+      case 'setMode':
+        p.space.setMode(p, msg.mode);
+        this.send(serverMessage.modeSet(msg.id, msg.mode));
+        return;
+      case 'spotlight': {
+        const targetId = msg.participantId ?? p.id;
+        const target = p.space.participants.get(targetId);
+        if (!target) throw new RequestError('unknown_publisher', `no participant ${targetId} in this space`);
+        if (!p.grants.spotlight) throw new RequestError('forbidden', 'this token does not allow spotlighting');
+        p.space.setSpotlight(target, msg.on);
+        this.send(serverMessage.spotlightSet(msg.id, targetId, msg.on));
         return;
       }
       case 'subscriberAnswer':

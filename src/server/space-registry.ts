@@ -1,12 +1,20 @@
 import { Space } from './space.ts';
+import type { SpaceMap } from '../proximity/map.ts';
+import type { Clock } from '../util/clock.ts';
 
-/** Spaces by id: created on first join, dropped when the last person leaves. */
+/** Spaces by id, all on the configured map: created on first join, dropped when the last person leaves. */
 export class SpaceRegistry {
   private readonly spaces = new Map<string, Space>();
 
+  constructor(
+    readonly map: SpaceMap,
+    private readonly clock: Clock,
+    private readonly walkSpeed: number,
+  ) {}
+
   getOrCreate(id: string): Space {
     let s = this.spaces.get(id);
-    if (!s) this.spaces.set(id, (s = new Space(id)));
+    if (!s) this.spaces.set(id, (s = new Space(id, this.map, this.clock, this.walkSpeed)));
     return s;
   }
 
@@ -15,7 +23,15 @@ export class SpaceRegistry {
   }
 
   releaseIfEmpty(space: Space): void {
-    if (space.empty && this.spaces.get(space.id) === space) this.spaces.delete(space.id);
+    if (space.empty && this.spaces.get(space.id) === space) {
+      space.close();
+      this.spaces.delete(space.id);
+    }
+  }
+
+  closeAll(): void {
+    for (const s of this.spaces.values()) s.close();
+    this.spaces.clear();
   }
 
   get size(): number {

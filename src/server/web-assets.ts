@@ -1,19 +1,62 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
-const WEB = fileURLToPath(new URL('../../web/', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WEB = join(ROOT, 'web');
+const DIST = join(WEB, 'dist');
 
-/** The browser client, bundled once from web/ with esbuild at start (no build step to forget). */
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+};
+
+/** The built web client (Vite, web/ → web/dist), held in memory: a few hundred KiB. */
 export interface WebAssets {
-  indexHtml: string;
-  appJs: string;
+  get(path: string): { body: Buffer; type: string } | null;
 }
 
-export async function loadWebAssets(): Promise<WebAssets> {
-  const [indexHtml, bundle] = await Promise.all([
-    readFile(WEB + 'index.html', 'utf8'),
-    build({ entryPoints: [WEB + 'app.ts'], bundle: true, format: 'esm', target: 'es2022', write: false, sourcemap: 'inline', logLevel: 'silent' }),
-  ]);
-  return { indexHtml, appJs: bundle.outputFiles[0].text };
+async function newestMtime(dir: string, skip: string): Promise<number> {
+  let newest = 0;
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (p === skip || e.name === 'node_modules') continue;
+    newest = Math.max(newest, e.isDirectory() ? await newestMtime(p, skip) : (await stat(p)).mtimeMs);
+  }
+  return newest;
+}
+
+/** Build web/ with Vite when web/dist is missing or older than a source file (no build step to forget). */
+export async function ensureWebBuilt(log: (msg: string) => void): Promise<void> {
+  const built = await stat(join(DIST, 'index.html')).then((s) => s.mtimeMs, () => 0);
+  const sources = Math.max(await newestMtime(WEB, DIST), await stat(join(ROOT, 'vite.config.ts')).then((s) => s.mtimeMs, () => 0));
+  if (built >= sources) return;
+  log('building the web client with Vite');
+  const { build } = await import('vite');
+  await build({ configFile: join(ROOT, 'vite.config.ts'), root: WEB, logLevel: 'warn' });
+}
+
+export async function loadWebAssets(log: (msg: string) => void = () => {}): Promise<WebAssets> {
+  await ensureWebBuilt(log);
+  const files = new Map<string, { body: Buffer; type: string }>();
+  const walk = async (dir: string) => {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else files.set('/' + p.slice(DIST.length + 1).split(sep).join('/'), { body: await readFile(p), type: TYPES[extname(p)] ?? 'application/octet-stream' });
+    }
+  };
+  await walk(DIST);
+  return {
+    get(path: string) {
+      const clean = normalize(path === '/' ? '/index.html' : path);
+      return files.get(clean) ?? null;
+    },
+  };
 }

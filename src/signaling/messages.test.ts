@@ -98,8 +98,24 @@ test('random byte frames never throw', () => {
 
 test('server builders produce schema-valid messages', () => {
   const pub = { participantId: 'p1', name: 'Ada', tracks: [{ trackId: 't1', kind: 'video' as const, mid: '1' }] };
+  const person = { id: 'p1', name: 'Ada', x: 1, y: 2, mode: 'normal' as const, spotlit: false };
   const msgs: [ServerMessage, string][] = [
-    [serverMessage.joined(1, { participantId: 'p1', publishers: [pub] }), 'joined'],
+    [
+      serverMessage.joined(1, {
+        participantId: 'p1',
+        publishers: [pub],
+        self: person,
+        people: [person],
+        map: { name: 'm', width: 2, height: 1, blocked: ['01'], areas: [{ id: 'a', name: 'A', kind: 'private', rects: [{ x: 0, y: 0, w: 1, h: 1 }] }], spawn: { x: 0, y: 0 } },
+        grants: { publish: true, spotlight: false },
+      }),
+      'joined',
+    ],
+    [serverMessage.moved(7, 3, 4), 'moved'],
+    [serverMessage.modeSet(8, 'quiet'), 'modeSet'],
+    [serverMessage.spotlightSet(9, 'p1', true), 'spotlightSet'],
+    [serverMessage.peopleChanged([person], ['p2']), 'peopleChanged'],
+    [serverMessage.links([{ participantId: 'p2', gain: 0.5, priority: 10 }]), 'links'],
     [serverMessage.publishAnswer('a', { sdp: 'v=0', tracks: pub.tracks }), 'publishAnswer'],
     [serverMessage.subscribed(2, { publisherId: 'p1', trackIds: ['t1'] }), 'subscribed'],
     [serverMessage.unsubscribed(3, { publisherId: 'p1', trackIds: [] }), 'unsubscribed'],

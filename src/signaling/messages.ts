@@ -37,12 +37,27 @@ const req = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
 
 const TrackIds = z.array(Ident).min(1).max(64).optional();
 
+export const MODES = ['normal', 'quiet', 'ghost', 'dnd'] as const;
+export const ModeSchema = z.enum(MODES);
+export type Mode = z.infer<typeof ModeSchema>;
+/** Tile coordinates; the map bounds are checked by the server. */
+const Coord = z.number().int().min(0).max(4095);
+
 export const JoinSchema = req('join', {
   space: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'space must be 1..64 of [A-Za-z0-9_-]'),
   // No control characters: names are echoed to other participants' UIs and logs.
   name: z.string().min(1).max(64).regex(/^[^\p{Cc}]+$/u, 'name must not contain control characters'),
   token: z.string().min(1).max(4096).optional(),
+  /** Where to appear (default: the map's spawn point); must be walkable. */
+  x: Coord.optional(),
+  y: Coord.optional(),
+  mode: ModeSchema.optional(),
 });
+/** Step to an adjacent tile, or with goTo walk (the server finds the path, at walking speed) to any tile. */
+export const MoveSchema = req('move', { x: Coord, y: Coord, goTo: z.boolean().optional() });
+export const SetModeSchema = req('setMode', { mode: ModeSchema });
+/** Put yourself (or, with the grant, someone else) in or out of the spotlight. */
+export const SpotlightSchema = req('spotlight', { on: z.boolean(), participantId: Ident.optional() });
 export const PublishSchema = req('publish', { sdp: Sdp });
 export const SubscribeSchema = req('subscribe', { publisherId: Ident, trackIds: TrackIds });
 export const UnsubscribeSchema = req('unsubscribe', { publisherId: Ident, trackIds: TrackIds });
@@ -58,6 +73,9 @@ export const PingSchema = req('ping', {});
 
 export const ClientMessageSchema = z.discriminatedUnion('type', [
   JoinSchema,
+  MoveSchema,
+  SetModeSchema,
+  SpotlightSchema,
   PublishSchema,
   SubscribeSchema,
   UnsubscribeSchema,
@@ -66,6 +84,9 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
   PingSchema,
 ]);
 export type JoinMessage = z.infer<typeof JoinSchema>;
+export type MoveMessage = z.infer<typeof MoveSchema>;
+export type SetModeMessage = z.infer<typeof SetModeSchema>;
+export type SpotlightMessage = z.infer<typeof SpotlightSchema>;
 export type PublishMessage = z.infer<typeof PublishSchema>;
 export type SubscribeMessage = z.infer<typeof SubscribeSchema>;
 export type UnsubscribeMessage = z.infer<typeof UnsubscribeSchema>;
@@ -88,6 +109,8 @@ export const ERROR_CODES = [
   'unknown_track',
   'sdp_rejected',
   'unauthorized',
+  'forbidden',
+  'bad_move',
   'rate_limited',
   'internal',
 ] as const;
@@ -103,11 +126,48 @@ const IceServer = z.object({
   username: z.string().optional(),
   credential: z.string().optional(),
 });
+export const PersonInfoSchema = z.object({
+  id: Ident,
+  name: z.string().min(1).max(64),
+  x: Coord,
+  y: Coord,
+  mode: ModeSchema,
+  spotlit: z.boolean(),
+});
+export type PersonInfo = z.infer<typeof PersonInfoSchema>;
+const Rect = z.object({ x: Coord, y: Coord, w: z.number().int().min(1), h: z.number().int().min(1) });
+/** The map as the client draws it: rows of tiles ('#' and other blocked characters, '.' floor) and areas. */
+export const MapInfoSchema = z.object({
+  name: z.string(),
+  width: z.number().int().min(1),
+  height: z.number().int().min(1),
+  /** `height` strings of `width` characters; `blocked[y][x]` is '1' where nobody can stand. */
+  blocked: z.array(z.string()),
+  areas: z.array(z.object({ id: z.string(), name: z.string(), kind: z.enum(['private', 'stage']), rects: z.array(Rect) })),
+  spawn: z.object({ x: Coord, y: Coord }),
+});
+export type MapInfo = z.infer<typeof MapInfoSchema>;
+/** One link of the listener's desired set: whose media it receives, at which gain (the client applies it). */
+export const LinkInfoSchema = z.object({ participantId: Ident, gain: z.number().min(0).max(1), priority: z.number() });
+export type LinkInfo = z.infer<typeof LinkInfoSchema>;
+
 export const JoinedSchema = res('joined', {
   participantId: Ident,
   iceServers: z.array(IceServer).optional(),
   publishers: z.array(PublisherInfoSchema),
+  self: PersonInfoSchema,
+  people: z.array(PersonInfoSchema),
+  map: MapInfoSchema,
+  /** What the token allows. */
+  grants: z.object({ publish: z.boolean(), spotlight: z.boolean() }),
 });
+export const MovedSchema = res('moved', { x: Coord, y: Coord });
+export const ModeSetSchema = res('modeSet', { mode: ModeSchema });
+export const SpotlightSetSchema = res('spotlightSet', { participantId: Ident, on: z.boolean() });
+/** People who appeared, moved or changed mode (upserts) and who left (removed), batched. */
+export const PeopleChangedSchema = push('peopleChanged', { upserts: z.array(PersonInfoSchema), removed: z.array(Ident) });
+/** The listener's whole desired link set, sent whenever it changes. */
+export const LinksSchema = push('links', { links: z.array(LinkInfoSchema) });
 export const PublishAnswerSchema = res('publishAnswer', { sdp: z.string(), tracks: z.array(TrackInfoSchema) });
 export const SubscribedSchema = res('subscribed', { publisherId: Ident, trackIds: z.array(Ident) });
 export const UnsubscribedSchema = res('unsubscribed', { publisherId: Ident, trackIds: z.array(Ident) });
@@ -124,6 +184,11 @@ export const ErrorSchema = push('error', {
 });
 export const ServerMessageSchema = z.discriminatedUnion('type', [
   JoinedSchema,
+  MovedSchema,
+  ModeSetSchema,
+  SpotlightSetSchema,
+  PeopleChangedSchema,
+  LinksSchema,
   PublishAnswerSchema,
   SubscribedSchema,
   UnsubscribedSchema,
@@ -136,6 +201,11 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   ErrorSchema,
 ]);
 export type JoinedMessage = z.infer<typeof JoinedSchema>;
+export type MovedMessage = z.infer<typeof MovedSchema>;
+export type ModeSetMessage = z.infer<typeof ModeSetSchema>;
+export type SpotlightSetMessage = z.infer<typeof SpotlightSetSchema>;
+export type PeopleChangedMessage = z.infer<typeof PeopleChangedSchema>;
+export type LinksMessage = z.infer<typeof LinksSchema>;
 export type PublishAnswerMessage = z.infer<typeof PublishAnswerSchema>;
 export type SubscribedMessage = z.infer<typeof SubscribedSchema>;
 export type UnsubscribedMessage = z.infer<typeof UnsubscribedSchema>;
@@ -154,6 +224,11 @@ const v = PROTOCOL_VERSION;
 /** Typed builders: the only way server code should construct outgoing messages. */
 export const serverMessage = {
   joined: (id: RequestId, b: Body<JoinedMessage>): JoinedMessage => ({ v, type: 'joined', id, ...b }),
+  moved: (id: RequestId, x: number, y: number): MovedMessage => ({ v, type: 'moved', id, x, y }),
+  modeSet: (id: RequestId, mode: Mode): ModeSetMessage => ({ v, type: 'modeSet', id, mode }),
+  spotlightSet: (id: RequestId, participantId: string, on: boolean): SpotlightSetMessage => ({ v, type: 'spotlightSet', id, participantId, on }),
+  peopleChanged: (upserts: PersonInfo[], removed: string[]): PeopleChangedMessage => ({ v, type: 'peopleChanged', upserts, removed }),
+  links: (links: LinkInfo[]): LinksMessage => ({ v, type: 'links', links }),
   publishAnswer: (id: RequestId, b: Body<PublishAnswerMessage>): PublishAnswerMessage => ({ v, type: 'publishAnswer', id, ...b }),
   subscribed: (id: RequestId, b: Body<SubscribedMessage>): SubscribedMessage => ({ v, type: 'subscribed', id, ...b }),
   unsubscribed: (id: RequestId, b: Body<UnsubscribedMessage>): UnsubscribedMessage => ({ v, type: 'unsubscribed', id, ...b }),

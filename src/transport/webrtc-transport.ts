@@ -41,6 +41,8 @@ export interface TransportOptions {
   log: Logger;
   /** Consent freshness (RFC 7675 §5.1): close when no valid binding request came for this long. */
   consentTimeoutMs?: number;
+  /** Fail when DTLS has not completed this long after ICE selected a path. */
+  handshakeTimeoutMs?: number;
 }
 
 /** DTLS datagrams kept while the DTLS parameters are not known yet (the peer retransmits anyway). */
@@ -62,6 +64,7 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
   private transportSeq = 0;
   private readonly consentTimer;
   private readonly createdAt: number;
+  private connectingSince = 0;
 
   constructor(private readonly opts: TransportOptions) {
     this.id = opts.id;
@@ -72,11 +75,17 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
     if (opts.dtls) this.setDtlsParameters(opts.dtls);
     opts.ice.register(this);
     const timeout = opts.consentTimeoutMs ?? 30_000;
+    const handshakeTimeout = opts.handshakeTimeoutMs ?? 20_000;
     this.consentTimer = opts.clock.setInterval(() => {
       if (this.state === 'closed') return;
-      const since = opts.clock.now() - (opts.ice.lastConsentAt(this) ?? this.createdAt);
+      const now = opts.clock.now();
+      const since = now - (opts.ice.lastConsentAt(this) ?? this.createdAt);
       if (since > timeout) this.fail(`no ICE consent for ${Math.round(since)} ms`);
-    }, Math.min(timeout, 5000));
+      else if (this.state === 'connecting' && now - this.connectingSince > handshakeTimeout) {
+        const errors = this.dtls?.handshakeErrors ? ` (${this.dtls.handshakeErrors} handshake errors, last: ${this.dtls.lastError})` : '';
+        this.fail(`DTLS handshake did not complete within ${handshakeTimeout} ms${errors}`);
+      }
+    }, Math.min(timeout, handshakeTimeout, 2000));
   }
 
   /** Role and peer fingerprint, from the remote SDP. Set once. */
@@ -110,6 +119,7 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
     this.opts.mux.bind(this, remote.address, remote.port);
     this.opts.log.debug('ice path selected', { transport: this.id, address: remote.address, port: remote.port });
     if (this.state === 'new') {
+      this.connectingSince = this.opts.clock.now();
       this.setState('connecting');
       this.dtls?.start();
     }

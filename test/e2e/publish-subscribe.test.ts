@@ -26,8 +26,8 @@ async function inbound(page: Page) {
   });
 }
 
-async function join(browser: TestBrowser, server: ProximaServer, space: string, name: string, publish: boolean): Promise<{ page: Page; id: string }> {
-  const page = await browser.page(`${server.url}/?space=${space}&name=${name}&publish=${publish ? 1 : 0}`);
+async function join(browser: TestBrowser, server: ProximaServer, space: string, name: string, publish: boolean, at: { x: number; y: number }): Promise<{ page: Page; id: string }> {
+  const page = await browser.page(`${server.url}/?space=${space}&name=${name}&publish=${publish ? 1 : 0}&x=${at.x}&y=${at.y}`);
   const id = (await page.evaluate(() => (window as any).proxima.ready)) as string;
   return { page, id };
 }
@@ -46,10 +46,11 @@ describe('browser publish and subscribe through the SFU', () => {
     await server?.close();
   });
 
-  it('B receives A’s audio and video, C who did not subscribe receives nothing, and unsubscribe stops the media', async () => {
-    const a = await join(browser, server, 'e2e1', 'A', true);
-    const b = await join(browser, server, 'e2e1', 'B', false);
-    const c = await join(browser, server, 'e2e1', 'C', false);
+  // Positions on the office map: A and B two tiles apart on the open floor, C far away in a corner.
+  it('B receives A’s audio and video, C far away receives nothing, and unsubscribe stops the media', async () => {
+    const a = await join(browser, server, 'e2e1', 'A', true, { x: 30, y: 20 });
+    const b = await join(browser, server, 'e2e1', 'B', false, { x: 32, y: 20 });
+    const c = await join(browser, server, 'e2e1', 'C', false, { x: 3, y: 27 });
     await waitFor('A to publish two tracks', () => b.page.evaluate((id) => (window as any).proxima.publishers().find((p: any) => p.participantId === id)?.tracks.length === 2, a.id));
     const trackIds = (await b.page.evaluate((id) => (window as any).proxima.subscribe(id), a.id)) as string[];
     assert.equal(trackIds.length, 2);
@@ -79,7 +80,7 @@ describe('browser publish and subscribe through the SFU', () => {
   });
 
   it('A’s uplink estimate climbs above 2 Mbps within 10 s of publishing', async () => {
-    const a = await join(browser, server, 'e2e2', 'A', true);
+    const a = await join(browser, server, 'e2e2', 'A', true, { x: 30, y: 20 });
     const t0 = Date.now();
     const bitrate = await waitFor(
       'availableOutgoingBitrate > 2 Mbps',
@@ -95,8 +96,8 @@ describe('browser publish and subscribe through the SFU', () => {
   });
 
   it('with 3% loss on the SFU’s receive and send paths, B keeps decoding with no freeze over 500 ms and receives retransmissions', async () => {
-    const a = await join(browser, server, 'e2e3', 'A', true);
-    const b = await join(browser, server, 'e2e3', 'B', false);
+    const a = await join(browser, server, 'e2e3', 'A', true, { x: 30, y: 20 });
+    const b = await join(browser, server, 'e2e3', 'B', false, { x: 32, y: 20 });
     await b.page.evaluate((id) => (window as any).proxima.subscribe(id), a.id);
     await waitFor('B to decode', async () => (await inbound(b.page)).framesDecoded > 10);
     const lossBefore = dropCount('impairment_loss');

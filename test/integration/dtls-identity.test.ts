@@ -74,7 +74,8 @@ describe('DTLS identity: a peer whose certificate does not match its SDP fingerp
   it('a browser publishing with a tampered a=fingerprint is disconnected (we are the DTLS client) and its transport released', async () => {
     const transports = await gauge('proxima_transports');
     const producers = await gauge('proxima_producers');
-    const t = await joinPage(browser, server, SPACE, 'T', false);
+    // Far from A and C: nobody starts receiving T, so the gauges must come back exactly.
+    const t = await joinPage(browser, server, SPACE, 'T', false, { x: 3, y: 27 });
     await recordClose(t.page);
     const fp = await t.page.evaluate(async (tamperSrc) => {
       const tamper = eval(tamperSrc) as (s: string) => string;

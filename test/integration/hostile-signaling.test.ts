@@ -153,7 +153,7 @@ describe('hostile signaling never crashes the server and gets typed errors', () 
 
   it('subscribe to self, to an unknown publisher or to an unknown track gets the matching error', async () => {
     const p = await probe();
-    const me = await p.request('join', { space: SPACE, name: 'probe' });
+    const me = await p.request('join', { space: SPACE, name: 'probe', x: 3, y: 27 });
     assert.equal((await p.request('subscribe', { publisherId: me.participantId })).code, 'unknown_publisher');
     assert.equal((await p.request('subscribe', { publisherId: 'pdeadbeef0000' })).code, 'unknown_publisher');
     assert.equal((await p.request('subscribe', { publisherId: a.id, trackIds: ['tnope'] })).code, 'unknown_track');
@@ -282,7 +282,8 @@ describe('hostile signaling never crashes the server and gets typed errors', () 
 
     // 1: publish, then vanish before reading the answer.
     const pub = await probe();
-    await pub.request('join', { space: SPACE, name: 'vanisher' });
+    // Far from A, so A does not start receiving the vanisher (that would rightly open A's subscribe transport).
+    await pub.request('join', { space: SPACE, name: 'vanisher', x: 3, y: 27 });
     pub.send({ v: 1, id: 'x', type: 'publish', sdp: CHROME_PLAIN_OFFER });
     pub.terminate();
     // 2: subscribe to A, get the offer, vanish without answering.

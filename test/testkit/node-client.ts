@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { generateIceCredentials } from '../../src/transport/ice/ice-lite.ts';
 import { createDtlsCertificate, type DtlsCertificate } from '../../src/transport/dtls/certificate.ts';
+import { guestToken } from './proxima.ts';
 import { NodePeer, openUdpLink, randomSsrc, type OutgoingStream } from './node-peer.ts';
 import { PEER_EXT, PEER_PT, answerSubscribeOffer, buildPublishOffer, remoteTransportOf, type OfferedTrack } from './peer-sdp.ts';
 
@@ -46,7 +47,7 @@ export class NodeClient {
   }
 
   /** Connect to `httpUrl`'s /ws and join `space`. */
-  static async join(httpUrl: string, space: string, name: string, opts: { certificate?: DtlsCertificate } = {}): Promise<NodeClient> {
+  static async join(httpUrl: string, space: string, name: string, opts: { certificate?: DtlsCertificate; x?: number; y?: number } = {}): Promise<NodeClient> {
     const certificate = opts.certificate ?? (await createDtlsCertificate());
     const ws = new WebSocket(`${httpUrl.replace(/^http/, 'ws')}/ws`);
     await new Promise<void>((resolve, reject) => {
@@ -54,7 +55,7 @@ export class NodeClient {
       ws.once('error', reject);
     });
     const c = new NodeClient(ws, certificate);
-    const r = await c.request('join', { space, name });
+    const r = await c.request('join', { space, name, token: await guestToken(httpUrl, space, name), ...(opts.x !== undefined ? { x: opts.x, y: opts.y } : {}) });
     c.participantId = String(r.participantId);
     return c;
   }

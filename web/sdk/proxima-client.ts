@@ -1,15 +1,11 @@
 import { SignalingSocket, type ServerPush } from './signaling-socket.ts';
+import { fetchGuestToken, tokenUrlFor, TokenUnavailableError } from './token.ts';
+import { PeerAudio } from './peer-audio.ts';
+import { PeerStatsSampler, type PeerStats } from './peer-stats.ts';
+import type { Grants, JoinedMessage, Link, Mode, Person, PublisherInfo, SpaceMap, TrackInfo } from './protocol.ts';
 
-export interface TrackInfo {
-  trackId: string;
-  kind: 'audio' | 'video';
-  mid?: string;
-}
-export interface PublisherInfo {
-  participantId: string;
-  name: string;
-  tracks: TrackInfo[];
-}
+export type { Grants, Link, MapArea, Mode, Person, PublisherInfo, Rect, SpaceMap, TrackInfo } from './protocol.ts';
+export type { PeerStats } from './peer-stats.ts';
 
 export interface RemoteTrackEvent {
   publisherId: string;
@@ -18,31 +14,84 @@ export interface RemoteTrackEvent {
   stream: MediaStream;
 }
 
+export interface JoinOptions {
+  /** An access token; without one the client asks `POST /api/token` for a guest token. */
+  token?: string;
+  /** Where to appear (default: the map's spawn point). */
+  x?: number;
+  y?: number;
+  mode?: Mode;
+}
+
+export interface JoinResult {
+  participantId: string;
+  publishers: PublisherInfo[];
+  self: Person;
+  people: Person[];
+  map: SpaceMap;
+  grants: Grants;
+}
+
+export interface ClientOptions {
+  /** Where guest tokens come from (default: /api/token on the signaling URL's host). */
+  tokenUrl?: string;
+  /** Play received audio through detached `<audio>` elements whose volume follows the link gain (default true). */
+  playAudio?: boolean;
+}
+
 type Events = {
+  joined: JoinResult;
+  /** People who appeared, moved or changed (upserts; never yourself) and who left. */
+  peopleChanged: { upserts: Person[]; removed: string[] };
+  /** Your own position, mode or spotlight changed. */
+  selfChanged: Person;
+  /** The server's new desired link set (whom you receive, at which gain). */
+  links: Map<string, Link>;
   publisherJoined: PublisherInfo;
   tracksChanged: PublisherInfo;
   publisherLeft: { participantId: string };
   track: RemoteTrackEvent;
+  trackEnded: RemoteTrackEvent;
   closed: { code: number; reason: string };
   error: Error;
 };
 
-const PC_CONFIG: RTCConfiguration = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: [] };
+const BASE_PC_CONFIG: RTCConfiguration = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: [] };
 
 /**
- * The Proxima browser SDK: one signaling socket and two RTCPeerConnections (publish: we offer;
- * subscribe: the server offers). A UI builds on this; it has no DOM dependencies.
+ * The Proxima browser SDK: one signaling socket and two RTCPeerConnections (publish: we offer; subscribe:
+ * the server offers, driven by where people stand). It keeps the space's state (you, the people, the map,
+ * your links) and plays received audio at the link gain. It never draws: a UI builds on its events.
  */
 export class ProximaClient {
   participantId: string | null = null;
+  self: Person | null = null;
+  /** Everyone else in the space, by id. */
+  readonly people = new Map<string, Person>();
+  map: SpaceMap | null = null;
+  grants: Grants = { publish: false, spotlight: false };
+  /** Whom we receive (participant id → gain and priority), as the server last said. */
+  readonly links = new Map<string, Link>();
   readonly publishers = new Map<string, PublisherInfo>();
+  /** Received tracks that are live, by track. */
+  readonly remoteTracks = new Map<MediaStreamTrack, RemoteTrackEvent>();
+  readonly audio: PeerAudio | null;
   publishPc: RTCPeerConnection | null = null;
   subscribePc: RTCPeerConnection | null = null;
   private sig: SignalingSocket | null = null;
+  private pcConfig: RTCConfiguration = BASE_PC_CONFIG;
   private readonly listeners = new Map<keyof Events, Set<(e: never) => void>>();
   private offerChain: Promise<void> = Promise.resolve();
+  private readonly sampler = new PeerStatsSampler();
+  private readonly tokenUrl: string;
 
-  constructor(private readonly url: string) {}
+  constructor(
+    private readonly url: string,
+    opts: ClientOptions = {},
+  ) {
+    this.tokenUrl = opts.tokenUrl ?? tokenUrlFor(url);
+    this.audio = opts.playAudio === false ? null : new PeerAudio();
+  }
 
   on<K extends keyof Events>(event: K, fn: (e: Events[K]) => void): () => void {
     let set = this.listeners.get(event);
@@ -52,24 +101,52 @@ export class ProximaClient {
   }
 
   private emit<K extends keyof Events>(event: K, e: Events[K]): void {
-    for (const fn of this.listeners.get(event) ?? []) (fn as (e: Events[K]) => void)(e);
+    for (const fn of this.listeners.get(event) ?? []) {
+      try {
+        (fn as (e: Events[K]) => void)(e);
+      } catch (err) {
+        if (event !== 'error') this.emit('error', err as Error);
+      }
+    }
   }
 
-  async join(space: string, name: string, token?: string): Promise<{ participantId: string; publishers: PublisherInfo[] }> {
+  /** Join `space` as `name`. The third argument may be a token string (older callers) or options. */
+  async join(space: string, name: string, opts: JoinOptions | string = {}): Promise<JoinResult> {
+    const o: JoinOptions = typeof opts === 'string' ? { token: opts } : opts;
+    let token = o.token;
+    if (!token) {
+      try {
+        token = await fetchGuestToken(this.tokenUrl, space, name);
+      } catch (e) {
+        if (!(e instanceof TokenUnavailableError)) throw e; // a server without tokens: join without one
+      }
+    }
     const sig = await SignalingSocket.open(this.url);
     this.sig = sig;
     sig.onPush = (m) => this.onPush(m);
     sig.onClose = (code, reason) => this.emit('closed', { code, reason });
-    const r = (await sig.request('join', { space, name, ...(token ? { token } : {}) })) as ServerPush & { participantId: string; publishers: PublisherInfo[] };
+    const body: Record<string, unknown> = { space, name };
+    if (token) body.token = token;
+    if (o.x !== undefined) body.x = o.x;
+    if (o.y !== undefined) body.y = o.y;
+    if (o.mode) body.mode = o.mode;
+    const r = (await sig.request('join', body)) as ServerPush & JoinedMessage;
     this.participantId = r.participantId;
-    for (const p of r.publishers) this.publishers.set(p.participantId, p);
-    return { participantId: r.participantId, publishers: r.publishers };
+    if (r.iceServers?.length) this.pcConfig = { ...BASE_PC_CONFIG, iceServers: r.iceServers };
+    for (const p of r.publishers ?? []) this.publishers.set(p.participantId, p);
+    this.self = r.self ? { ...r.self } : null;
+    for (const p of r.people ?? []) if (p.id !== r.participantId) this.people.set(p.id, { ...p });
+    this.map = r.map ?? null;
+    if (r.grants) this.grants = r.grants;
+    const result: JoinResult = { participantId: r.participantId, publishers: r.publishers ?? [], self: r.self, people: r.people ?? [], map: r.map, grants: this.grants };
+    this.emit('joined', result);
+    return result;
   }
 
   /** Publish every track of `stream` (sendonly). */
   async publish(stream: MediaStream): Promise<TrackInfo[]> {
     const sig = this.requireSignaling();
-    const pc = this.publishPc ?? (this.publishPc = new RTCPeerConnection(PC_CONFIG));
+    const pc = this.publishPc ?? (this.publishPc = new RTCPeerConnection(this.pcConfig));
     for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
@@ -78,6 +155,40 @@ export class ProximaClient {
     return r.tracks;
   }
 
+  /**
+   * Step to an adjacent tile, or with `goTo` walk to any tile (the server finds the way and answers when
+   * you arrive). Resolves with where you stand; rejects with a SignalingError (`bad_move`, …).
+   */
+  async move(x: number, y: number, opts: { goTo?: boolean } = {}): Promise<{ x: number; y: number }> {
+    const r = (await this.requireSignaling().request('move', { x, y, ...(opts.goTo ? { goTo: true } : {}) })) as ServerPush & { x: number; y: number };
+    this.updateSelf({ x: r.x, y: r.y });
+    return { x: r.x, y: r.y };
+  }
+
+  async setMode(mode: Mode): Promise<Mode> {
+    const r = (await this.requireSignaling().request('setMode', { mode })) as ServerPush & { mode: Mode };
+    this.updateSelf({ mode: r.mode });
+    return r.mode;
+  }
+
+  /** Put yourself (or, with the spotlight grant, `participantId`) in or out of the spotlight. */
+  async spotlight(on: boolean, participantId?: string): Promise<{ participantId: string; on: boolean }> {
+    const r = (await this.requireSignaling().request('spotlight', { on, ...(participantId ? { participantId } : {}) })) as ServerPush & {
+      participantId: string;
+      on: boolean;
+    };
+    if (r.participantId === this.participantId) this.updateSelf({ spotlit: r.on });
+    else {
+      const p = this.people.get(r.participantId);
+      if (p) {
+        p.spotlit = r.on;
+        this.emit('peopleChanged', { upserts: [p], removed: [] });
+      }
+    }
+    return { participantId: r.participantId, on: r.on };
+  }
+
+  /** Explicit subscriptions (protocol v1); with proximity the server subscribes for you. */
   async subscribe(publisherId: string, trackIds?: string[]): Promise<string[]> {
     const r = (await this.requireSignaling().request('subscribe', { publisherId, ...(trackIds ? { trackIds } : {}) })) as ServerPush & { trackIds: string[] };
     return r.trackIds;
@@ -86,6 +197,22 @@ export class ProximaClient {
   async unsubscribe(publisherId: string, trackIds?: string[]): Promise<string[]> {
     const r = (await this.requireSignaling().request('unsubscribe', { publisherId, ...(trackIds ? { trackIds } : {}) })) as ServerPush & { trackIds: string[] };
     return r.trackIds;
+  }
+
+  /** Receive statistics per person we get media from (see PeerStats). */
+  peerStats(): Promise<Map<string, PeerStats>> {
+    const pc = this.subscribePc;
+    return this.sampler.sample(pc, (trackIdentifier, mid) => {
+      for (const t of this.remoteTracks.values()) if (t.trackId === trackIdentifier) return t.publisherId;
+      if (!pc || mid === undefined) return undefined;
+      const tr = pc.getTransceivers().find((x) => x.mid === mid);
+      return tr ? this.remoteTracks.get(tr.receiver.track)?.publisherId : undefined;
+    });
+  }
+
+  /** Live received tracks of one person. */
+  tracksOf(participantId: string): RemoteTrackEvent[] {
+    return [...this.remoteTracks.values()].filter((t) => t.publisherId === participantId);
   }
 
   async leave(): Promise<void> {
@@ -97,6 +224,8 @@ export class ProximaClient {
     this.publishPc?.close();
     this.subscribePc?.close();
     this.publishPc = this.subscribePc = null;
+    for (const t of [...this.remoteTracks.values()]) this.endTrack(t);
+    this.audio?.close();
   }
 
   private requireSignaling(): SignalingSocket {
@@ -104,11 +233,23 @@ export class ProximaClient {
     return this.sig;
   }
 
+  private updateSelf(change: Partial<Person>): void {
+    if (!this.self) return;
+    Object.assign(this.self, change);
+    this.emit('selfChanged', this.self);
+  }
+
   private onPush(m: ServerPush): void {
     switch (m.type) {
       case 'subscriberOffer':
         // Offers are applied one at a time, in order.
         this.offerChain = this.offerChain.then(() => this.applySubscriberOffer(m.offerId as number, m.sdp as string)).catch((e: Error) => this.emit('error', e));
+        break;
+      case 'peopleChanged':
+        this.applyPeopleChanged(m.upserts as Person[], m.removed as string[]);
+        break;
+      case 'links':
+        this.applyLinks(m.links as Link[]);
         break;
       case 'publisherJoined':
       case 'tracksChanged': {
@@ -127,18 +268,75 @@ export class ProximaClient {
     }
   }
 
+  private applyPeopleChanged(upserts: Person[], removed: string[]): void {
+    const others: Person[] = [];
+    for (const p of upserts) {
+      if (p.id === this.participantId) {
+        if (this.self) this.updateSelf({ x: p.x, y: p.y, mode: p.mode, spotlit: p.spotlit, name: p.name });
+        continue;
+      }
+      const cur = this.people.get(p.id);
+      if (cur) Object.assign(cur, p);
+      else this.people.set(p.id, { ...p });
+      others.push(this.people.get(p.id)!);
+    }
+    const gone = removed.filter((id) => this.people.delete(id));
+    if (others.length || gone.length) this.emit('peopleChanged', { upserts: others, removed: gone });
+  }
+
+  private applyLinks(links: Link[]): void {
+    this.links.clear();
+    for (const l of links) this.links.set(l.participantId, { ...l });
+    this.audio?.setGains(new Map(links.map((l) => [l.participantId, l.gain])));
+    this.emit('links', this.links);
+  }
+
   private async applySubscriberOffer(offerId: number, sdp: string): Promise<void> {
     let pc = this.subscribePc;
     if (!pc) {
-      pc = this.subscribePc = new RTCPeerConnection(PC_CONFIG);
-      pc.ontrack = (ev) => {
-        const stream = ev.streams[0] ?? new MediaStream([ev.track]);
-        this.emit('track', { publisherId: stream.id, trackId: ev.track.id, track: ev.track, stream });
-      };
+      pc = this.subscribePc = new RTCPeerConnection(this.pcConfig);
+      pc.ontrack = (ev) => this.onRemoteTrack(ev.track, ev.streams[0] ?? new MediaStream([ev.track]));
     }
     await pc.setRemoteDescription({ type: 'offer', sdp });
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     this.requireSignaling().notify('subscriberAnswer', { offerId, sdp: answer.sdp });
+    this.reconcileTracks(pc);
+  }
+
+  private onRemoteTrack(track: MediaStreamTrack, stream: MediaStream): void {
+    const known = this.remoteTracks.get(track);
+    if (known) {
+      if (known.publisherId === stream.id) return;
+      this.endTrack(known); // a reused m-line now carries someone else
+    }
+    const e: RemoteTrackEvent = { publisherId: stream.id, trackId: track.id, track, stream };
+    this.remoteTracks.set(track, e);
+    if (track.kind === 'audio') this.audio?.add(e.publisherId, track);
+    const end = () => {
+      if (this.remoteTracks.get(track) === e) this.endTrack(e);
+    };
+    track.addEventListener('ended', end, { once: true });
+    stream.addEventListener('removetrack', (ev) => {
+      if (ev.track === track) end();
+    });
+    this.emit('track', e);
+  }
+
+  /** After each negotiation: a track whose m-line no longer receives (inactive, stopped) has ended. */
+  private reconcileTracks(pc: RTCPeerConnection): void {
+    const receiving = new Set<MediaStreamTrack>();
+    for (const t of pc.getTransceivers()) {
+      const dir = t.currentDirection;
+      if (dir === 'recvonly' || dir === 'sendrecv') receiving.add(t.receiver.track);
+    }
+    for (const e of [...this.remoteTracks.values()]) if (!receiving.has(e.track)) this.endTrack(e);
+  }
+
+  private endTrack(e: RemoteTrackEvent): void {
+    if (this.remoteTracks.get(e.track) !== e) return;
+    this.remoteTracks.delete(e.track);
+    if (e.track.kind === 'audio') this.audio?.remove(e.track);
+    this.emit('trackEnded', e);
   }
 }

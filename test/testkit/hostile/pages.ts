@@ -29,8 +29,9 @@ export async function inbound(page: Page): Promise<InboundSums> {
 }
 
 /** Open the web client in a fresh context and wait until it joined (and published, when asked). */
-export async function joinPage(browser: TestBrowser, server: ProximaServer, space: string, name: string, publish: boolean): Promise<{ page: Page; id: string }> {
-  const page = await browser.page(`${server.url}/?space=${space}&name=${name}&publish=${publish ? 1 : 0}`);
+export async function joinPage(browser: TestBrowser, server: ProximaServer, space: string, name: string, publish: boolean, at?: { x: number; y: number }): Promise<{ page: Page; id: string }> {
+  const where = at ? `&x=${at.x}&y=${at.y}` : '';
+  const page = await browser.page(`${server.url}/?space=${space}&name=${name}&publish=${publish ? 1 : 0}${where}`);
   const id = (await page.evaluate(() => (window as any).proxima.ready)) as string;
   return { page, id };
 }

@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import { ServerMessageSchema } from '../../../src/signaling/messages.ts';
+import { guestToken } from '../proxima.ts';
 
 export type Msg = { type: string; id?: string | number; code?: string; message?: string; [k: string]: unknown };
 
@@ -18,7 +19,10 @@ export class WsProbe {
   private readonly waiters = new Set<() => void>();
   isClosed = false;
 
-  private constructor(readonly ws: WebSocket) {
+  private constructor(
+    readonly ws: WebSocket,
+    private readonly httpUrl: string,
+  ) {
     ws.on('message', (data, isBinary) => {
       const text = String(data);
       let m: Msg;
@@ -45,7 +49,7 @@ export class WsProbe {
   static open(url: string): Promise<WsProbe> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws');
-      ws.once('open', () => resolve(new WsProbe(ws)));
+      ws.once('open', () => resolve(new WsProbe(ws, url)));
       ws.once('error', reject);
     });
   }
@@ -60,6 +64,11 @@ export class WsProbe {
 
   /** Send a v1 request with a fresh string id; resolves with the message echoing that id. */
   async request(type: string, body: Record<string, unknown> = {}, timeoutMs = 5000): Promise<Msg> {
+    // A well-formed join without a token gets a guest token first, as the web client does.
+    if (type === 'join' && body.token === undefined && typeof body.space === 'string' && typeof body.name === 'string') {
+      const token = await guestToken(this.httpUrl, body.space, body.name).catch(() => undefined);
+      if (token) body = { ...body, token };
+    }
     const id = `r${this.nextId++}`;
     this.send({ v: 1, id, type, ...body });
     return this.next(`reply to ${type} ${id}`, (m) => m.id === id, timeoutMs);

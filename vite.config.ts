@@ -1,0 +1,21 @@
+import { defineConfig } from 'vite';
+
+/** The web client: sources in web/, built to web/dist (the server serves it). `npx vite` serves it for development, proxying to a local server. */
+const target = process.env.PROXIMA_URL ?? 'http://127.0.0.1:8080';
+
+export default defineConfig({
+  root: 'web',
+  base: '/',
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    sourcemap: true,
+  },
+  server: {
+    proxy: {
+      '/ws': { target, ws: true },
+      '/api': { target },
+    },
+  },
+});
