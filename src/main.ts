@@ -1,15 +1,18 @@
 import { loadConfig, ConfigError } from './config/config.ts';
 import { ProximaServer } from './server/proxima-server.ts';
 import { createLogger } from './util/logger.ts';
+import { MapError } from './proximity/map.ts';
 
-function configFileFromArgs(argv: string[]): string | undefined {
-  const i = argv.indexOf('--config');
+function argValue(argv: string[], flag: string): string | undefined {
+  const i = argv.indexOf(flag);
   return i >= 0 ? argv[i + 1] : undefined;
 }
 
 let config;
 try {
-  config = loadConfig({ file: configFileFromArgs(process.argv.slice(2)) });
+  const argv = process.argv.slice(2);
+  const map = argValue(argv, '--map');
+  config = loadConfig({ file: argValue(argv, '--config'), overrides: map ? { space: { map } } : {} });
 } catch (e) {
   if (e instanceof ConfigError) {
     process.stderr.write(`proxima: ${e.message}\n`);
@@ -21,7 +24,18 @@ const log = createLogger(config.logLevel);
 // A bug must surface, not vanish: log it; the process keeps serving other people's media.
 process.on('unhandledRejection', (e) => log.error('unhandled rejection', { err: e as Error }));
 
-const server = await ProximaServer.start(config, { log });
+let server: ProximaServer;
+try {
+  server = await ProximaServer.start(config, { log });
+} catch (e) {
+  // Problems a person can fix get one clear message, not a stack trace.
+  const err = e as NodeJS.ErrnoException;
+  if (e instanceof MapError) process.stderr.write(`proxima: the map ${config.space.map} is not valid:\n  ${e.issues.join('\n  ')}\n`);
+  else if (err.code === 'EADDRINUSE') process.stderr.write(`proxima: address in use: ${err.message} (set PROXIMA_HTTP_PORT / PROXIMA_MEDIA_PORT)\n`);
+  else if (err.code === 'ENOENT' && config.space.map) process.stderr.write(`proxima: cannot read the map file: ${err.message}\n`);
+  else throw e;
+  process.exit(2);
+}
 let stopping = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {

@@ -48,7 +48,7 @@ interface SubscribeSide {
   nextMid: number;
   offerId: number;
   /** The offer the browser has not answered yet, and the consumers it introduced. */
-  pending: { offerId: number; consumers: Consumer[] } | null;
+  pending: { offerId: number; consumers: Consumer[]; mids: string[] } | null;
   /** Something changed while an offer was outstanding: offer again after the answer. */
   dirty: boolean;
   /** Consumers waiting for the next offer. */
@@ -265,7 +265,8 @@ export class Participant {
     if (!sub || !sub.pending || sub.pending.offerId !== offerId) {
       throw new RequestError('bad_request', `no outstanding subscriber offer ${offerId}`);
     }
-    const answer = parseSubscribeAnswer(sdp, sub.media.map((m) => m.mid));
+    // Checked against the m-lines of *that* offer: more may have been added since, for the next one.
+    const answer = parseSubscribeAnswer(sdp, sub.pending.mids);
     if (isSdpError(answer)) throw new RequestError('sdp_rejected', answer.message);
     if (answer.transport) {
       sub.session.transport.remoteUfrag = answer.transport.iceUfrag;
@@ -363,7 +364,7 @@ export class Participant {
       offerId,
       sub.media,
     );
-    sub.pending = { offerId, consumers: sub.unannounced.splice(0) };
+    sub.pending = { offerId, consumers: sub.unannounced.splice(0), mids: sub.media.map((m) => m.mid) };
     this.send(serverMessage.subscriberOffer(offerId, sdp));
   }
 

@@ -43,6 +43,9 @@ export class TestBrowser {
   async page(url: string): Promise<Page> {
     const page = await this.context.newPage();
     page.on('pageerror', (e) => process.stderr.write(`[page error] ${e.message}\n`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') process.stderr.write(`[page console] ${m.text()}\n`);
+    });
     await page.goto(url);
     return page;
   }

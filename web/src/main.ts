@@ -61,14 +61,17 @@ client.on('selfChanged', () => {
   refreshPeople();
   showStatus();
 });
-client.on('error', (e) => toast(e.message));
+client.on('error', (e) => {
+  console.error(`proxima: ${e.message}`);
+  toast(e.message);
+});
 client.on('closed', ({ code, reason }) => {
   statusEl.textContent = `disconnected (${code}${reason ? ` ${reason}` : ''})`;
   statusEl.classList.add('error');
 });
 
 async function openMedia(): Promise<MediaStream | null> {
-  for (const c of [{ audio: true, video: { width: 640, height: 480 } }, { audio: true }, { video: true }] as MediaStreamConstraints[]) {
+  for (const c of [{ audio: true, video: params.video }, { audio: true }, { video: true }] as MediaStreamConstraints[]) {
     try {
       return await navigator.mediaDevices.getUserMedia(c);
     } catch {

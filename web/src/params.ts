@@ -9,6 +9,8 @@ export interface PageParams {
   mode?: Mode;
   token?: string;
   publish: boolean;
+  /** Camera capture size, `video=WxH` (default 640x480): smaller for weak machines or many pages. */
+  video: { width: number; height: number };
 }
 
 function intParam(v: string | null): number | undefined {
@@ -27,5 +29,11 @@ export function readParams(search: string): PageParams {
     mode: MODES.includes(mode as Mode) ? (mode as Mode) : undefined,
     token: q.get('token') || undefined,
     publish: q.get('publish') !== '0',
+    video: videoSize(q.get('video')),
   };
+}
+
+function videoSize(v: string | null): { width: number; height: number } {
+  const m = /^(\d{2,4})x(\d{2,4})$/.exec(v ?? '');
+  return m ? { width: Number(m[1]), height: Number(m[2]) } : { width: 640, height: 480 };
 }
