@@ -17,6 +17,7 @@ import type { Mode } from '../src/proximity/rules.ts';
 import { median, percentile } from './lib/stats.ts';
 import { fmt, printTable } from './lib/table.ts';
 import { writeResults } from './lib/results.ts';
+import { seededRandom as prng } from '../src/util/prng.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -37,16 +38,6 @@ const TICK_EVERY_MS = 100;
 const DX = [1, -1, 0, 0, 1, 1, -1, -1];
 const DY = [0, 0, 1, -1, 1, -1, 1, -1];
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 function openMap(side: number): SpaceMap {
   const wall = '#'.repeat(side);

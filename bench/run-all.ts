@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const benches = ['forwarding.ts', 'join-first-frame.ts', 'proximity.ts'];
+const benches = ['forwarding.ts', 'join-first-frame.ts', 'walk-in-first-frame.ts', 'proximity.ts'];
 const dir = fileURLToPath(new URL('.', import.meta.url));
 let failed = 0;
 for (const b of benches) {

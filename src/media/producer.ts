@@ -3,6 +3,8 @@ import { objectCounts, packetStats } from '../metrics/registry.ts';
 import type { RtpView } from '../rtp/rtp-packet.ts';
 import { Vp8Descriptor } from '../rtp/vp8.ts';
 import { isH264Keyframe } from '../rtp/h264.ts';
+import { readAudioLevel } from '../rtp/header-extensions.ts';
+import { VoiceActivity } from './voice-activity.ts';
 import { PacketCache } from './packet-cache.ts';
 import { NackGenerator } from './nack-generator.ts';
 import { ReceiveStats } from './receive-stats.ts';
@@ -37,6 +39,9 @@ export class Producer {
   lastSr: PublisherSr | null = null;
   /** The publisher's id for ssrc-audio-level (0 = not negotiated), copied to subscribers. */
   audioLevelExtId = 0;
+  /** Speaking detection from the audio level (audio producers); the owner is told when it flips. */
+  readonly voice = new VoiceActivity();
+  onSpeakingChange: ((speaking: boolean) => void) | null = null;
   closed = false;
   /** Monotonic time of the last keyframe seen, -1 before the first. */
   lastKeyframeMs = -1;
@@ -84,6 +89,10 @@ export class Producer {
       return;
     }
     if (this.cache !== null && !this.cache.put(view.sequenceNumber, view.buf, view.length, view.start)) countDrop('too_large');
+    if (this.audioLevelExtId !== 0) {
+      const level = readAudioLevel(view, this.audioLevelExtId);
+      if (level >= 0 && this.voice.onLevel(level & 0x7f)) this.onSpeakingChange?.(this.voice.speaking);
+    }
     const keyframe = this.params.kind === 'video' && this.isKeyframe(view);
     if (keyframe) {
       this.lastKeyframeMs = nowMs;

@@ -1,21 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SeqRewriter } from './seq-rewriter.ts';
+import { seededRandom as prng } from '../util/prng.ts';
 
 const VIDEO = 90000;
 const A = 0x1111;
 const B = 0x2222;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** rewrite() and return [outSeq, outTs] or null on drop. */
 function rw(r: SeqRewriter, ssrc: number, seq: number, ts: number, now: number, key = false): [number, number] | null {

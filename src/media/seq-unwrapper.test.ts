@@ -1,18 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SeqUnwrapper, TimestampUnwrapper, seqDelta, seqNewer, tsDelta } from './seq-unwrapper.ts';
+import { seededRandom as prng } from '../util/prng.ts';
 
-/** Seeded PRNG (mulberry32) so sweeps are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Order 0..n-1 with each element displaced by a few positions. */
 function jitteredOrder(n: number, window: number, rnd: () => number): number[] {

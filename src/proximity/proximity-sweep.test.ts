@@ -10,6 +10,7 @@ import { FakeClock } from '../util/clock.ts';
 import { DEFAULT_MAP_URL, loadSpaceMap, type SpaceMap, type Tile } from './map.ts';
 import { GAIN_EPSILON, PRIORITY_EPSILON, ProximityEngine, type LinkChange } from './proximity-engine.ts';
 import { DROP_HOLD_MS, decideLink, isHeldDrop, type Mode, type PersonView } from './rules.ts';
+import { seededRandom } from '../util/prng.ts';
 
 interface RefPerson {
   id: string;
@@ -79,15 +80,7 @@ class Reference {
 const key = (c: LinkChange) => `${c.kind} ${c.listener}>${c.speaker} ${c.gain.toFixed(6)} ${c.priority}`;
 
 function sweep(seed: number, people: number, steps: number): { changes: number; holdsEnded: number } {
-  let s = seed >>> 0;
-  const rnd = () => {
-    // mulberry32
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  const rnd = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
 
   const map = loadSpaceMap(DEFAULT_MAP_URL);

@@ -150,6 +150,8 @@ export class Participant {
         { requestKeyframe: (ssrc) => pub.session.sendPli(ssrc) },
       );
       producer.audioLevelExtId = m.extIds.audioLevel ?? 0;
+      // Speaking raises this person's priority for their listeners (bandwidth allocation reads it).
+      if (m.kind === 'audio') producer.onSpeakingChange = (on) => this.space.setSpeaking(this, on);
       pub.byMid.set(m.mid, producer);
       pub.session.addProducer(producer);
       this.producers.set(producer.id, producer);

@@ -40,7 +40,7 @@ export class Space {
     private readonly walkSpeed: number,
   ) {
     this.engine = new ProximityEngine(map, clock);
-    this.subscriptions = new SubscriptionManager(this);
+    this.subscriptions = new SubscriptionManager(this, clock);
     this.tickTimer = clock.setInterval(() => this.apply(this.engine.tick()), ENGINE_TICK_MS);
     this.mapInfo = mapInfoOf(map);
   }
@@ -126,6 +126,11 @@ export class Space {
     this.upserts.add(target.id);
     this.scheduleFlush();
     this.apply(this.engine.setSpotlight(target.id, on));
+  }
+
+  setSpeaking(p: Participant, on: boolean): void {
+    if (!this.participants.has(p.id)) return;
+    this.apply(this.engine.setSpeaking(p.id, on));
   }
 
   /** Does the rule set let `listener` receive `speaker`? (The server enforces it whatever clients ask.) */

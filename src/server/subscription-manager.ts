@@ -2,6 +2,10 @@ import type { LinkChange } from '../proximity/proximity-engine.ts';
 import { serverMessage, type LinkInfo } from '../signaling/messages.ts';
 import type { Space } from './space.ts';
 import type { Participant } from './participant.ts';
+import type { Clock } from '../util/clock.ts';
+
+/** Link sets (gains) reach a listener at most this often; changes in between are folded together. */
+const LINKS_FLUSH_MS = 100;
 
 /**
  * Makes the media follow the proximity engine: for each link change, the listener subscribes to or
@@ -15,7 +19,10 @@ export class SubscriptionManager {
   private readonly dirtyLinks = new Set<string>();
   private flushScheduled = false;
 
-  constructor(private readonly space: Space) {}
+  constructor(
+    private readonly space: Space,
+    private readonly clock: Clock,
+  ) {}
 
   apply(changes: readonly LinkChange[]): void {
     for (const c of changes) {
@@ -65,15 +72,18 @@ export class SubscriptionManager {
     return this.optedOut.get(listenerId)?.has(speakerId) ?? false;
   }
 
-  /** Link sets go out once per turn of the event loop, after all changes of a move are applied. */
+  /**
+   * Link sets go out after all changes of a move are applied, and at most every LINKS_FLUSH_MS: a walk
+   * or a talkative neighbour re-weights links several times a second, and each push costs the page work.
+   */
   private scheduleLinksFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    queueMicrotask(() => {
+    this.clock.setTimeout(() => {
       this.flushScheduled = false;
       for (const id of this.dirtyLinks) this.space.participants.get(id)?.send(serverMessage.links(this.linksOf(id)));
       this.dirtyLinks.clear();
-    });
+    }, LINKS_FLUSH_MS);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Socket, RemoteInfo } from 'node:dgram';
 import { countDrop } from '../metrics/drop-reasons.ts';
+import { AddressTable } from './address-table.ts';
 
 /**
  * One UDP socket shared by every transport. Datagrams are classified by their first byte (RFC 7983 §7):
@@ -41,9 +42,7 @@ export interface MuxImpairment {
 export class UdpMux implements MediaNetwork {
   private impairment: MuxImpairment | null = null;
   private rng = 0;
-  /** address → port → transport: nested so the hot path never builds a key string. */
-  private readonly routes = new Map<string, Map<number, MuxedTransport>>();
-  private readonly byTransport = new Map<MuxedTransport, { address: string; port: number }>();
+  private readonly routes = new AddressTable<MuxedTransport>();
   private stun: StunHandler | null = null;
   private readonly onMessage = (msg: Buffer, rinfo: RemoteInfo) => this.route(msg, rinfo);
 
@@ -61,24 +60,11 @@ export class UdpMux implements MediaNetwork {
 
   /** ICE selected (address, port) for this transport; a later nomination moves it. */
   bind(transport: MuxedTransport, address: string, port: number): void {
-    this.unbind(transport);
-    let ports = this.routes.get(address);
-    if (!ports) this.routes.set(address, (ports = new Map()));
-    const previous = ports.get(port);
-    if (previous && previous !== transport) this.byTransport.delete(previous);
-    ports.set(port, transport);
-    this.byTransport.set(transport, { address, port });
+    this.routes.bind(transport, address, port);
   }
 
   unbind(transport: MuxedTransport): void {
-    const at = this.byTransport.get(transport);
-    if (!at) return;
-    this.byTransport.delete(transport);
-    const ports = this.routes.get(at.address);
-    if (ports?.get(at.port) === transport) {
-      ports.delete(at.port);
-      if (ports.size === 0) this.routes.delete(at.address);
-    }
+    this.routes.unbind(transport);
   }
 
   /** Fire-and-forget send; a failed send is counted, never thrown. */
@@ -109,7 +95,6 @@ export class UdpMux implements MediaNetwork {
   close(): void {
     this.socket.off('message', this.onMessage);
     this.routes.clear();
-    this.byTransport.clear();
   }
 
   private route(msg: Buffer, rinfo: RemoteInfo): void {
@@ -123,7 +108,7 @@ export class UdpMux implements MediaNetwork {
       if (response) this.send(response, rinfo.address, rinfo.port);
       return;
     }
-    const t = this.routes.get(rinfo.address)?.get(rinfo.port);
+    const t = this.routes.lookup(rinfo.address, rinfo.port);
     if (!t) {
       countDrop('unknown_remote_address');
       return;

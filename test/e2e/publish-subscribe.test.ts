@@ -2,29 +2,10 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { serverDiagnostics, startTestServer } from '../testkit/proxima.ts';
 import { TestBrowser, waitFor, type Page } from '../testkit/browser.ts';
+import { inbound } from '../testkit/page-stats.ts';
 import type { ProximaServer } from '../../src/server/proxima-server.ts';
 import { dropCount } from '../../src/metrics/drop-reasons.ts';
 
-/** Sums of the page's inbound-rtp stats on its subscribe connection, by kind. */
-async function inbound(page: Page) {
-  return page.evaluate(async () => {
-    const st = await (window as any).proxima.stats();
-    const sum = { audioPackets: 0, samples: 0, videoPackets: 0, framesDecoded: 0, frameWidth: 0, retransmitted: 0, bytes: 0 };
-    for (const s of st.inbound) {
-      sum.bytes += s.bytesReceived ?? 0;
-      if (s.kind === 'audio') {
-        sum.audioPackets += s.packetsReceived ?? 0;
-        sum.samples += s.totalSamplesReceived ?? 0;
-      } else {
-        sum.videoPackets += s.packetsReceived ?? 0;
-        sum.framesDecoded += s.framesDecoded ?? 0;
-        sum.frameWidth = Math.max(sum.frameWidth, s.frameWidth ?? 0);
-        sum.retransmitted += s.retransmittedPacketsReceived ?? 0;
-      }
-    }
-    return sum;
-  });
-}
 
 async function join(browser: TestBrowser, server: ProximaServer, space: string, name: string, publish: boolean, at: { x: number; y: number }): Promise<{ page: Page; id: string }> {
   const page = await browser.page(`${server.url}/?space=${space}&name=${name}&publish=${publish ? 1 : 0}&x=${at.x}&y=${at.y}`);

@@ -23,6 +23,7 @@ describe('media follows positions (headless clients on the real server)', () => 
   const clients: NodeClient[] = [];
   const stops: Array<() => void> = [];
   let a: NodeClient;
+  let b: NodeClient;
   let d: NodeClient;
   before(async () => {
     server = await startTestServer();
@@ -40,13 +41,21 @@ describe('media follows positions (headless clients on the real server)', () => 
   });
 
   it('someone two tiles away is linked at full gain and receives audio and video without asking', async () => {
-    const b = await NodeClient.join(server.url, SPACE, 'B', { x: 6, y: 16 });
+    b = await NodeClient.join(server.url, SPACE, 'B', { x: 6, y: 16 });
     clients.push(b);
     await waitFor('B linked to A', () => lastLinks(b).find((l) => l.participantId === a.participantId));
     assert.equal(lastLinks(b).find((l) => l.participantId === a.participantId)?.gain, 1);
     const peer = await b.subscriberReady();
     await waitFor('A’s media at B', () => packetsReceived(peer) > 50);
     assert.equal(peer.received.size, 2, 'both of A’s tracks');
+  });
+
+  it('a speaking publisher (loud audio levels) gets a higher priority at its listeners', async () => {
+    // A's pump sends RFC 6464 level 30 (-30 dBov, voice): priority 500 at 2 tiles + 300 for speaking.
+    const link = await waitFor('A speaking at B', () => lastLinks(b).find((l) => l.participantId === a.participantId && (l as { priority?: number }).priority === 800), 5000).catch((e: Error) => {
+      throw new Error(`${e.message}; links at B: ${JSON.stringify(lastLinks(b))}`);
+    });
+    assert.equal(link.gain, 1);
   });
 
   it('someone ten tiles away gets nothing, and asking for it is refused with zero packets', async () => {

@@ -1,10 +1,12 @@
-import { loadConfig, type ConfigInput } from '../../src/config/config.ts';
+import { loadConfig, type Config, type ConfigInput } from '../../src/config/config.ts';
 import { ProximaServer } from '../../src/server/proxima-server.ts';
 import { createLogger } from '../../src/util/logger.ts';
+import { dropCounts } from '../../src/metrics/drop-reasons.ts';
+import { packetStats } from '../../src/metrics/registry.ts';
 
-/** A real server on loopback with free ports, logging only warnings unless PROXIMA_TEST_LOG is set. */
-export async function startTestServer(overrides: ConfigInput = {}): Promise<ProximaServer> {
-  const config = loadConfig({
+/** Configuration for a test server: loopback only, free ports, no environment. */
+export function testConfig(overrides: ConfigInput = {}): Config {
+  return loadConfig({
     env: {},
     overrides: {
       ...overrides,
@@ -12,12 +14,13 @@ export async function startTestServer(overrides: ConfigInput = {}): Promise<Prox
       media: { bindIp: '127.0.0.1', port: 0, announcedIp: '127.0.0.1', ...overrides.media },
     },
   });
-  const level = (process.env.PROXIMA_TEST_LOG as 'debug' | 'info' | undefined) ?? 'warn';
-  return ProximaServer.start(config, { log: createLogger(level) });
 }
 
-import { dropCounts } from '../../src/metrics/drop-reasons.ts';
-import { packetStats } from '../../src/metrics/registry.ts';
+/** A real server on loopback with free ports, logging only warnings unless PROXIMA_TEST_LOG is set. */
+export async function startTestServer(overrides: ConfigInput = {}): Promise<ProximaServer> {
+  const level = (process.env.PROXIMA_TEST_LOG as 'debug' | 'info' | undefined) ?? 'warn';
+  return ProximaServer.start(testConfig(overrides), { log: createLogger(level) });
+}
 
 /** The in-process server's counters, for failure messages: non-zero drops by reason and packet totals. */
 export function serverDiagnostics(): string {

@@ -1,3 +1,4 @@
+import { AddressTable } from '../../src/transport/address-table.ts';
 import { countDrop } from '../../src/metrics/drop-reasons.ts';
 import type { MediaNetwork, MuxedTransport, StunHandler } from '../../src/transport/udp-mux.ts';
 
@@ -56,8 +57,7 @@ export class VirtualLink implements PeerLink {
  */
 export class VirtualNetwork implements MediaNetwork {
   private stun: StunHandler | null = null;
-  private readonly routes = new Map<string, Map<number, MuxedTransport>>();
-  private readonly byTransport = new Map<MuxedTransport, { address: string; port: number }>();
+  private readonly routes = new AddressTable<MuxedTransport>();
   private readonly links = new Map<string, Map<number, VirtualLink>>();
   private nextPort = 20000;
   /** Datagrams the server sent, and those with no attached link at their destination. */
@@ -88,21 +88,11 @@ export class VirtualNetwork implements MediaNetwork {
   }
 
   bind(transport: MuxedTransport, address: string, port: number): void {
-    this.unbind(transport);
-    let ports = this.routes.get(address);
-    if (!ports) this.routes.set(address, (ports = new Map()));
-    const previous = ports.get(port);
-    if (previous && previous !== transport) this.byTransport.delete(previous);
-    ports.set(port, transport);
-    this.byTransport.set(transport, { address, port });
+    this.routes.bind(transport, address, port);
   }
 
   unbind(transport: MuxedTransport): void {
-    const at = this.byTransport.get(transport);
-    if (!at) return;
-    this.byTransport.delete(transport);
-    const ports = this.routes.get(at.address);
-    if (ports?.get(at.port) === transport) ports.delete(at.port);
+    this.routes.unbind(transport);
   }
 
   /** Server → peer. The server never reuses a buffer it sent (UdpMux sends asynchronously too), so no copy. */
@@ -142,7 +132,7 @@ export class VirtualNetwork implements MediaNetwork {
       if (response) this.send(response, address, port);
       return;
     }
-    const t = this.routes.get(address)?.get(port);
+    const t = this.routes.lookup(address, port);
     if (!t) {
       countDrop('unknown_remote_address');
       return;

@@ -1,32 +1,8 @@
 import type { ProximaServer } from '../../../src/server/proxima-server.ts';
 import { waitFor, type Page, type TestBrowser } from '../browser.ts';
 
-/** Sums of a page's inbound-rtp stats on its subscribe connection, by kind. */
-export interface InboundSums {
-  audioPackets: number;
-  samples: number;
-  videoPackets: number;
-  framesDecoded: number;
-  bytes: number;
-}
-
-export async function inbound(page: Page): Promise<InboundSums> {
-  return page.evaluate(async () => {
-    const st = await (window as any).proxima.stats();
-    const sum = { audioPackets: 0, samples: 0, videoPackets: 0, framesDecoded: 0, bytes: 0 };
-    for (const s of st.inbound) {
-      sum.bytes += s.bytesReceived ?? 0;
-      if (s.kind === 'audio') {
-        sum.audioPackets += s.packetsReceived ?? 0;
-        sum.samples += s.totalSamplesReceived ?? 0;
-      } else {
-        sum.videoPackets += s.packetsReceived ?? 0;
-        sum.framesDecoded += s.framesDecoded ?? 0;
-      }
-    }
-    return sum;
-  });
-}
+import { inbound } from '../page-stats.ts';
+export { inbound, type InboundSums } from '../page-stats.ts';
 
 /** Open the web client in a fresh context and wait until it joined (and published, when asked). */
 export async function joinPage(browser: TestBrowser, server: ProximaServer, space: string, name: string, publish: boolean, at?: { x: number; y: number }): Promise<{ page: Page; id: string }> {

@@ -1,4 +1,5 @@
-import { loadConfig, type ConfigInput } from '../../../src/config/config.ts';
+import type { ConfigInput } from '../../../src/config/config.ts';
+import { testConfig } from '../proxima.ts';
 import { ProximaServer } from '../../../src/server/proxima-server.ts';
 import { createLogger } from '../../../src/util/logger.ts';
 
@@ -39,14 +40,7 @@ export async function startWatchedServer(overrides: ConfigInput = {}): Promise<{
   };
   // info: state changes and close reasons are logged there; nothing per packet is.
   const log = createLogger((process.env.PROXIMA_TEST_LOG as 'debug' | undefined) ?? 'info', {}, out);
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      ...overrides,
-      http: { host: '127.0.0.1', port: 0, ...overrides.http },
-      media: { bindIp: '127.0.0.1', port: 0, announcedIp: '127.0.0.1', ...overrides.media },
-    },
-  });
+  const config = testConfig(overrides);
   const onUncaught = (e: unknown) => {
     uncaught.push(e);
     process.stderr.write(`[uncaught in test process] ${(e as Error)?.stack ?? String(e)}\n`);
