@@ -8,11 +8,9 @@
  * Run: node --import tsx bench/join-first-frame.ts [--runs 10]
  */
 import { parseArgs } from 'node:util';
-import { startTestServer } from '../test/testkit/proxima.ts';
-import { TestBrowser, type Page } from '../test/testkit/browser.ts';
-import { printTable } from './lib/table.ts';
-import { writeResults } from './lib/results.ts';
-import { between, currentMarks, firstFrame, instrumentScript, startPublisher, summarize, type PageMarks } from './lib/page-marks.ts';
+import type { TestBrowser, Page } from '../test/testkit/browser.ts';
+import { between, currentMarks, firstFrame, instrumentScript, type PageMarks } from './lib/page-marks.ts';
+import { runFirstFrameBench } from './lib/first-frame-bench.ts';
 import { dropCount } from '../src/metrics/drop-reasons.ts';
 import { packetStats } from '../src/metrics/registry.ts';
 import { CONNECT_RADIUS } from '../src/proximity/rules.ts';
@@ -46,27 +44,6 @@ async function oneRun(browser: TestBrowser, url: string, publisherId: string, ru
   }
 }
 
-const server = await startTestServer();
-const browser = await TestBrowser.launch();
-const samples: Sample[] = [];
-try {
-  const space = `jff${Date.now()}`;
-  const a = await startPublisher(browser, server.url, space, 'A', A_AT);
-  process.stderr.write(`join-first-frame: A=${a.id} publishing at (${A_AT.x}, ${A_AT.y}); B joins at (${B_AT.x}, ${B_AT.y}); 1 warm-up + ${RUNS} runs\n`);
-  for (let i = 0; i <= RUNS; i++) {
-    const s = await oneRun(browser, `${server.url}/?space=${space}&name=B${i}&publish=0&x=${B_AT.x}&y=${B_AT.y}`, a.id, i);
-    if (i > 0) samples.push(s); // run 0 warms the browser's and the server's caches
-    process.stderr.write(
-      `  run ${i}${i === 0 ? ' (warm-up)' : ''}: first frame at ${s.firstFramePresented.toFixed(0)} ms, ${(s.firstFramePresented - s.joined).toFixed(0)} ms after joined (PLIs ${s.keyframeRequestsSent}, packets before connected ${s.sentBeforeConnected}, presentedFrames ${s.presentedFrames}, long tasks ${JSON.stringify(s.longTasks)})\n`,
-    );
-    await new Promise((r) => setTimeout(r, 1000)); // B's departure settles; A's keyframe throttle window (500 ms) passes
-  }
-  await a.page.close();
-} finally {
-  await browser.close();
-  await server.close();
-}
-
 const intervals: [string, string, (s: Sample) => number][] = [
   ['navigation → first frame', 'navigationToFirstFrameMs', (s) => s.firstFramePresented],
   ['joined → first frame', 'joinedToFirstFrameMs', (s) => between(s.joined, s.firstFramePresented)],
@@ -79,11 +56,15 @@ const intervals: [string, string, (s: Sample) => number][] = [
   ['connected → first frame received', 'connectedToFirstReceiveMs', (s) => between(s.pcConnected, s.firstFrameReceived)],
   ['first frame received → presented', 'receiveToPresentMs', (s) => between(s.firstFrameReceived, s.firstFramePresented)],
 ];
-const { rows, summary } = summarize(samples, intervals);
-printTable(`Join → first frame in a proximity space, real Chromium on loopback, ms (${samples.length} runs after 1 warm-up)`, ['interval', 'median', 'p90', 'min', 'max', 'n'], rows);
-const path = writeResults('join-first-frame', {
-  config: { runs: RUNS, warmupRuns: 1, browser: 'chromium (headless, fake camera 640×480)', map: 'office', publisherAt: A_AT, subscriberAt: B_AT, connectRadius: CONNECT_RADIUS },
-  summary,
-  samples,
+await runFirstFrameBench<Sample>({
+  name: 'join-first-frame',
+  title: (n) => `Join → first frame in a proximity space, real Chromium on loopback, ms (${n} runs after 1 warm-up)`,
+  runs: RUNS,
+  publisherAt: A_AT,
+  url: (serverUrl, space, i) => `${serverUrl}/?space=${space}&name=B${i}&publish=0&x=${B_AT.x}&y=${B_AT.y}`,
+  oneRun,
+  describe: (s) =>
+    `first frame at ${s.firstFramePresented.toFixed(0)} ms, ${(s.firstFramePresented - s.joined).toFixed(0)} ms after joined (PLIs ${s.keyframeRequestsSent}, packets before connected ${s.sentBeforeConnected}, presentedFrames ${s.presentedFrames}, long tasks ${JSON.stringify(s.longTasks)})`,
+  intervals,
+  config: { browser: 'chromium (headless, fake camera 640×480)', map: 'office', publisherAt: A_AT, subscriberAt: B_AT, connectRadius: CONNECT_RADIUS },
 });
-process.stdout.write(`wrote ${path}\n`);

@@ -11,11 +11,9 @@
  * Run: node --import tsx bench/walk-in-first-frame.ts [--runs 10]
  */
 import { parseArgs } from 'node:util';
-import { startTestServer } from '../test/testkit/proxima.ts';
-import { TestBrowser, type Page } from '../test/testkit/browser.ts';
-import { printTable } from './lib/table.ts';
-import { writeResults } from './lib/results.ts';
-import { between, currentMarks, firstFrame, instrumentScript, startPublisher, summarize, type PageMarks } from './lib/page-marks.ts';
+import type { TestBrowser, Page } from '../test/testkit/browser.ts';
+import { between, currentMarks, firstFrame, instrumentScript, type PageMarks } from './lib/page-marks.ts';
+import { runFirstFrameBench } from './lib/first-frame-bench.ts';
 import { dropCount } from '../src/metrics/drop-reasons.ts';
 import { packetStats } from '../src/metrics/registry.ts';
 import { CONNECT_RADIUS } from '../src/proximity/rules.ts';
@@ -71,29 +69,9 @@ async function oneRun(browser: TestBrowser, url: string, publisherId: string, ru
   }
 }
 
-const server = await startTestServer();
-const browser = await TestBrowser.launch();
-const samples: Sample[] = [];
-try {
-  const space = `wiff${Date.now()}`;
-  const a = await startPublisher(browser, server.url, space, 'A', A_AT);
-  process.stderr.write(`walk-in-first-frame: A=${a.id} publishing at (${A_AT.x}, ${A_AT.y}); B walks (${B_START.x}, ${B_START.y}) → (${B_TARGET.x}, ${B_TARGET.y}); 1 warm-up + ${RUNS} runs\n`);
-  for (let i = 0; i <= RUNS; i++) {
-    const s = await oneRun(browser, `${server.url}/?space=${space}&name=B${i}&publish=0&x=${B_START.x}&y=${B_START.y}`, a.id, i);
-    if (i > 0) samples.push(s); // run 0 warms the browser's and the server's caches
-    process.stderr.write(
-      `  run ${i}${i === 0 ? ' (warm-up)' : ''}: in range ${(s.linksWithPublisher - s.moveSent).toFixed(0)} ms into the walk, first frame ${(s.firstFramePresented - s.linksWithPublisher).toFixed(0)} ms later (PLIs ${s.keyframeRequestsSent}, packets before connected ${s.sentBeforeConnected}, presentedFrames ${s.presentedFrames}, long tasks ${JSON.stringify(s.longTasks.filter(([t]) => t >= s.moveSent))})\n`,
-    );
-    await new Promise((r) => setTimeout(r, 1000)); // B's departure settles; A's keyframe throttle window (500 ms) passes
-  }
-  await a.page.close();
-} finally {
-  await browser.close();
-  await server.close();
-}
-
 const intervals: [string, string, (s: Sample) => number][] = [
-  ['in range (links push) → first frame', 'inRangeToFirstFrameMs', (s) => between(s.linksWithPublisher, s.firstFramePresented)],
+  ['in range (subscribe offer) → first frame', 'offerToFirstFrameMs', (s) => between(s.offer, s.firstFramePresented)],
+  ['links push → first frame', 'inRangeToFirstFrameMs', (s) => between(s.linksWithPublisher, s.firstFramePresented)],
   ['walk start (move sent) → first frame', 'walkStartToFirstFrameMs', (s) => between(s.moveSent, s.firstFramePresented)],
   ['walk start → in range', 'walkStartToInRangeMs', (s) => between(s.moveSent, s.linksWithPublisher)],
   ['offer → links push (same server turn)', 'offerToLinksMs', (s) => between(s.offer, s.linksWithPublisher)],
@@ -104,11 +82,15 @@ const intervals: [string, string, (s: Sample) => number][] = [
   ['first frame received → presented', 'receiveToPresentMs', (s) => between(s.firstFrameReceived, s.firstFramePresented)],
   ['walk start → arrived (moved)', 'walkStartToArrivedMs', (s) => between(s.moveSent, s.moved)],
 ];
-const { rows, summary } = summarize(samples, intervals);
-printTable(`Walk in → first frame in a proximity space, real Chromium on loopback, ms (${samples.length} runs after 1 warm-up)`, ['interval', 'median', 'p90', 'min', 'max', 'n'], rows);
-const path = writeResults('walk-in-first-frame', {
-  config: { runs: RUNS, warmupRuns: 1, browser: 'chromium (headless, fake camera 640×480)', map: 'office', publisherAt: A_AT, subscriberStart: B_START, subscriberTarget: B_TARGET, connectRadius: CONNECT_RADIUS, walk: 'goTo (server walking speed, default 8 tiles/s)' },
-  summary,
-  samples,
+await runFirstFrameBench<Sample>({
+  name: 'walk-in-first-frame',
+  title: (n) => `Walk in → first frame in a proximity space, real Chromium on loopback, ms (${n} runs after 1 warm-up)`,
+  runs: RUNS,
+  publisherAt: A_AT,
+  url: (serverUrl, space, i) => `${serverUrl}/?space=${space}&name=B${i}&publish=0&x=${B_START.x}&y=${B_START.y}`,
+  oneRun,
+  describe: (s) =>
+    `in range ${(s.linksWithPublisher - s.moveSent).toFixed(0)} ms into the walk, first frame ${(s.firstFramePresented - s.linksWithPublisher).toFixed(0)} ms later (PLIs ${s.keyframeRequestsSent}, packets before connected ${s.sentBeforeConnected}, presentedFrames ${s.presentedFrames}, long tasks ${JSON.stringify(s.longTasks.filter(([t]) => t >= s.moveSent))})`,
+  intervals,
+  config: { browser: 'chromium (headless, fake camera 640×480)', map: 'office', publisherAt: A_AT, subscriberStart: B_START, subscriberTarget: B_TARGET, connectRadius: CONNECT_RADIUS, walk: 'goTo (server walking speed, default 8 tiles/s)' },
 });
-process.stdout.write(`wrote ${path}\n`);
