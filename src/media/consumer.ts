@@ -2,7 +2,6 @@ import { countDrop } from '../metrics/drop-reasons.ts';
 import { objectCounts, packetStats } from '../metrics/registry.ts';
 import { RtpView, writeRtpHeader } from '../rtp/rtp-packet.ts';
 import { ExtensionWriter } from '../rtp/extension-writer.ts';
-import { readAudioLevel } from '../rtp/header-extensions.ts';
 import { writeRtx } from '../rtp/rtx.ts';
 import { writeSr } from '../rtp/rtcp-reports.ts';
 import { SeqRewriter } from './seq-rewriter.ts';
@@ -99,7 +98,7 @@ export class Consumer implements RtpSink {
     if (p.ext.transportCc) ext.setTransportSeq(p.ext.transportCc, this.transport.nextTransportSeq());
     if (p.ext.absSendTime) ext.setAbsSendTime(p.ext.absSendTime, absSendTime24(nowMs));
     if (p.ext.audioLevel && this.producer.params.kind === 'audio') {
-      const lvl = this.producer.audioLevelExtId ? readAudioLevel(view, this.producer.audioLevelExtId) : -1;
+      const lvl = this.producer.audioLevel;
       if (lvl >= 0) ext.setAudioLevel(p.ext.audioLevel, (lvl & 0x80) !== 0, lvl & 0x7f);
     }
     const out = this.out;

@@ -39,6 +39,8 @@ export class Producer {
   lastSr: PublisherSr | null = null;
   /** The publisher's id for ssrc-audio-level (0 = not negotiated), copied to subscribers. */
   audioLevelExtId = 0;
+  /** The current packet's audio level (RFC 6464 byte: V bit + level), -1 when absent. */
+  audioLevel = -1;
   /** Speaking detection from the audio level (audio producers); the owner is told when it flips. */
   readonly voice = new VoiceActivity();
   onSpeakingChange: ((speaking: boolean) => void) | null = null;
@@ -90,7 +92,8 @@ export class Producer {
     }
     if (this.cache !== null && !this.cache.put(view.sequenceNumber, view.buf, view.length, view.start)) countDrop('too_large');
     if (this.audioLevelExtId !== 0) {
-      const level = readAudioLevel(view, this.audioLevelExtId);
+      // Read once here; every consumer copies it from `audioLevel` instead of parsing again.
+      const level = (this.audioLevel = readAudioLevel(view, this.audioLevelExtId));
       if (level >= 0 && this.voice.onLevel(level & 0x7f)) this.onSpeakingChange?.(this.voice.speaking);
     }
     const keyframe = this.params.kind === 'video' && this.isKeyframe(view);
