@@ -1,58 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { Producer } from '../media/producer.ts';
-import { Consumer } from '../media/consumer.ts';
 import { PublishSession } from '../media/publish-session.ts';
-import { SubscribeSession } from '../media/subscribe-session.ts';
-import { SUBSCRIBE_PT, SUBSCRIBE_EXT } from '../media/media-types.ts';
 import type { CodecName } from '../media/media-types.ts';
 import { objectCounts } from '../metrics/registry.ts';
 import { parsePublishOffer } from '../signaling/sdp/publish-offer.ts';
 import { buildPublishAnswer } from '../signaling/sdp/publish-answer.ts';
-import { buildSubscribeOffer, type SubscribeMedia } from '../signaling/sdp/subscribe-offer.ts';
-import { parseSubscribeAnswer } from '../signaling/sdp/subscribe-answer.ts';
 import { isSdpError } from '../signaling/sdp/types.ts';
 import { serverMessage, type Mode, type PersonInfo, type PublisherInfo, type ServerMessage, type TrackInfo } from '../signaling/messages.ts';
 import type { Grants } from './auth/tokens.ts';
+import { RequestError } from './request-error.ts';
+import { Subscriber } from './subscriber.ts';
 import type { MediaServer } from './media-server.ts';
 import type { Space } from './space.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 
-/** A failed request, carried to the signaling layer as a typed error message. */
-export class RequestError extends Error {
-  constructor(
-    readonly code: 'sdp_rejected' | 'unknown_publisher' | 'unknown_track' | 'bad_request' | 'forbidden' | 'bad_move' | 'internal',
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 interface PublishSide {
   session: PublishSession;
   /** Producer per m-line mid of the publish offer. */
   byMid: Map<string, Producer>;
-}
-
-interface SubscribedTrack {
-  consumer: Consumer;
-  media: SubscribeMedia;
-}
-
-interface SubscribeSide {
-  session: SubscribeSession;
-  /** Every m-line ever offered, in order; a finished one stays as inactive (RFC 8829 §5.2.2). */
-  media: SubscribeMedia[];
-  /** Live consumers by producer id. */
-  byProducer: Map<string, SubscribedTrack>;
-  nextMid: number;
-  offerId: number;
-  /** The offer the browser has not answered yet, and the consumers it introduced. */
-  pending: { offerId: number; consumers: Consumer[]; mids: string[] } | null;
-  /** Something changed while an offer was outstanding: offer again after the answer. */
-  dirty: boolean;
-  /** Consumers waiting for the next offer. */
-  unannounced: Consumer[];
 }
 
 const id = (prefix: string) => `${prefix}${randomBytes(6).toString('hex')}`;
@@ -65,7 +31,7 @@ export class Participant {
   readonly id = id('p');
   readonly producers = new Map<string, Producer>();
   private pub: PublishSide | null = null;
-  private sub: SubscribeSide | null = null;
+  private sub: Subscriber | null = null;
   closed = false;
   /** Position and presence, authoritative (the Space moves them). */
   x = 0;
@@ -194,49 +160,8 @@ export class Participant {
   private consume(publisher: Participant, producers: Producer[]): string[] {
     // Nothing to offer yet: no transport either (an unoffered transport would only time out).
     if (producers.length === 0) return [];
-    const sub = this.ensureSubscribeSide();
-    const added: string[] = [];
-    for (const producer of producers) {
-      if (sub.byProducer.has(producer.id)) {
-        added.push(producer.id);
-        continue;
-      }
-      const video = producer.kind === 'video';
-      const codec = producer.params.codec;
-      const ssrc = randomSsrc();
-      const rtxSsrc = video ? randomSsrc() : null;
-      const consumer = new Consumer(
-        {
-          id: id('c'),
-          ssrc,
-          rtxSsrc,
-          payloadType: codec === 'opus' ? SUBSCRIBE_PT.opus : codec === 'h264' ? SUBSCRIBE_PT.h264 : SUBSCRIBE_PT.vp8,
-          rtxPayloadType: !video ? null : codec === 'h264' ? SUBSCRIBE_PT.h264Rtx : SUBSCRIBE_PT.vp8Rtx,
-          ext: { transportCc: SUBSCRIBE_EXT.transportCc, absSendTime: SUBSCRIBE_EXT.absSendTime, audioLevel: video ? 0 : SUBSCRIBE_EXT.audioLevel },
-        },
-        producer,
-        sub.session.transport,
-      );
-      const media: SubscribeMedia = {
-        mid: String(sub.nextMid++),
-        kind: producer.kind,
-        direction: 'sendonly',
-        ssrc,
-        rtxSsrc: rtxSsrc ?? undefined,
-        cname: publisher.id,
-        streamId: publisher.id,
-        trackId: producer.id,
-        codec,
-      };
-      sub.media.push(media);
-      sub.byProducer.set(producer.id, { consumer, media });
-      sub.session.addConsumer(consumer);
-      producer.addSink(consumer);
-      sub.unannounced.push(consumer);
-      added.push(producer.id);
-    }
-    this.negotiate();
-    return added;
+    this.sub ??= new Subscriber(this.media, this.clock, (m) => this.send(m), (s, reason) => this.onTransportState('subscribe', s, reason));
+    return this.sub.consume(publisher.id, producers);
   }
 
   /** A client opts out of a publisher (until the link ends and comes back). */
@@ -248,46 +173,17 @@ export class Participant {
   }
 
   private stopConsuming(publisherId: string, trackIds?: string[]): string[] {
-    const sub = this.sub;
-    const removed: string[] = [];
-    if (!sub) return removed;
-    for (const [producerId, st] of sub.byProducer) {
-      if (st.consumer.producer.params.publisherId !== publisherId) continue;
-      if (trackIds && !trackIds.includes(producerId)) continue;
-      this.dropConsumer(sub, producerId, st);
-      removed.push(producerId);
-    }
-    if (removed.length) this.negotiate();
-    return removed;
+    return this.sub?.stopConsuming(publisherId, trackIds) ?? [];
   }
 
   /** The browser answered our subscribe offer. */
   subscriberAnswer(offerId: number, sdp: string): void {
-    const sub = this.sub;
-    if (!sub || !sub.pending || sub.pending.offerId !== offerId) {
-      throw new RequestError('bad_request', `no outstanding subscriber offer ${offerId}`);
-    }
-    // Checked against the m-lines of *that* offer: more may have been added since, for the next one.
-    const answer = parseSubscribeAnswer(sdp, sub.pending.mids);
-    if (isSdpError(answer)) throw new RequestError('sdp_rejected', answer.message);
-    if (answer.transport) {
-      sub.session.transport.remoteUfrag = answer.transport.iceUfrag;
-      // RFC 5763 §5: the answerer chose; active means the browser is the DTLS client.
-      sub.session.transport.setDtlsParameters({ role: answer.transport.setup === 'active' ? 'server' : 'client', remoteFingerprint: answer.transport.fingerprint });
-    }
-    const { consumers } = sub.pending;
-    sub.pending = null;
-    const now = this.clock.now();
-    for (const c of consumers) if (!c.closed) c.resume(now);
-    if (sub.dirty || sub.unannounced.length > 0) this.negotiate();
+    if (!this.sub) throw new RequestError('bad_request', `no outstanding subscriber offer ${offerId}`);
+    this.sub.onAnswer(offerId, sdp);
   }
 
   onProducerClosed(producer: Producer): void {
-    const sub = this.sub;
-    const st = sub?.byProducer.get(producer.id);
-    if (!sub || !st) return;
-    this.dropConsumer(sub, producer.id, st);
-    this.negotiate();
+    this.sub?.producerClosed(producer);
   }
 
   notifyPublisher(info: PublisherInfo, firstTime: boolean): void {
@@ -304,12 +200,8 @@ export class Participant {
     this.log.info('participant leaving', { participant: this.id, reason });
     const hadTracks = this.producers.size > 0;
     for (const p of [...this.producers.values()]) this.closeProducer(p);
-    if (this.sub) {
-      for (const [pid, st] of this.sub.byProducer) this.dropConsumer(this.sub, pid, st);
-      this.media.removeTickable(this.sub.session);
-      this.sub.session.transport.close('participant left');
-      this.sub = null;
-    }
+    this.sub?.close('participant left');
+    this.sub = null;
     if (this.pub) {
       this.media.removeTickable(this.pub.session);
       this.pub.session.transport.close('participant left');
@@ -330,55 +222,6 @@ export class Participant {
     });
   }
 
-  private ensureSubscribeSide(): SubscribeSide {
-    if (this.sub) return this.sub;
-    const t = this.media.createTransport(null, null, 'sub');
-    const session = new SubscribeSession(t, this.clock, (s, reason) => {
-      // Whatever was sent before the path existed is lost: start every video again at a keyframe.
-      if (s === 'connected') for (const c of session.consumers) c.restartAtKeyframe(this.clock.now());
-      this.onTransportState('subscribe', s, reason);
-    });
-    this.media.addTickable(session);
-    this.sub = { session, media: [], byProducer: new Map(), nextMid: 0, offerId: 0, pending: null, dirty: false, unannounced: [] };
-    return this.sub;
-  }
-
-  /** Send a new subscribe offer unless one is outstanding (then once it is answered). */
-  private negotiate(): void {
-    const sub = this.sub;
-    if (!sub || this.closed) return;
-    if (sub.pending) {
-      sub.dirty = true;
-      return;
-    }
-    if (sub.media.length === 0) return;
-    sub.dirty = false;
-    const t = sub.session.transport;
-    const offerId = ++sub.offerId;
-    const sdp = buildSubscribeOffer(
-      {
-        iceUfrag: t.local.ufrag,
-        icePwd: t.local.pwd,
-        fingerprint: { algorithm: 'sha-256', value: this.media.certificate.fingerprint },
-        setup: 'actpass',
-        candidate: { ip: this.media.announcedIp, port: this.media.announcedPort },
-      },
-      offerId,
-      sub.media,
-    );
-    sub.pending = { offerId, consumers: sub.unannounced.splice(0), mids: sub.media.map((m) => m.mid) };
-    this.send(serverMessage.subscriberOffer(offerId, sdp));
-  }
-
-  private dropConsumer(sub: SubscribeSide, producerId: string, st: SubscribedTrack): void {
-    st.consumer.close();
-    sub.session.removeConsumer(st.consumer);
-    st.media.direction = 'inactive';
-    sub.byProducer.delete(producerId);
-    const i = sub.unannounced.indexOf(st.consumer);
-    if (i >= 0) sub.unannounced.splice(i, 1);
-  }
-
   private closeProducer(p: Producer): void {
     this.producers.delete(p.id);
     this.pub?.session.removeProducer(p);
@@ -397,8 +240,4 @@ export class Participant {
 
   /** Set by the signaling layer: close the WebSocket when media failed. */
   onFailed: ((reason: string) => void) | null = null;
-}
-
-function randomSsrc(): number {
-  return randomBytes(4).readUInt32BE(0) || 1;
 }

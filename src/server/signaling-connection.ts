@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import { encodeServerMessage, parseClientMessage, serverMessage, type ClientMessage, type ServerMessage } from '../signaling/messages.ts';
-import { Participant, RequestError } from './participant.ts';
+import { Participant } from './participant.ts';
+import { RequestError } from './request-error.ts';
 import { MoveError } from './space.ts';
 import { TokenError, verifyToken } from './auth/tokens.ts';
 import type { SpaceRegistry } from './space-registry.ts';

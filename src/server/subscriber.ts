@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import { Consumer } from '../media/consumer.ts';
+import { SubscribeSession } from '../media/subscribe-session.ts';
+import { SUBSCRIBE_EXT, SUBSCRIBE_PT } from '../media/media-types.ts';
+import type { Producer } from '../media/producer.ts';
+import { buildSubscribeOffer, type SubscribeMedia } from '../signaling/sdp/subscribe-offer.ts';
+import { parseSubscribeAnswer } from '../signaling/sdp/subscribe-answer.ts';
+import { isSdpError } from '../signaling/sdp/types.ts';
+import { serverMessage, type ServerMessage } from '../signaling/messages.ts';
+import { RequestError } from './request-error.ts';
+import type { MediaServer } from './media-server.ts';
+import type { TransportState } from '../transport/webrtc-transport.ts';
+import type { Clock } from '../util/clock.ts';
+
+interface SubscribedTrack {
+  consumer: Consumer;
+  media: SubscribeMedia;
+}
+
+const randomSsrc = () => randomBytes(4).readUInt32BE(0) || 1;
+
+/**
+ * The receiving half of a participant: one subscribe transport on which we offer an m-line per consumed
+ * track, and the negotiation around it. One offer at a time; changes meanwhile go into the next one. A
+ * consumer starts when the answer to the offer that introduced it arrives.
+ */
+export class Subscriber {
+  readonly session: SubscribeSession;
+  /** Every m-line ever offered, in order; a finished one stays as inactive (RFC 8829 §5.2.2). */
+  private readonly media: SubscribeMedia[] = [];
+  /** Live consumers by producer id. */
+  private readonly byProducer = new Map<string, SubscribedTrack>();
+  private nextMid = 0;
+  private offerId = 0;
+  /** The offer the browser has not answered yet, its m-lines, and the consumers it introduced. */
+  private pending: { offerId: number; consumers: Consumer[]; mids: string[] } | null = null;
+  /** Something changed while an offer was outstanding: offer again after the answer. */
+  private dirty = false;
+  /** Consumers waiting for the next offer. */
+  private readonly unannounced: Consumer[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly mediaServer: MediaServer,
+    private readonly clock: Clock,
+    private readonly send: (m: ServerMessage) => void,
+    onStateChange: (state: TransportState, reason?: string) => void,
+  ) {
+    const t = mediaServer.createTransport(null, null, 'sub');
+    const session = new SubscribeSession(t, clock, (s, reason) => {
+      // Whatever was sent before the path existed is lost: start every video again at a keyframe.
+      if (s === 'connected') for (const c of session.consumers) c.restartAtKeyframe(clock.now());
+      onStateChange(s, reason);
+    });
+    this.session = session;
+    mediaServer.addTickable(session);
+  }
+
+  /** Receive these producers of `publisherId` (the ones already received are kept); returns their ids. */
+  consume(publisherId: string, producers: readonly Producer[]): string[] {
+    const added: string[] = [];
+    let changed = false;
+    for (const producer of producers) {
+      added.push(producer.id);
+      if (this.byProducer.has(producer.id)) continue;
+      changed = true;
+      const video = producer.kind === 'video';
+      const codec = producer.params.codec;
+      const ssrc = randomSsrc();
+      const rtxSsrc = video ? randomSsrc() : null;
+      const consumer = new Consumer(
+        {
+          id: `c${randomBytes(6).toString('hex')}`,
+          ssrc,
+          rtxSsrc,
+          payloadType: codec === 'opus' ? SUBSCRIBE_PT.opus : codec === 'h264' ? SUBSCRIBE_PT.h264 : SUBSCRIBE_PT.vp8,
+          rtxPayloadType: !video ? null : codec === 'h264' ? SUBSCRIBE_PT.h264Rtx : SUBSCRIBE_PT.vp8Rtx,
+          ext: { transportCc: SUBSCRIBE_EXT.transportCc, absSendTime: SUBSCRIBE_EXT.absSendTime, audioLevel: video ? 0 : SUBSCRIBE_EXT.audioLevel },
+        },
+        producer,
+        this.session.transport,
+      );
+      const media: SubscribeMedia = {
+        mid: String(this.nextMid++),
+        kind: producer.kind,
+        direction: 'sendonly',
+        ssrc,
+        rtxSsrc: rtxSsrc ?? undefined,
+        cname: publisherId,
+        streamId: publisherId,
+        trackId: producer.id,
+        codec,
+      };
+      this.media.push(media);
+      this.byProducer.set(producer.id, { consumer, media });
+      this.session.addConsumer(consumer);
+      producer.addSink(consumer);
+      this.unannounced.push(consumer);
+    }
+    if (changed) this.negotiate();
+    return added;
+  }
+
+  /** Stop receiving `publisherId` (or some of its tracks); returns the track ids that ended. */
+  stopConsuming(publisherId: string, trackIds?: readonly string[]): string[] {
+    const removed: string[] = [];
+    for (const [producerId, st] of this.byProducer) {
+      if (st.consumer.producer.params.publisherId !== publisherId) continue;
+      if (trackIds && !trackIds.includes(producerId)) continue;
+      this.drop(producerId, st);
+      removed.push(producerId);
+    }
+    if (removed.length) this.negotiate();
+    return removed;
+  }
+
+  producerClosed(producer: Producer): void {
+    const st = this.byProducer.get(producer.id);
+    if (!st) return;
+    this.drop(producer.id, st);
+    this.negotiate();
+  }
+
+  /** The browser answered our offer `offerId`. */
+  onAnswer(offerId: number, sdp: string): void {
+    const pending = this.pending;
+    if (!pending || pending.offerId !== offerId) throw new RequestError('bad_request', `no outstanding subscriber offer ${offerId}`);
+    // Checked against the m-lines of *that* offer: more may have been added since, for the next one.
+    const answer = parseSubscribeAnswer(sdp, pending.mids);
+    if (isSdpError(answer)) throw new RequestError('sdp_rejected', answer.message);
+    const t = this.session.transport;
+    if (answer.transport) {
+      t.remoteUfrag = answer.transport.iceUfrag;
+      // RFC 5763 §5: the answerer chose; active means the browser is the DTLS client.
+      t.setDtlsParameters({ role: answer.transport.setup === 'active' ? 'server' : 'client', remoteFingerprint: answer.transport.fingerprint });
+    }
+    this.pending = null;
+    const now = this.clock.now();
+    for (const c of pending.consumers) if (!c.closed) c.resume(now);
+    if (this.dirty || this.unannounced.length > 0) this.negotiate();
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [producerId, st] of this.byProducer) this.drop(producerId, st);
+    this.mediaServer.removeTickable(this.session);
+    this.session.transport.close(reason);
+  }
+
+  /** Send a new offer unless one is outstanding (then once it is answered). */
+  private negotiate(): void {
+    if (this.closed) return;
+    if (this.pending) {
+      this.dirty = true;
+      return;
+    }
+    if (this.media.length === 0) return;
+    this.dirty = false;
+    const t = this.session.transport;
+    const offerId = ++this.offerId;
+    const sdp = buildSubscribeOffer(
+      {
+        iceUfrag: t.local.ufrag,
+        icePwd: t.local.pwd,
+        fingerprint: { algorithm: 'sha-256', value: this.mediaServer.certificate.fingerprint },
+        setup: 'actpass',
+        candidate: { ip: this.mediaServer.announcedIp, port: this.mediaServer.announcedPort },
+      },
+      offerId,
+      this.media,
+    );
+    this.pending = { offerId, consumers: this.unannounced.splice(0), mids: this.media.map((m) => m.mid) };
+    this.send(serverMessage.subscriberOffer(offerId, sdp));
+  }
+
+  private drop(producerId: string, st: SubscribedTrack): void {
+    st.consumer.close();
+    this.session.removeConsumer(st.consumer);
+    st.media.direction = 'inactive';
+    this.byProducer.delete(producerId);
+    const i = this.unannounced.indexOf(st.consumer);
+    if (i >= 0) this.unannounced.splice(i, 1);
+  }
+}
