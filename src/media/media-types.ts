@@ -35,8 +35,3 @@ export interface OutgoingTransport {
   sendRtp(buf: Buffer, length: number): boolean;
   sendRtcp(buf: Buffer, length?: number): boolean;
 }
-
-/** Fixed payload types of our subscribe offers (the browser answers with the same). */
-export const SUBSCRIBE_PT = { opus: 111, vp8: 96, vp8Rtx: 97, h264: 102, h264Rtx: 103 } as const;
-/** Fixed header extension ids of our subscribe offers. */
-export const SUBSCRIBE_EXT = { mid: 1, absSendTime: 2, transportCc: 3, audioLevel: 4 } as const;

@@ -2,9 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ExtensionWriter, RtpView, writeRtpHeader } from './rtp-packet.ts';
 import {
-  EXT_AUDIO_LEVEL,
-  EXT_TRANSPORT_CC,
-  extensionKeyForUri,
   readAbsSendTime,
   readAudioLevel,
   readStringExt,
@@ -60,10 +57,4 @@ test('readers over a two-byte-form packet', () => {
   assert.equal(v.parse(b), null);
   assert.equal(readTransportSeq(v, 20), 0x1234);
   assert.equal(readStringExt(v, 21), 'hi');
-});
-
-test('uri mapping', () => {
-  assert.equal(extensionKeyForUri(EXT_TRANSPORT_CC), 'transportCc');
-  assert.equal(extensionKeyForUri(EXT_AUDIO_LEVEL), 'audioLevel');
-  assert.equal(extensionKeyForUri('urn:3gpp:video-orientation'), null);
 });

@@ -9,36 +9,6 @@ export const EXT_TRANSPORT_CC =
   'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
 export const EXT_AUDIO_LEVEL = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 
-/** Negotiated extension ids per URI (absent = not negotiated). */
-export interface ExtensionIds {
-  mid?: number;
-  rid?: number;
-  repairedRid?: number;
-  absSendTime?: number;
-  transportCc?: number;
-  audioLevel?: number;
-}
-
-/** Maps an a=extmap URI to its ExtensionIds key, or null for ones the SFU ignores. */
-export function extensionKeyForUri(uri: string): keyof ExtensionIds | null {
-  switch (uri) {
-    case EXT_MID:
-      return 'mid';
-    case EXT_RID:
-      return 'rid';
-    case EXT_REPAIRED_RID:
-      return 'repairedRid';
-    case EXT_ABS_SEND_TIME:
-      return 'absSendTime';
-    case EXT_TRANSPORT_CC:
-      return 'transportCc';
-    case EXT_AUDIO_LEVEL:
-      return 'audioLevel';
-    default:
-      return null;
-  }
-}
-
 // Readers take the negotiated id; undefined (not negotiated) reads as absent.
 
 /** Transport-wide sequence number (16 bit), or -1 if absent/short. */

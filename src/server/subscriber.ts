@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Consumer } from '../media/consumer.ts';
 import { SubscribeSession } from '../media/subscribe-session.ts';
-import { SUBSCRIBE_EXT, SUBSCRIBE_PT } from '../media/media-types.ts';
+// The consumer writes exactly the payload types and extension ids the subscribe offer announces.
+import { SUBSCRIBE_EXT_ID as SUBSCRIBE_EXT, SUBSCRIBE_PT } from '../signaling/sdp/server-capabilities.ts';
 import type { Producer } from '../media/producer.ts';
 import { buildSubscribeOffer, type SubscribeMedia } from '../signaling/sdp/subscribe-offer.ts';
 import { parseSubscribeAnswer } from '../signaling/sdp/subscribe-answer.ts';

@@ -1,13 +1,15 @@
 /** What the SFU can receive and forward: codecs, RTCP feedback and RTP header extensions. */
 import type { ExtIds, MediaKind } from './types.ts';
+import { EXT_ABS_SEND_TIME, EXT_AUDIO_LEVEL, EXT_MID, EXT_REPAIRED_RID, EXT_RID, EXT_TRANSPORT_CC } from '../../rtp/header-extensions.ts';
 
+/** The URIs live with their readers in src/rtp; here they are keyed by what we use them for. */
 export const EXT_URI = {
-  mid: 'urn:ietf:params:rtp-hdrext:sdes:mid',
-  rid: 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
-  repairedRid: 'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id',
-  absSendTime: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
-  transportCc: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
-  audioLevel: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+  mid: EXT_MID,
+  rid: EXT_RID,
+  repairedRid: EXT_REPAIRED_RID,
+  absSendTime: EXT_ABS_SEND_TIME,
+  transportCc: EXT_TRANSPORT_CC,
+  audioLevel: EXT_AUDIO_LEVEL,
 } as const satisfies Record<keyof ExtIds, string>;
 
 export interface CodecCapability {
