@@ -4,7 +4,7 @@ import type { RtpView } from '../rtp/rtp-packet.ts';
 import { readTransportSeq } from '../rtp/header-extensions.ts';
 import { unwrapRtxInPlace } from '../rtp/rtx.ts';
 import { parseRtcp } from '../rtp/rtcp-compound.ts';
-import type { RtcpPacket } from '../rtp/rtcp-types.ts';
+import type { ReportBlock, RtcpPacket } from '../rtp/rtcp-types.ts';
 import { writeNack, writePli } from '../rtp/rtcp-feedback.ts';
 import { writeRr } from '../rtp/rtcp-reports.ts';
 import { TwccFeedbackBuilder } from '../rtp/twcc-feedback-builder.ts';
@@ -125,10 +125,10 @@ export class PublishSession implements TransportHandler {
     }
     if (now - this.lastRrMs >= RR_INTERVAL_MS) {
       this.lastRrMs = now;
-      const blocks = [];
+      const blocks: ReportBlock[] = [];
       for (const p of this.bySsrc.values()) {
         const b = p.stats.makeReportBlock(now);
-        if (b) blocks.push({ ssrc: b.ssrc, fractionLost: b.fractionLost, cumulativeLost: b.cumulativeLost, highestSeq: b.extHighestSeq, jitter: b.jitter, lsr: b.lsr, dlsr: b.dlsr });
+        if (b) blocks.push(b);
       }
       if (blocks.length > 0) this.transport.sendRtcp(writeRr(this.senderSsrc, blocks.slice(0, 31)));
     }

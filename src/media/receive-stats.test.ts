@@ -10,7 +10,7 @@ test('no loss: counts, extended highest seq across the wrap, zero loss', () => {
     for (let i = 0; i < 200; i++) s.onPacket((start + i) & 0xffff, i * 3000, i * 33.3333, 1200);
     const b = s.makeReportBlock(10_000)!;
     const last = start + 199;
-    assert.equal(b.extHighestSeq, last >= 65536 ? 0x10000 + (last & 0xffff) : last, `start ${start}`);
+    assert.equal(b.highestSeq, last >= 65536 ? 0x10000 + (last & 0xffff) : last, `start ${start}`);
     assert.equal(b.cumulativeLost, 0);
     assert.equal(b.fractionLost, 0);
     assert.equal(b.ssrc, 0xabc);

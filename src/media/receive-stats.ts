@@ -5,25 +5,14 @@
  * which case the source is taken to have restarted. Jitter is the §A.8 estimator.
  */
 
+import type { ReportBlock } from '../rtp/rtcp-types.ts';
+
 const MAX_DROPOUT = 3000;
 const MAX_MISORDER = 100;
 const SEQ_MOD = 0x1_0000;
 
-export interface ReportBlock {
-  ssrc: number;
-  /** Fraction lost since the previous block, 8-bit fixed point (§6.4.1). */
-  fractionLost: number;
-  /** Cumulative lost, clamped to signed 24 bits. */
-  cumulativeLost: number;
-  /** Cycles << 16 | highest seq, mod 2^32. */
-  extHighestSeq: number;
-  /** Interarrival jitter in timestamp units. */
-  jitter: number;
-  /** Middle 32 bits of the last SR's NTP timestamp, 0 if none. */
-  lsr: number;
-  /** Delay since that SR in 1/65536 s, 0 if none. */
-  dlsr: number;
-}
+/** Report blocks are the RTCP writer's own type (RFC 3550 §6.4.1), so they go out without a copy. */
+export type { ReportBlock } from '../rtp/rtcp-types.ts';
 
 export class ReceiveStats {
   packets = 0;
@@ -127,7 +116,7 @@ export class ReceiveStats {
       ssrc: this.ssrc,
       fractionLost: Math.min(fraction, 255),
       cumulativeLost: Math.min(Math.max(lost, -0x800000), 0x7fffff),
-      extHighestSeq: (this.cycles + this.maxSeq) % 0x1_0000_0000,
+      highestSeq: (this.cycles + this.maxSeq) % 0x1_0000_0000,
       jitter: Math.min(Math.floor(this.jitterQ), 0xffffffff),
       lsr: this.hasSr ? this.lsr : 0,
       dlsr,
