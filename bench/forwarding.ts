@@ -13,7 +13,7 @@ import { getHeapSpaceStatistics } from 'node:v8';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { UdpMux } from '../src/transport/udp-mux.ts';
 import { dropCounts } from '../src/metrics/drop-reasons.ts';
-import type { NodePeer } from '../test/testkit/node-peer.ts';
+import type { NodePeer } from '../tools/client/node-peer.ts';
 import { opusPayload, vp8Payload } from '../test/testkit/synthetic-media.ts';
 import { buildInProcessSfu, type InProcessSfu } from './lib/in-process-sfu.ts';
 import { forcedGc } from './lib/gc.ts';

@@ -16,8 +16,8 @@ import { SUBSCRIBE_EXT_ID as SUBSCRIBE_EXT, SUBSCRIBE_PT } from '../../src/signa
 import type { MediaKind } from '../../src/media/media-types.ts';
 import { systemClock, type Clock } from '../../src/util/clock.ts';
 import { createLogger, type Logger } from '../../src/util/logger.ts';
-import { NodePeer, randomSsrc, type OutgoingStream } from '../../test/testkit/node-peer.ts';
-import { PEER_EXT, PEER_PT } from '../../test/testkit/peer-sdp.ts';
+import { NodePeer, randomSsrc, type OutgoingStream } from '../../tools/client/node-peer.ts';
+import { PEER_EXT, PEER_PT } from '../../tools/client/peer-sdp.ts';
 import { VirtualNetwork, type Delivery, type VirtualLink } from '../../test/testkit/virtual-network.ts';
 
 export interface SfuPublisher {

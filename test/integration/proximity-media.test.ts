@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer } from '../testkit/proxima.ts';
-import { NodeClient } from '../testkit/node-client.ts';
+import { NodeClient } from '../../tools/client/node-client.ts';
 import { pumpMedia, packetsReceived } from '../testkit/media-pump.ts';
 import { waitFor } from '../testkit/browser.ts';
 import type { ProximaServer } from '../../src/server/proxima-server.ts';

@@ -1,4 +1,4 @@
-import type { NodePeer } from './node-peer.ts';
+import type { NodePeer } from '../../tools/client/node-peer.ts';
 import { opusPayload, vp8Payload } from './synthetic-media.ts';
 
 /**

@@ -4,6 +4,8 @@ import { createLogger } from '../../src/util/logger.ts';
 import { dropCounts } from '../../src/metrics/drop-reasons.ts';
 import { packetStats } from '../../src/metrics/registry.ts';
 
+export { guestToken } from '../../tools/client/guest-token.ts';
+
 /** Configuration for a test server: loopback only, free ports, no environment. */
 export function testConfig(overrides: ConfigInput = {}): Config {
   return loadConfig({
@@ -27,12 +29,4 @@ export function serverDiagnostics(): string {
   const drops = dropCounts().filter(([, n]) => n > 0).map(([r, n]) => `${r}=${n}`).join(' ');
   const stats = Object.entries(packetStats).map(([k, v]) => `${k}=${v}`).join(' ');
   return `drops: ${drops || 'none'}; ${stats}`;
-}
-
-/** A guest token from the server's POST /api/token, as the web client gets one. */
-export async function guestToken(httpUrl: string, space: string, name: string): Promise<string> {
-  const res = await fetch(`${httpUrl}/api/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ space, name }) });
-  const body = (await res.json()) as { token?: string; error?: string };
-  if (!res.ok || !body.token) throw new Error(`guest token refused (${res.status}): ${body.error ?? ''}`);
-  return body.token;
 }

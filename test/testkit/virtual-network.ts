@@ -1,20 +1,9 @@
 import { AddressTable } from '../../src/transport/address-table.ts';
 import { countDrop } from '../../src/metrics/drop-reasons.ts';
+import type { PeerLink } from '../../tools/client/peer-link.ts';
 import type { MediaNetwork, MuxedTransport, StunHandler } from '../../src/transport/udp-mux.ts';
 
-/**
- * The network under a NodePeer: where its datagrams go (the server's media port) and where the
- * server's datagrams to it arrive. A real UDP socket or a VirtualLink.
- */
-export interface PeerLink {
-  /** The peer's transport address as the server sees it. */
-  readonly address: string;
-  readonly port: number;
-  send(buf: Buffer): void;
-  /** Set by the peer; receives every datagram the server sends to (address, port). */
-  onDatagram: (buf: Buffer) => void;
-  close(): void;
-}
+export type { PeerLink };
 
 /** sync: call the receiver inside send (benchmarks); microtask: after the sender returns (no re-entrancy, for handshakes). */
 export type Delivery = 'sync' | 'microtask';

@@ -1,10 +1,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from './proxima.ts';
-import { waitFor } from './browser.ts';
+import { startTestServer } from '../../test/testkit/proxima.ts';
+import { waitFor } from '../../test/testkit/browser.ts';
 import type { NodePeer } from './node-peer.ts';
 import { NodeClient } from './node-client.ts';
-import { opusPayload, vp8Payload } from './synthetic-media.ts';
+import { opusPayload, vp8Payload } from '../../test/testkit/synthetic-media.ts';
 import { PEER_EXT, PEER_PT, buildPublishOffer } from './peer-sdp.ts';
 import { buildInProcessSfu } from '../../bench/lib/in-process-sfu.ts';
 import { parsePublishOffer } from '../../src/signaling/sdp/publish-offer.ts';

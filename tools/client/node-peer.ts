@@ -4,7 +4,6 @@
  * SrtpSession both ways, RTP/RTCP with our writers. Runs over a real UDP socket or a VirtualLink.
  * NodeClient (node-client.ts) adds signaling: join over the WebSocket, publish, subscribe.
  */
-import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { buildBindingRequest, parseStun, verifyFingerprint, verifyMessageIntegrity, type TransportAddress } from '../../src/transport/ice/stun-message.ts';
 import { generateIceCredentials, type IceCredentials } from '../../src/transport/ice/ice-lite.ts';
@@ -18,7 +17,7 @@ import { parseRtcp } from '../../src/rtp/rtcp-compound.ts';
 import { writeNack, writePli } from '../../src/rtp/rtcp-feedback.ts';
 import { writeSdesCname, writeSr } from '../../src/rtp/rtcp-reports.ts';
 import type { NackPacket, RtcpPacket } from '../../src/rtp/rtcp-types.ts';
-import type { PeerLink } from './virtual-network.ts';
+import type { PeerLink } from './peer-link.ts';
 
 export type MediaKind = 'audio' | 'video';
 
@@ -413,36 +412,3 @@ export class NodePeer {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
   }
 }
-
-/** A UDP socket on loopback talking to one server address: the real network under a NodePeer. */
-export async function openUdpLink(remoteIp: string, remotePort: number, bindIp = '127.0.0.1'): Promise<PeerLink> {
-  const socket = createSocket({ type: remoteIp.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 << 20 });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(0, bindIp, () => {
-      socket.off('error', reject);
-      resolve();
-    });
-  });
-  let closed = false;
-  const link: PeerLink = {
-    address: bindIp,
-    port: socket.address().port,
-    onDatagram: () => {},
-    send: (buf) => {
-      if (!closed) socket.send(buf, remotePort, remoteIp);
-    },
-    close: () => {
-      if (closed) return;
-      closed = true;
-      socket.close();
-    },
-  };
-  socket.on('message', (msg, rinfo) => {
-    if (rinfo.address === remoteIp && rinfo.port === remotePort) link.onDatagram(msg);
-  });
-  socket.on('error', () => undefined); // ICMP unreachable after the server closed: the test notices by timing out
-  return link;
-}
-
-// ---- synthetic media ----

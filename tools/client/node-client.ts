@@ -3,8 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { generateIceCredentials } from '../../src/transport/ice/ice-lite.ts';
 import { createDtlsCertificate, type DtlsCertificate } from '../../src/transport/dtls/certificate.ts';
-import { guestToken } from './proxima.ts';
-import { NodePeer, openUdpLink, randomSsrc, type OutgoingStream } from './node-peer.ts';
+import { guestToken } from './guest-token.ts';
+import { NodePeer, randomSsrc, type OutgoingStream } from './node-peer.ts';
+import { openUdpLink } from './udp-link.ts';
 import { PEER_EXT, PEER_PT, answerSubscribeOffer, buildPublishOffer, remoteTransportOf, type OfferedTrack } from './peer-sdp.ts';
 
 export interface TrackInfo {

@@ -1,0 +1,33 @@
+import { createSocket } from 'node:dgram';
+import type { PeerLink } from './peer-link.ts';
+
+/** A UDP socket on loopback talking to one server address: the real network under a NodePeer. */
+export async function openUdpLink(remoteIp: string, remotePort: number, bindIp = '127.0.0.1'): Promise<PeerLink> {
+  const socket = createSocket({ type: remoteIp.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 << 20 });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, bindIp, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  let closed = false;
+  const link: PeerLink = {
+    address: bindIp,
+    port: socket.address().port,
+    onDatagram: () => {},
+    send: (buf) => {
+      if (!closed) socket.send(buf, remotePort, remoteIp);
+    },
+    close: () => {
+      if (closed) return;
+      closed = true;
+      socket.close();
+    },
+  };
+  socket.on('message', (msg, rinfo) => {
+    if (rinfo.address === remoteIp && rinfo.port === remotePort) link.onDatagram(msg);
+  });
+  socket.on('error', () => undefined); // ICMP unreachable after the server closed: the test notices by timing out
+  return link;
+}
