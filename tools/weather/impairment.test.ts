@@ -170,6 +170,45 @@ describe('Impairment', () => {
     assert.notEqual(key(run(cfg, 5000, { seed: 3 })), key(run(cfg, 5000, { seed: 4 })));
   });
 
+  test('same seed → the same drop sequence (random, burst and overflow); another seed → another', () => {
+    // Every packet's fate, in push order. Sizes and gaps come from their own fixed source, so only the
+    // impairment's seed differs between runs.
+    const fates = (seed: number): string[] => {
+      const clock = new FakeClock();
+      const cfg: ImpairmentPatch = {
+        loss: 0.05,
+        gilbertElliott: { pGoodToBad: 0.02, pBadToGood: 0.3, lossInGood: 0, lossInBad: 0.8 },
+        rateKbps: 500,
+        queueBytes: 6000,
+        delayMs: 30,
+        jitterMs: 10,
+      };
+      const imp = new Impairment(cfg, clock, seededRandom(seed));
+      const traffic = seededRandom(99);
+      const out: string[] = [];
+      for (let i = 0; i < 20_000; i++) {
+        const before = { ...imp.counters };
+        imp.push(Buffer.alloc(200 + Math.floor(traffic() * 1000)), () => {
+          out[i] = `@${clock.now().toFixed(3)}`;
+        });
+        const c = imp.counters;
+        if (c.lost_random > before.lost_random) out[i] = 'random';
+        else if (c.lost_burst > before.lost_burst) out[i] = 'burst';
+        else if (c.queue_overflow > before.queue_overflow) out[i] = 'overflow';
+        clock.advance(traffic() * 20);
+      }
+      clock.advance(60_000);
+      return out;
+    };
+    const a = fates(3);
+    for (const kind of ['random', 'burst', 'overflow']) assert.ok(a.filter((f) => f === kind).length > 100, `${kind} drops happen`);
+    assert.ok(a.filter((f) => f.startsWith('@')).length > 10_000, 'most packets are delivered');
+    assert.deepEqual(fates(3), a);
+    const b = fates(4);
+    const differ = a.filter((f, i) => (f.startsWith('@') ? 'kept' : f) !== (b[i].startsWith('@') ? 'kept' : b[i])).length;
+    assert.ok(differ > 1000, `another seed drops other packets (${differ} fates differ)`);
+  });
+
   test('setConfig applies at once; packets in flight keep their times', () => {
     const clock = new FakeClock();
     const imp = new Impairment({ delayMs: 100 }, clock, seededRandom(1));

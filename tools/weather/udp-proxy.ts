@@ -59,11 +59,13 @@ export class WeatherProxy {
   private sweep: TimerHandle | null = null;
   private closing: Promise<void> | null = null;
   private boundPort = 0;
+  private target: { address: string; port: number };
   private foreign = 0;
   private orphaned = 0;
 
   constructor(private readonly opts: WeatherProxyOptions) {
     this.clock = opts.clock ?? systemClock;
+    this.target = { ...opts.target };
     const seed = opts.seed ?? 1;
     this.up = new Impairment(opts.up ?? {}, this.clock, seededRandom(seed));
     this.down = new Impairment(opts.down ?? {}, this.clock, seededRandom((seed ^ 0x5bd1e995) >>> 0));
@@ -90,6 +92,14 @@ export class WeatherProxy {
     this.boundPort = sock.address().port;
     const idle = this.opts.idleTimeoutMs ?? 60_000;
     this.sweep = this.clock.setInterval(() => this.expire(idle), Math.max(1000, Math.min(idle, 10_000)));
+  }
+
+  /**
+   * Forward to another target from now on (existing clients keep their upstream sockets). For the
+   * chicken-and-egg of a server that must announce the proxy's port before its own port is known.
+   */
+  setTarget(target: { address: string; port: number }): void {
+    this.target = { ...target };
   }
 
   stats(): WeatherProxyStats {
@@ -127,13 +137,12 @@ export class WeatherProxy {
     if (!client) client = this.addClient(key, rinfo);
     client.lastSeen = this.clock.now();
     const upstream = client.upstream;
-    const { address, port } = this.opts.target;
     this.up.push(msg, (b) => {
       if (this.closing || this.clients.get(key)?.upstream !== upstream) {
         this.orphaned++;
         return;
       }
-      upstream.send(b, port, address);
+      upstream.send(b, this.target.port, this.target.address);
     });
   }
 
@@ -150,7 +159,7 @@ export class WeatherProxy {
 
   private fromTarget(client: Client, msg: Buffer, from: RemoteInfo): void {
     if (this.closing) return;
-    if (from.port !== this.opts.target.port || from.address !== this.opts.target.address) {
+    if (from.port !== this.target.port || from.address !== this.target.address) {
       this.foreign++;
       return;
     }
