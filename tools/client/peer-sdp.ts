@@ -19,7 +19,12 @@ export interface PublishOfferInput {
   streamId: string;
   audio?: { ssrc: number; trackId: string };
   video?: { ssrc: number; rtxSsrc: number; trackId: string };
+  /** Our UDP socket, written as a host candidate in every m-section (Janus's libnice wants one). */
+  candidate?: { ip: string; port: number };
 }
+
+/** One host candidate line (RFC 8839 §5.1): type preference 126, top local preference, component 1. */
+const hostCandidate = (c: { ip: string; port: number }) => `candidate:1 1 udp 2130706431 ${c.ip} ${c.port} typ host`;
 
 /** Offer for the publish transport: mid 0 audio (Opus), mid 1 video (VP8 + RTX), both sendonly, actpass. */
 export function buildPublishOffer(p: PublishOfferInput): string {
@@ -33,6 +38,7 @@ export function buildPublishOffer(p: PublishOfferInput): string {
     `a=fingerprint:sha-256 ${p.fingerprint}`,
     'a=setup:actpass',
     `a=mid:${mid}`,
+    ...(p.candidate ? [`a=${hostCandidate(p.candidate)}`, 'a=end-of-candidates'] : []),
   ];
   const ssrcLines = (ssrc: number, trackId: string) => [`a=ssrc:${ssrc} cname:${p.cname}`, `a=ssrc:${ssrc} msid:${p.streamId} ${trackId}`];
   if (p.audio) {
@@ -79,7 +85,7 @@ export function buildPublishOffer(p: PublishOfferInput): string {
   return [...head, ...sections.flat()].join('\r\n') + '\r\n';
 }
 
-/** ICE/DTLS parameters and the one host candidate of an SDP the server wrote (answer or offer). */
+/** ICE/DTLS parameters and the host candidate to use of an SDP the server wrote (answer or offer). */
 export interface RemoteTransportSdp {
   iceUfrag: string;
   icePwd: string;
@@ -88,15 +94,26 @@ export interface RemoteTransportSdp {
   candidate: { ip: string; port: number };
 }
 
-export function remoteTransportOf(sdp: string): RemoteTransportSdp {
+export interface RemoteTransportOptions {
+  /** Among several UDP candidates, take one on this address (Janus lists one per gathered interface). */
+  preferIp?: string;
+}
+
+/**
+ * The first live m-line's transport (BUNDLE: they all share it). Candidates may sit in any live m-line;
+ * with several, one on `preferIp` wins, else the first UDP host candidate, else the first UDP one.
+ */
+export function remoteTransportOf(sdp: string, opts: RemoteTransportOptions = {}): RemoteTransportSdp {
   const s = sdpTransform.parse(sdp);
-  const m = s.media.find((x) => x.port !== 0);
+  const live = s.media.filter((x) => x.port !== 0);
+  const m = live[0];
   if (!m) throw new Error('SDP has no live m-line');
   const ufrag = m.iceUfrag ?? s.iceUfrag;
   const pwd = m.icePwd ?? s.icePwd;
   const fp = m.fingerprint ?? s.fingerprint;
   const setup = m.setup ?? s.setup;
-  const c = m.candidates?.find((x) => String(x.transport).toLowerCase() === 'udp');
+  const udp = live.flatMap((x) => x.candidates ?? []).filter((x) => String(x.transport).toLowerCase() === 'udp');
+  const c = udp.find((x) => opts.preferIp !== undefined && x.ip === opts.preferIp) ?? udp.find((x) => x.type === 'host') ?? udp[0];
   if (!ufrag || !pwd || !fp || !setup || !c) throw new Error('SDP lacks ICE credentials, fingerprint, setup or a UDP candidate');
   return { iceUfrag: String(ufrag), icePwd: String(pwd), fingerprint: { algorithm: String(fp.type), value: String(fp.hash) }, setup: String(setup), candidate: { ip: c.ip, port: c.port } };
 }
@@ -147,13 +164,21 @@ export interface SubscribeAnswer {
   tracks: OfferedTrack[];
 }
 
+export interface SubscribeAnswerOptions extends RemoteTransportOptions {
+  ice: IceCredentials;
+  fingerprint: string;
+  /** Our UDP socket, written as a host candidate in every live m-section. */
+  candidate?: { ip: string; port: number };
+}
+
 /**
  * Answer a subscribe offer as a browser would: every m-line mirrored in order (RFC 8829 §5.3.1), all
  * offered codecs, extensions and feedback accepted, recvonly for sendonly m-lines, setup:active.
  */
-export function answerSubscribeOffer(offerSdp: string, local: { ice: IceCredentials; fingerprint: string }): SubscribeAnswer {
+export function answerSubscribeOffer(offerSdp: string, local: SubscribeAnswerOptions): SubscribeAnswer {
   const offer = sdpTransform.parse(offerSdp);
-  const remote = remoteTransportOf(offerSdp);
+  const remote = remoteTransportOf(offerSdp, local.preferIp !== undefined ? { preferIp: local.preferIp } : {});
+  const cand = local.candidate;
   const media: MediaDescription[] = offer.media.map((m) => ({
     type: m.type,
     port: m.port === 0 ? 0 : 9,
@@ -168,10 +193,14 @@ export function answerSubscribeOffer(offerSdp: string, local: { ice: IceCredenti
     ext: m.ext ?? [],
     direction: m.direction === 'sendonly' || m.direction === 'sendrecv' ? 'recvonly' : 'inactive',
     rtcpMux: 'rtcp-mux',
-    rtcpRsize: 'rtcp-rsize',
+    // RFC 5506 §5: reduced-size RTCP only if offered (Janus does not offer it).
+    ...(m.rtcpRsize ? { rtcpRsize: 'rtcp-rsize' } : {}),
     rtp: m.rtp,
     fmtp: m.fmtp,
     rtcpFb: m.rtcpFb ?? [],
+    ...(cand && m.port !== 0
+      ? { candidates: [{ foundation: '1', component: 1, transport: 'udp', priority: 2130706431, ip: cand.ip, port: cand.port, type: 'host' }], endOfCandidates: 'end-of-candidates' }
+      : {}),
   }));
   const live = media.filter((m) => m.port !== 0).map((m) => String(m.mid));
   const session: SessionDescription = {
