@@ -33,9 +33,17 @@ apt_install() {
   fi
 }
 
-if [ "$want" = "test" ]; then
-  missing=()
-  [ -x "${PROXIMA_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
-  command -v ip >/dev/null || missing+=(iproute2)
-  if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
-fi
+# test: browsers, namespaces, media encoding and the Janus peer; loadgen: media encoding; bench: all of them.
+missing=()
+case "$want" in
+  test | bench)
+    [ -x "${PROXIMA_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
+    command -v ip >/dev/null || missing+=(iproute2)
+    command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+    command -v janus >/dev/null || missing+=(janus)
+    ;;
+  loadgen)
+    command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+    ;;
+esac
+if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi

@@ -207,7 +207,8 @@ export class Space {
   }
 }
 
-function mapInfoOf(map: SpaceMap): MapInfo {
+/** The map as the `joined` message carries it. */
+export function mapInfoOf(map: SpaceMap): MapInfo {
   const rows: string[] = [];
   for (let y = 0; y < map.height; y++) {
     let row = '';

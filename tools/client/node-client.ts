@@ -22,11 +22,20 @@ type Msg = { type: string; id?: number; [k: string]: unknown };
  */
 export class NodeClient {
   participantId = '';
+  /** The server's `joined` answer (map, people, grants). */
+  joined: Msg = { type: 'joined' };
   publisher: NodePeer | null = null;
   subscriber: NodePeer | null = null;
   /** m-lines of the latest subscribe offer. */
   subscribeTracks: OfferedTrack[] = [];
   offersAnswered = 0;
+  /** Set once the signaling WebSocket closed, by whichever side. */
+  closed: { code: number; reason: string } | null = null;
+  onClose: (code: number, reason: string) => void = () => {};
+  /** Called when the subscribe peer is created (before it connects), to hook its packets. */
+  onSubscriberPeer: (peer: NodePeer) => void = () => {};
+  /** Called with the m-lines of each subscribe offer once it is answered. */
+  onSubscribeTracks: (tracks: OfferedTrack[]) => void = () => {};
   /** Every push (message without a pending request id), oldest first. */
   readonly pushes: Msg[] = [];
   readonly errors: Error[] = [];
@@ -42,13 +51,15 @@ export class NodeClient {
   ) {
     ws.on('message', (data) => this.onMessage(String(data)));
     ws.on('close', (code, reason) => {
+      this.closed = { code, reason: String(reason) };
+      this.onClose(code, String(reason));
       for (const p of this.pending.values()) p.reject(new Error(`signaling closed (${code} ${String(reason)})`));
       this.pending.clear();
     });
   }
 
   /** Connect to `httpUrl`'s /ws and join `space`. */
-  static async join(httpUrl: string, space: string, name: string, opts: { certificate?: DtlsCertificate; x?: number; y?: number } = {}): Promise<NodeClient> {
+  static async join(httpUrl: string, space: string, name: string, opts: { certificate?: DtlsCertificate; x?: number; y?: number; token?: string; beforeJoin?: (c: NodeClient) => void } = {}): Promise<NodeClient> {
     const certificate = opts.certificate ?? (await createDtlsCertificate());
     const ws = new WebSocket(`${httpUrl.replace(/^http/, 'ws')}/ws`);
     await new Promise<void>((resolve, reject) => {
@@ -56,8 +67,11 @@ export class NodeClient {
       ws.once('error', reject);
     });
     const c = new NodeClient(ws, certificate);
-    const r = await c.request('join', { space, name, token: await guestToken(httpUrl, space, name), ...(opts.x !== undefined ? { x: opts.x, y: opts.y } : {}) });
+    // Hooks must be in place before the join: the first subscribe offer can follow it at once.
+    opts.beforeJoin?.(c);
+    const r = await c.request('join', { space, name, token: opts.token ?? (await guestToken(httpUrl, space, name)), ...(opts.x !== undefined ? { x: opts.x, y: opts.y } : {}) });
     c.participantId = String(r.participantId);
+    c.joined = r;
     return c;
   }
 
@@ -159,10 +173,12 @@ export class NodeClient {
     this.subscribeTracks = a.tracks;
     this.ws.send(JSON.stringify({ v: 1, type: 'subscriberAnswer', offerId, sdp: a.sdp }));
     this.offersAnswered++;
+    this.onSubscribeTracks(a.tracks);
     if (this.subscriber) return;
     const link = await openUdpLink(a.remote.candidate.ip, a.remote.candidate.port);
     const peer = new NodePeer({ link, certificate: this.certificate, ice: this.subIce });
     this.subscriber = peer;
+    this.onSubscriberPeer(peer);
     // We answered setup:active: we are the DTLS client.
     this.subReady = peer.connect({ iceUfrag: a.remote.iceUfrag, icePwd: a.remote.icePwd, fingerprint: a.remote.fingerprint, dtlsRole: 'client' }).then(() => peer);
     this.subReady.catch((e: Error) => void this.errors.push(e));

@@ -24,6 +24,11 @@ export type MediaKind = 'audio' | 'video';
 /** One RTP stream the peer sends. */
 export interface OutgoingStream {
   kind: MediaKind;
+  /** What sendRtp names this stream by; default `kind` (simulcast layers need one each, e.g. "video/h"). */
+  key?: string;
+  /** Written in the mid / rtp-stream-id extensions (RFC 8843 §15, RFC 8852) when their ids are set. */
+  mid?: string;
+  rid?: string;
   ssrc: number;
   payloadType: number;
   clockRate: number;
@@ -45,7 +50,7 @@ export interface NodePeerOptions {
   ice?: IceCredentials;
   streams?: OutgoingStream[];
   /** Header extension ids written on what we send (0/absent = not written). */
-  ext?: { transportCc?: number; audioLevel?: number };
+  ext?: { transportCc?: number; audioLevel?: number; mid?: number; rid?: number; repairedRid?: number };
   cname?: string;
   /** Answer NACKs for our streams with RTX (RFC 4588) from the last 1024 packets. Default true. */
   answerNacks?: boolean;
@@ -116,9 +121,9 @@ export class NodePeer {
   private dtls: DtlsSession | null = null;
   private srtpIn: SrtpSession | null = null;
   private srtpOut: SrtpSession | null = null;
-  private readonly streams = new Map<MediaKind, SendState>();
+  private readonly streams = new Map<string, SendState>();
   private readonly bySsrc = new Map<number, SendState>();
-  private readonly ext: { transportCc: number; audioLevel: number };
+  private readonly ext: { transportCc: number; audioLevel: number; mid: number; rid: number; repairedRid: number };
   private readonly extWriter = new ExtensionWriter();
   private readonly view = new RtpView();
   private readonly historyView = new RtpView();
@@ -137,7 +142,8 @@ export class NodePeer {
     this.certificate = opts.certificate;
     this.ice = opts.ice ?? generateIceCredentials();
     this.cname = opts.cname ?? `node-${randomBytes(4).toString('hex')}`;
-    this.ext = { transportCc: opts.ext?.transportCc ?? 0, audioLevel: opts.ext?.audioLevel ?? 0 };
+    const e = opts.ext ?? {};
+    this.ext = { transportCc: e.transportCc ?? 0, audioLevel: e.audioLevel ?? 0, mid: e.mid ?? 0, rid: e.rid ?? 0, repairedRid: e.repairedRid ?? 0 };
     this.answerNacks = opts.answerNacks ?? true;
     for (const s of opts.streams ?? []) {
       const st: SendState = {
@@ -149,20 +155,20 @@ export class NodePeer {
         rtxSeq: randomBytes(2).readUInt16BE(0),
         history: this.answerNacks && s.rtxSsrc !== undefined ? new Array<Buffer | null>(HISTORY).fill(null) : null,
       };
-      this.streams.set(s.kind, st);
+      this.streams.set(s.key ?? s.kind, st);
       this.bySsrc.set(s.ssrc, st);
     }
     this.link.onDatagram = (buf) => this.onDatagram(buf);
   }
 
-  /** The stream we send of this kind (throws if none: a test bug). */
-  stream(kind: MediaKind): OutgoingStream {
-    return this.sendState(kind).s;
+  /** The stream we send under this key (its kind unless keyed; throws if none: a caller bug). */
+  stream(key: string): OutgoingStream {
+    return this.sendState(key).s;
   }
 
-  /** Next sequence number `kind` will use. */
-  nextSeq(kind: MediaKind): number {
-    return this.sendState(kind).seq;
+  /** Next sequence number the stream `key` will use. */
+  nextSeq(key: string): number {
+    return this.sendState(key).seq;
   }
 
   /** ICE check until answered, then the DTLS handshake; resolves with the SRTP profile. */
@@ -189,9 +195,9 @@ export class NodePeer {
   }
 
   /** Build one RTP packet of `kind` and SRTP-protect it without sending (a benchmark's input). */
-  protectRtp(kind: MediaKind, payload: Buffer, opts: SendOptions = {}): Buffer {
+  protectRtp(key: string, payload: Buffer, opts: SendOptions = {}): Buffer {
     const srtp = this.requireSrtp();
-    const plain = this.buildRtp(this.sendState(kind), payload, opts);
+    const plain = this.buildRtp(this.sendState(key), payload, opts);
     const out = srtp.protectRtp(plain, plain.length);
     if (typeof out === 'string') throw new Error(`SRTP protect failed: ${out}`);
     this.counters.rtpSent++;
@@ -199,8 +205,8 @@ export class NodePeer {
   }
 
   /** Send one RTP packet; returns the sequence number it carried. */
-  sendRtp(kind: MediaKind, payload: Buffer, opts: SendOptions = {}): number {
-    const st = this.sendState(kind);
+  sendRtp(key: string, payload: Buffer, opts: SendOptions = {}): number {
+    const st = this.sendState(key);
     const seq = st.seq;
     this.sendPlain(this.buildRtp(st, payload, opts));
     return seq;
@@ -236,8 +242,8 @@ export class NodePeer {
    * SR + SDES CNAME compound (RFC 3550 §6.4.1, §6.1) for the stream of `kind`. By default the NTP time
    * is now and the RTP timestamp the last one sent; returns what was written.
    */
-  sendSenderReport(kind: MediaKind, at: { wallMs?: number; rtpTimestamp?: number } = {}): { ntpSec: number; ntpFrac: number; rtpTimestamp: number } {
-    const st = this.sendState(kind);
+  sendSenderReport(key: string, at: { wallMs?: number; rtpTimestamp?: number } = {}): { ntpSec: number; ntpFrac: number; rtpTimestamp: number } {
+    const st = this.sendState(key);
     const ntp = (at.wallMs ?? Date.now()) / 1000 + NTP_UNIX_OFFSET;
     const ntpSec = Math.floor(ntp);
     const ntpFrac = Math.floor((ntp - ntpSec) * 0x1_0000_0000) >>> 0;
@@ -262,9 +268,9 @@ export class NodePeer {
     this.link.close();
   }
 
-  private sendState(kind: MediaKind): SendState {
-    const st = this.streams.get(kind);
-    if (!st) throw new Error(`this peer sends no ${kind}`);
+  private sendState(key: string): SendState {
+    const st = this.streams.get(key);
+    if (!st) throw new Error(`this peer sends no ${key}`);
     return st;
   }
 
@@ -278,6 +284,8 @@ export class NodePeer {
     ext.clear();
     if (this.ext.transportCc) ext.setTransportSeq(this.ext.transportCc, this.nextTransportSeq());
     if (st.s.kind === 'audio' && this.ext.audioLevel) ext.setAudioLevel(this.ext.audioLevel, true, opts.audioLevel ?? 30);
+    if (this.ext.mid && st.s.mid !== undefined) ext.setMid(this.ext.mid, st.s.mid);
+    if (this.ext.rid && st.s.rid !== undefined) ext.setMid(this.ext.rid, st.s.rid);
     if (opts.timestamp !== undefined) st.timestamp = opts.timestamp >>> 0;
     const out = Buffer.alloc(12 + ext.byteLength() + payload.length);
     const hl = writeRtpHeader(out, 0, { marker: opts.marker ?? false, payloadType: st.s.payloadType, sequenceNumber: st.seq, timestamp: st.timestamp, ssrc: st.s.ssrc }, ext);
@@ -399,7 +407,10 @@ export class NodePeer {
       const ext = this.extWriter;
       ext.clear();
       if (this.ext.transportCc) ext.setTransportSeq(this.ext.transportCc, this.nextTransportSeq());
-      const out = Buffer.alloc(original.length + 2 + 16);
+      if (this.ext.mid && st.s.mid !== undefined) ext.setMid(this.ext.mid, st.s.mid);
+      // RFC 8852 §3.2: RTX of a simulcast layer names the layer it repairs.
+      if (this.ext.repairedRid && st.s.rid !== undefined) ext.setMid(this.ext.repairedRid, st.s.rid);
+      const out = Buffer.alloc(original.length + 2 + 40);
       const len = writeRtx(out, 0, this.historyView, { payloadType: st.s.rtxPayloadType, sequenceNumber: st.rtxSeq, ssrc: st.s.rtxSsrc }, ext);
       st.rtxSeq = (st.rtxSeq + 1) & 0xffff;
       if (len < 0) continue;

@@ -1,0 +1,115 @@
+/**
+ * The embedded Proxima server as a child process of the load generator, so that its CPU and memory are
+ * measured apart from the load's. Same entry point and defaults as `npm start`, on free loopback ports.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface ServerProcess {
+  url: string;
+  pid: number;
+  mediaPort: number;
+  logFile: string;
+  /** SIGTERM, then SIGKILL after 5 s; resolves when it exited. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface ServerProcessOptions {
+  /** Extra PROXIMA_* environment (e.g. PROXIMA_ANNOUNCED_PORT for a weather proxy). */
+  env?: Record<string, string>;
+  logFile?: string;
+  host?: string;
+  startTimeoutMs?: number;
+}
+
+export async function startProximaProcess(opts: ServerProcessOptions = {}): Promise<ServerProcess> {
+  const host = opts.host ?? '127.0.0.1';
+  const httpPort = await freeTcpPort(host);
+  const mediaPort = await freeUdpPort(host);
+  const logFile = opts.logFile ?? join(ROOT, '.cache', 'loadgen', `proxima-${process.pid}-${httpPort}.log`);
+  mkdirSync(dirname(logFile), { recursive: true });
+  const log = createWriteStream(logFile);
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PROXIMA_HTTP_HOST: host,
+      PROXIMA_HTTP_PORT: String(httpPort),
+      PROXIMA_MEDIA_BIND_IP: host,
+      PROXIMA_MEDIA_PORT: String(mediaPort),
+      PROXIMA_ANNOUNCED_IP: host,
+      PROXIMA_LOG_LEVEL: 'warn',
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://${host}:${httpPort}`;
+  try {
+    await waitHealthy(url, child, opts.startTimeoutMs ?? 60_000, logFile);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    pid: child.pid!,
+    mediaPort,
+    logFile,
+    close: () => (closing ??= stop(child, exited)),
+  };
+}
+
+async function stop(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function waitHealthy(url: string, child: ChildProcess, timeoutMs: number, logFile: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (child.exitCode !== null) throw new Error(`the Proxima server exited with code ${child.exitCode} while starting; see ${logFile}`);
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the Proxima server did not answer ${url}/healthz within ${timeoutMs} ms; see ${logFile}`);
+}
+
+export function freeTcpPort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function freeUdpPort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, host, () => {
+      const port = s.address().port;
+      s.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,113 @@
+/**
+ * The same load against a Janus VideoRoom, for side-by-side benchmarks: publishers join the room with
+ * `joinandconfigure`, viewers subscribe to every publisher's feed. Janus has no space, so only the
+ * non-spatial scenarios (pair, fanout) apply; positions and spotlights are ignored.
+ */
+import { JanusVideoRoomClient, type RoomId } from '../../janus/janus-client.ts';
+import type { DtlsCertificate } from '../../../src/transport/dtls/certificate.ts';
+import type { Clock } from '../../../src/util/clock.ts';
+import type { MediaClip } from '../media/clip.ts';
+import { ClipPublisher } from '../publish/clip-publisher.ts';
+import { LoadReceiver } from '../receive/receiver.ts';
+import type { SendLog } from '../send-log.ts';
+import type { LoadPerson, PersonSpec } from '../person.ts';
+
+export interface JanusTargetOptions {
+  url: string;
+  room: RoomId;
+  clip: MediaClip;
+  clock: Clock;
+  certificate: DtlsCertificate;
+  /** Publishers in the plan: viewers wait for all of them before subscribing. */
+  publishers: number;
+  freezeMs?: number;
+  random?: () => number;
+}
+
+export class JanusTarget {
+  readonly name = 'janus';
+  private readonly sendLogs = new Map<string, SendLog>();
+  private readonly feeds: string[] = [];
+  private readonly allPublished: Promise<void>;
+  private published: () => void = () => {};
+
+  constructor(private readonly opts: JanusTargetOptions) {
+    this.allPublished = new Promise((resolve) => (this.published = resolve));
+    if (opts.publishers === 0) this.published();
+  }
+
+  async join(spec: PersonSpec): Promise<LoadPerson> {
+    const o = this.opts;
+    const joinStartedAt = o.clock.now();
+    const errors: Error[] = [];
+    const closers: (() => Promise<void>)[] = [];
+    const receivers: LoadReceiver[] = [];
+    let publisher: ClipPublisher | null = null;
+    const closeAll = () => {
+      publisher?.stop();
+      for (const r of receivers) r.close();
+      for (const c of closers) c().catch((e: Error) => errors.push(e));
+    };
+    try {
+      if (spec.publish) {
+        const pub = await JanusVideoRoomClient.publish(o.url, o.room, { audio: true, video: true, certificate: o.certificate, display: spec.name });
+        closers.push(() => pub.close());
+        publisher = new ClipPublisher(pub.peer, o.clip, o.clock, {
+          video: [{ key: 'video', layer: spec.videoLayer ?? o.clip.layers.length - 1 }],
+          audioKey: 'audio',
+          talkShare: spec.talkShare ?? 1,
+          startFrame: Math.floor((o.random ?? Math.random)() * o.clip.frameCount),
+          ...(o.random ? { random: o.random } : {}),
+        });
+        const feed = String(pub.feedId);
+        this.sendLogs.set(feed, publisher.sendLog);
+        publisher.start();
+        this.feeds.push(feed);
+        if (this.feeds.length === o.publishers) this.published();
+      } else {
+        await this.allPublished;
+        for (const feed of this.feeds) {
+          const sub = await JanusVideoRoomClient.subscribe(o.url, o.room, isNaN(Number(feed)) ? feed : Number(feed), { certificate: o.certificate });
+          closers.push(() => sub.close());
+          // Janus's receiver reports come from sub.rtcp, which also wraps PLI/NACK the way Janus maps them to video.
+          const peer = sub.peer;
+          const r = new LoadReceiver(
+            () => ({
+              state: peer.state,
+              rtcpSsrc: peer.rtcpSsrc,
+              sendNack: (_ssrc: number, seqs: readonly number[]) => sub.rtcp.nack([...seqs]),
+              sendPli: () => sub.rtcp.requestKeyframe(),
+              sendRtcp: (b: Buffer) => peer.sendRtcp(b),
+            }),
+            o.clock,
+            { sendLogs: (id) => this.sendLogs.get(id) ?? null, receiverReports: false, ...(o.freezeMs !== undefined ? { freezeMs: o.freezeMs } : {}) },
+          );
+          let twcc = 0;
+          const infos = [];
+          for (const t of sub.tracks) {
+            if (t.ssrc === undefined) continue;
+            if (t.ext.transportCc) twcc = t.ext.transportCc;
+            infos.push({ publisherId: feed, kind: t.kind, ssrc: t.ssrc, ...(t.rtxSsrc !== undefined ? { rtxSsrc: t.rtxSsrc } : {}) });
+          }
+          r.setStreams(infos, twcc);
+          peer.onRtp = (v) => r.handleRtp(v);
+          peer.onRtcp = (p) => r.handleRtcp(p);
+          receivers.push(r);
+        }
+      }
+    } catch (e) {
+      closeAll();
+      throw new Error(`${spec.name}: ${(e as Error).message}`);
+    }
+    return {
+      spec,
+      id: spec.name,
+      joinStartedAt,
+      publisher,
+      receivers,
+      errors,
+      walkTo: () => Promise.reject(new Error('Janus has no space to walk in')),
+      close: closeAll,
+    };
+  }
+}

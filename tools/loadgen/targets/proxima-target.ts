@@ -1,0 +1,113 @@
+/**
+ * Load against a Proxima server over its real protocol (WebSocket signaling v1, ICE/DTLS/SRTP from the
+ * project's own transport code): people join a space at a position; who receives whom follows from the
+ * space's rules, the server offering subscribe m-lines as links appear.
+ */
+import { NodeClient } from '../../client/node-client.ts';
+import type { DtlsCertificate } from '../../../src/transport/dtls/certificate.ts';
+import type { Clock } from '../../../src/util/clock.ts';
+import type { MediaClip } from '../media/clip.ts';
+import { ClipPublisher } from '../publish/clip-publisher.ts';
+import { LoadReceiver } from '../receive/receiver.ts';
+import type { SendLog } from '../send-log.ts';
+import type { LoadPerson, PersonSpec } from '../person.ts';
+
+export interface ProximaTargetOptions {
+  url: string;
+  space: string;
+  clip: MediaClip;
+  clock: Clock;
+  certificate: DtlsCertificate;
+  /** Join tokens; default: guest tokens from the server's POST /api/token. */
+  token?: (spec: PersonSpec) => string | undefined;
+  freezeMs?: number;
+  random?: () => number;
+}
+
+export class ProximaTarget {
+  readonly name = 'proxima';
+  /** Send logs by participant id, shared by every receiver for end-to-end delay. */
+  private readonly sendLogs = new Map<string, SendLog>();
+
+  constructor(private readonly opts: ProximaTargetOptions) {}
+
+  async join(spec: PersonSpec): Promise<LoadPerson> {
+    const o = this.opts;
+    const joinStartedAt = o.clock.now();
+    const token = o.token?.(spec);
+    const errors: Error[] = [];
+    let closing = false;
+    let client: NodeClient | null = null;
+    const receiver = new LoadReceiver(() => client?.subscriber ?? null, o.clock, {
+      sendLogs: (id) => this.sendLogs.get(id) ?? null,
+      ...(o.freezeMs !== undefined ? { freezeMs: o.freezeMs } : {}),
+    });
+    const hook = (c: NodeClient) => {
+      c.onClose = (code, reason) => {
+        if (!closing) errors.push(new Error(`${spec.name}: signaling closed (${code} ${reason})`));
+      };
+      c.onSubscriberPeer = (peer) => {
+        peer.onRtp = (v) => receiver.handleRtp(v);
+        peer.onRtcp = (p) => receiver.handleRtcp(p);
+      };
+      c.onSubscribeTracks = (tracks) => {
+        let twcc = 0;
+        const infos = [];
+        for (const t of tracks) {
+          if (t.direction !== 'sendonly' || t.ssrc === undefined || !t.streamId) continue;
+          if (t.ext.transportCc) twcc = t.ext.transportCc;
+          infos.push({ publisherId: t.streamId, kind: t.kind, ssrc: t.ssrc, ...(t.rtxSsrc !== undefined ? { rtxSsrc: t.rtxSsrc } : {}) });
+        }
+        receiver.setStreams(infos, twcc);
+      };
+    };
+    client = await NodeClient.join(o.url, o.space, spec.name, {
+      certificate: o.certificate,
+      ...(spec.x !== undefined && spec.y !== undefined ? { x: spec.x, y: spec.y } : {}),
+      ...(token ? { token } : {}),
+      beforeJoin: hook,
+    }).catch((e: Error) => {
+      receiver.close();
+      throw e;
+    });
+    const c = client;
+    let publisher: ClipPublisher | null = null;
+    try {
+      if (spec.publish) {
+        const { peer } = await c.publish({ audio: true, video: true });
+        publisher = new ClipPublisher(peer, o.clip, o.clock, {
+          video: [{ key: 'video', layer: spec.videoLayer ?? o.clip.layers.length - 1 }],
+          audioKey: 'audio',
+          talkShare: spec.talkShare ?? 1,
+          startFrame: Math.floor((o.random ?? Math.random)() * o.clip.frameCount),
+          ...(o.random ? { random: o.random } : {}),
+        });
+        this.sendLogs.set(c.participantId, publisher.sendLog);
+        publisher.start();
+      }
+      if (spec.spotlight) await c.request('spotlight', { on: true });
+    } catch (e) {
+      publisher?.stop();
+      receiver.close();
+      c.close();
+      throw new Error(`${spec.name}: ${(e as Error).message}`);
+    }
+    return {
+      spec,
+      id: c.participantId,
+      joinStartedAt,
+      publisher,
+      receivers: [receiver],
+      errors,
+      walkTo: async (x, y) => {
+        await c.request('move', { x, y, goTo: true });
+      },
+      close: () => {
+        closing = true;
+        publisher?.stop();
+        receiver.close();
+        c.close();
+      },
+    };
+  }
+}
