@@ -18,6 +18,12 @@ interface SubscribedTrack {
   media: SubscribeMedia;
 }
 
+/** An m-line and, once its track ended, the offer that first carried it as inactive. */
+interface MediaSlot {
+  media: SubscribeMedia;
+  inactiveSince: number | null;
+}
+
 const randomSsrc = () => randomBytes(4).readUInt32BE(0) || 1;
 
 /**
@@ -27,12 +33,17 @@ const randomSsrc = () => randomBytes(4).readUInt32BE(0) || 1;
  */
 export class Subscriber {
   readonly session: SubscribeSession;
-  /** Every m-line ever offered, in order; a finished one stays as inactive (RFC 8829 §5.2.2). */
-  private readonly media: SubscribeMedia[] = [];
+  /**
+   * Every m-line ever offered, in order (RFC 8829 §5.2.2: never removed or reordered). A finished one goes
+   * inactive; once the client has answered an offer carrying it inactive, the next track of its kind reuses
+   * it (same mid, new SSRC and msid), so the offer does not grow with every link a walk makes and breaks.
+   */
+  private readonly slots: MediaSlot[] = [];
   /** Live consumers by producer id. */
   private readonly byProducer = new Map<string, SubscribedTrack>();
   private nextMid = 0;
   private offerId = 0;
+  private answeredOfferId = 0;
   /** The offer the browser has not answered yet, its m-lines, and the consumers it introduced. */
   private pending: { offerId: number; consumers: Consumer[]; mids: string[] } | null = null;
   /** Something changed while an offer was outstanding: offer again after the answer. */
@@ -81,18 +92,20 @@ export class Subscriber {
         producer,
         this.session.transport,
       );
+      const slot = this.slots.find((x) => x.inactiveSince !== null && x.inactiveSince <= this.answeredOfferId && x.media.kind === producer.kind);
       const media: SubscribeMedia = {
-        mid: String(this.nextMid++),
+        mid: slot ? slot.media.mid : String(this.nextMid++),
         kind: producer.kind,
         direction: 'sendonly',
         ssrc,
-        rtxSsrc: rtxSsrc ?? undefined,
+        ...(rtxSsrc !== null ? { rtxSsrc } : {}),
         cname: publisherId,
         streamId: publisherId,
         trackId: producer.id,
         codec,
       };
-      this.media.push(media);
+      if (slot) (slot.media = media), (slot.inactiveSince = null);
+      else this.slots.push({ media, inactiveSince: null });
       this.byProducer.set(producer.id, { consumer, media });
       this.session.addConsumer(consumer);
       producer.addSink(consumer);
@@ -136,6 +149,7 @@ export class Subscriber {
       t.setDtlsParameters({ role: answer.transport.setup === 'active' ? 'server' : 'client', remoteFingerprint: answer.transport.fingerprint });
     }
     this.pending = null;
+    this.answeredOfferId = offerId;
     const now = this.clock.now();
     for (const c of pending.consumers) if (!c.closed) c.resume(now);
     if (this.dirty || this.unannounced.length > 0) this.negotiate();
@@ -156,7 +170,7 @@ export class Subscriber {
       this.dirty = true;
       return;
     }
-    if (this.media.length === 0) return;
+    if (this.slots.length === 0) return;
     this.dirty = false;
     const t = this.session.transport;
     const offerId = ++this.offerId;
@@ -169,9 +183,10 @@ export class Subscriber {
         candidate: { ip: this.mediaServer.announcedIp, port: this.mediaServer.announcedPort },
       },
       offerId,
-      this.media,
+      this.slots.map((x) => x.media),
     );
-    this.pending = { offerId, consumers: this.unannounced.splice(0), mids: this.media.map((m) => m.mid) };
+    for (const x of this.slots) if (x.media.direction === 'inactive' && x.inactiveSince === null) x.inactiveSince = offerId;
+    this.pending = { offerId, consumers: this.unannounced.splice(0), mids: this.slots.map((x) => x.media.mid) };
     this.send(serverMessage.subscriberOffer(offerId, sdp));
   }
 
