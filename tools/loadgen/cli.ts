@@ -23,8 +23,10 @@ options:
   --duration S      measured seconds (default 20)
   --warmup S        seconds between the last join and measuring (default 5)
   --url URL         load a running server (default: start the embedded one as a child process)
-  --server-pid PID  with --url: measure this server process's CPU and memory
+  --janus URL       load a Janus VideoRoom (HTTP API URL, e.g. http://127.0.0.1:8088/janus) instead; pair and fanout
+  --server-pid PID  with --url or --janus: measure this server process's CPU and memory
   --space NAME      space to join (default loadgen)
+  --map FILE        map for the embedded server (default: the scenario's; crowds use tools/loadgen/maps/plaza.json)
   --secret S        sign join tokens with the server's secret instead of asking for guest tokens
   --seed N          random seed for positions and walks (default 1)
   --concurrency N   joins in flight at once (default 4)
@@ -54,8 +56,10 @@ try {
       duration: { type: 'string' },
       warmup: { type: 'string' },
       url: { type: 'string' },
+      janus: { type: 'string' },
       'server-pid': { type: 'string' },
       space: { type: 'string' },
+      map: { type: 'string' },
       secret: { type: 'string' },
       seed: { type: 'string' },
       concurrency: { type: 'string' },
@@ -89,8 +93,10 @@ try {
     durationS: int('duration', v.duration, 1) ?? 20,
     warmupS: int('warmup', v.warmup, 0) ?? 5,
     ...(v.url ? { url: v.url } : {}),
+    ...(v.janus ? { janusUrl: v.janus } : {}),
     ...(v['server-pid'] ? { serverPid: int('server-pid', v['server-pid'], 1)! } : {}),
     space: v.space ?? 'loadgen',
+    ...(v.map ? { map: v.map } : {}),
     ...(v.secret ? { secret: v.secret } : {}),
     seed: int('seed', v.seed, 0) ?? 1,
     joinConcurrency: int('concurrency', v.concurrency, 1) ?? 4,

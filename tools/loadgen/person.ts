@@ -13,6 +13,8 @@ export interface PersonSpec {
   y?: number;
   /** Clip layer to publish (0 = lowest; default the highest the clip has). */
   videoLayer?: number;
+  /** Publish the 15 fps 320x180 thumbnail clip instead (crowds: mingle, walkers, an audience). */
+  thumbnail?: boolean;
   /** Share of time talking (1 = always; below 1 Opus DTX between spurts). */
   talkShare?: number;
   /** Put themselves in the spotlight after joining (reaches everyone in the space). */

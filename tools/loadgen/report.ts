@@ -40,6 +40,8 @@ export interface LoadReport {
   audio: { kbpsPerStream: number; packets: number; loss: number; delayMs: Quantiles };
   /** Total received by all people, kbps. */
   receivedKbps: number;
+  /** RTP packets the server sent to all people in the window (originals, retransmissions and duplicates). */
+  packetsReceived: number;
   joinToFirstFrameMs: Quantiles & { missing: number };
   /** CPU share (1 = one core) and RSS over the measured window. */
   server: { pid: number | null; cpu: number; rssMb: number } | null;
@@ -115,6 +117,7 @@ export function buildReport(input: {
       delayMs: quantiles(aDelay),
     },
     receivedKbps: round((sum(all, (s) => s.bytes) * 8) / 1000 / sec, 0),
+    packetsReceived: sum(all, (s) => s.packets + s.duplicates),
     joinToFirstFrameMs: { ...quantiles(joins), missing },
     server: input.server,
     loadgen: input.loadgen,

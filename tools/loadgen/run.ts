@@ -14,6 +14,10 @@ import type { MapInfo } from '../../src/signaling/messages.ts';
 import { NodeClient } from '../client/node-client.ts';
 import { loadClip } from './media/clip.ts';
 import { ProximaTarget } from './targets/proxima-target.ts';
+import { JanusTarget } from './targets/janus-target.ts';
+import { JanusVideoRoomClient } from '../janus/janus-client.ts';
+import { mapInfoOf } from '../../src/server/space.ts';
+import { DEFAULT_MAP_URL, loadSpaceMap } from '../../src/proximity/map.ts';
 import { SCENARIOS } from './scenarios/index.ts';
 import { SpaceLayout } from './scenarios/space-layout.ts';
 import type { LoadPerson, PersonSpec } from './person.ts';
@@ -29,9 +33,13 @@ export interface RunOptions {
   warmupS: number;
   /** A running server; absent: start the embedded one. */
   url?: string;
+  /** Load a Janus VideoRoom at this HTTP API URL instead (non-spatial scenarios only). */
+  janusUrl?: string;
   /** Measure this server process's CPU when `url` is given. */
   serverPid?: number;
   space: string;
+  /** Map file for the embedded server (default: the scenario's, else the server's own). */
+  map?: string;
   /** Sign join tokens with this secret instead of asking for guest tokens. */
   secret?: string;
   seed: number;
@@ -56,19 +64,35 @@ export async function runLoad(o: RunOptions): Promise<LoadReport> {
   const startedAt = new Date();
   try {
     const clip = await loadClip({ layers: 3, onProgress: (l) => print(`media: ${l}`) });
-    if (!o.url) {
+    const thumbClip = await loadClip({ layers: 'thumb', onProgress: (l) => print(`media: ${l}`) });
+    if (o.janusUrl && scenario.spatial) throw new Error(`${scenario.name} needs a spatial server; Janus runs pair and fanout`);
+    if (!o.url && !o.janusUrl) {
       print('server: starting the embedded Proxima server…');
-      server = await startProximaProcess();
+      const map = o.map ?? scenario.map;
+      server = await startProximaProcess(map ? { env: { PROXIMA_MAP: map } } : {});
       print(`server: ${server.url} (pid ${server.pid}, log ${server.logFile})`);
     }
-    const url = o.url ?? server!.url;
+    const url = o.janusUrl ?? o.url ?? server!.url;
     const serverPid = server?.pid ?? o.serverPid ?? null;
     const certificate = await createDtlsCertificate();
     const token = o.secret ? (s: PersonSpec) => signToken({ space: o.space, name: s.name, publish: true, spotlight: true, exp: Math.floor(Date.now() / 1000) + 3600 }, o.secret!) : undefined;
-    const map = await probeMap(url, o.space, token?.({ name: 'loadgen-probe', publish: false }), certificate);
+    // Janus has no map: plan on the office map (positions are then unused).
+    const map = o.janusUrl ? mapInfoOf(loadSpaceMap(DEFAULT_MAP_URL)) : await probeMap(url, o.space, token?.({ name: 'loadgen-probe', publish: false }), certificate);
     const ctx = { people: count, layout: new SpaceLayout(map, rnd), rnd };
     const specs = scenario.plan(ctx);
-    const target = new ProximaTarget({ url, space: o.space, clip, clock, certificate, freezeMs: o.freezeMs, random: rnd, ...(token ? { token } : {}) });
+    const target: { join(spec: PersonSpec): Promise<LoadPerson> } = o.janusUrl
+      ? new JanusTarget({
+          url,
+          room: await JanusVideoRoomClient.createRoom(url, { publishers: Math.max(1, specs.filter((s) => s.publish).length) }),
+          clip,
+          thumbClip,
+          clock,
+          certificate,
+          publishers: specs.filter((s) => s.publish).length,
+          freezeMs: o.freezeMs,
+          random: rnd,
+        })
+      : new ProximaTarget({ url, space: o.space, clip, thumbClip, clock, certificate, freezeMs: o.freezeMs, random: rnd, ...(token ? { token } : {}) });
 
     print(`${scenario.name}: ${scenario.summary}; ${specs.length} people, ${specs.filter((s) => s.publish).length} publishing`);
     const joinT0 = Date.now();
@@ -106,7 +130,7 @@ export async function runLoad(o: RunOptions): Promise<LoadReport> {
       for (const p of ordered) for (const e of p.errors) errors.push(e.message);
       const report = buildReport({
         scenario: scenario.name,
-        target: o.url ? url : 'embedded proxima',
+        target: o.janusUrl ? `janus ${url}` : o.url ? url : 'embedded proxima',
         startedAt,
         windowMs,
         people: ordered,

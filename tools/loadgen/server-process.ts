@@ -26,16 +26,19 @@ export interface ServerProcessOptions {
   logFile?: string;
   host?: string;
   startTimeoutMs?: number;
+  /** Extra node flags for the server (e.g. --cpu-prof); PROXIMA_SERVER_NODE_ARGS adds more. */
+  nodeArgs?: string[];
 }
 
 export async function startProximaProcess(opts: ServerProcessOptions = {}): Promise<ServerProcess> {
   const host = opts.host ?? '127.0.0.1';
   const httpPort = await freeTcpPort(host);
   const mediaPort = await freeUdpPort(host);
+  const nodeArgs = [...(opts.nodeArgs ?? []), ...(process.env.PROXIMA_SERVER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [])];
   const logFile = opts.logFile ?? join(ROOT, '.cache', 'loadgen', `proxima-${process.pid}-${httpPort}.log`);
   mkdirSync(dirname(logFile), { recursive: true });
   const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts')], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, 'src/main.ts')], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -27,17 +27,31 @@ const SIMULCAST: readonly LayerSpec[] = [
   { width: 1280, height: 720, kbps: 1500 },
 ];
 
+/** A thumbnail as a crowd sees each other: small and at half the frame rate, so a 60-person mingle fits this machine. */
+const THUMB: readonly LayerSpec[] = [{ width: 320, height: 180, kbps: 100 }];
+export const THUMB_FPS = 15;
+
+/** Which clip: one 640x360 layer, three simulcast layers, or a 15 fps thumbnail. */
+export type ClipKind = 1 | 3 | 'thumb';
+
 /** Layer parameters, low to high. */
-export function layerSpecs(layers: 1 | 3): readonly LayerSpec[] {
+export function layerSpecs(layers: ClipKind): readonly LayerSpec[] {
   if (layers === 1) return SINGLE;
   if (layers === 3) return SIMULCAST;
-  throw new Error(`layers must be 1 or 3, got ${String(layers)}`);
+  if (layers === 'thumb') return THUMB;
+  throw new Error(`layers must be 1, 3 or 'thumb', got ${String(layers)}`);
+}
+
+/** Frame rate and GOP (2 s) of a clip kind. */
+export function clipTiming(layers: ClipKind): { fps: number; gop: number } {
+  const fps = layers === 'thumb' ? THUMB_FPS : CLIP_FPS;
+  return { fps, gop: (CLIP_GOP_FRAMES * fps) / CLIP_FPS };
 }
 
 export const DEFAULT_MEDIA_DIR = join(fileURLToPath(new URL('../../../', import.meta.url)), '.cache', 'media');
 
 export interface ClipFileOptions {
-  layers: 1 | 3;
+  layers: ClipKind;
   /** Default 10. */
   durationS?: number;
   /** Default <project>/.cache/media (gitignored); created if missing. */
@@ -59,10 +73,10 @@ const FORMAT = 'v1';
 
 // Realtime libvpx settings a browser-like sender would use: no lookahead or alt-ref (they add delay),
 // error-resilient mode, fixed GOP.
-function vp8EncoderArgs(kbps: number): string[] {
+function vp8EncoderArgs(kbps: number, gop: number): string[] {
   return [
     '-c:v', 'libvpx', '-pix_fmt', 'yuv420p', '-deadline', 'realtime', '-cpu-used', '8', '-lag-in-frames', '0',
-    '-auto-alt-ref', '0', '-error-resilient', '1', '-g', String(CLIP_GOP_FRAMES), '-keyint_min', String(CLIP_GOP_FRAMES),
+    '-auto-alt-ref', '0', '-error-resilient', '1', '-g', String(gop), '-keyint_min', String(gop),
     '-b:v', `${kbps}k`,
   ];
 }
@@ -74,13 +88,14 @@ let tmpCounter = 0;
 export async function ensureClipFiles(opts: ClipFileOptions): Promise<ClipFiles> {
   const specs = layerSpecs(opts.layers);
   const durationS = opts.durationS ?? 10;
-  if (!Number.isFinite(durationS) || durationS <= 0 || Math.round(durationS * CLIP_FPS) < 1) {
+  const { fps, gop } = clipTiming(opts.layers);
+  if (!Number.isFinite(durationS) || durationS <= 0 || Math.round(durationS * fps) < 1) {
     throw new Error(`durationS must be a positive number of seconds, got ${durationS}`);
   }
   const dir = opts.dir ?? DEFAULT_MEDIA_DIR;
   await mkdir(dir, { recursive: true });
-  const set = opts.layers === 3 ? 'sim3' : 'single';
-  const common = `${CLIP_FPS}fps-g${CLIP_GOP_FRAMES}-${durationS}s-${FORMAT}`;
+  const set = opts.layers === 3 ? 'sim3' : opts.layers === 'thumb' ? 'thumb' : 'single';
+  const common = `${fps}fps-g${gop}-${durationS}s-${FORMAT}`;
   const video = specs.map((l) => join(dir, `vp8-${set}-${l.width}x${l.height}-${l.kbps}k-${common}.ivf`));
   const audio = join(dir, `opus-48k-mono-${AUDIO_KBPS}k-${AUDIO_FRAME_MS}ms-${durationS}s-${FORMAT}.ogg`);
   const ffmpeg = opts.ffmpegPath ?? 'ffmpeg';
@@ -93,9 +108,9 @@ export async function ensureClipFiles(opts: ClipFileOptions): Promise<ClipFiles>
     const top = specs[n - 1];
     const graph =
       `[0:v]split=${n}` + specs.map((_, i) => `[s${i}]`).join('') + ';' + specs.map((l, i) => `[s${i}]scale=${l.width}:${l.height}[o${i}]`).join(';');
-    const outputs = specs.flatMap((l, i) => ['-map', `[o${i}]`, ...vp8EncoderArgs(l.kbps), '-f', 'ivf', '{out' + i + '}']);
+    const outputs = specs.flatMap((l, i) => ['-map', `[o${i}]`, ...vp8EncoderArgs(l.kbps, gop), '-f', 'ivf', '{out' + i + '}']);
     // -t before -i: with several filter_complex outputs an output-side -t does not stop the source.
-    const args = ['-t', String(durationS), '-f', 'lavfi', '-i', `testsrc2=size=${top.width}x${top.height}:rate=${CLIP_FPS}`, '-filter_complex', graph, ...outputs];
+    const args = ['-t', String(durationS), '-f', 'lavfi', '-i', `testsrc2=size=${top.width}x${top.height}:rate=${fps}`, '-filter_complex', graph, ...outputs];
     await encode(ffmpeg, args, video, `${n} VP8 layer${n > 1 ? 's' : ''} (${durationS} s)`, progress);
   });
   const audioJob = once([audio], async () => {

@@ -12,7 +12,7 @@ export function groupPlan(ctx: ScenarioContext, count: number, prefix: string): 
   for (let i = 0; i < count; i++) {
     const t = ctx.layout.claimNear(centres[i % k]!, 2);
     // Thumbnail-sized video and one talker at a time per group: what a mingle looks and sounds like.
-    specs.push({ name: `${prefix}-${i + 1}`, publish: true, videoLayer: 0, talkShare: 1 / GROUP_SIZE, x: t.x, y: t.y });
+    specs.push({ name: `${prefix}-${i + 1}`, publish: true, thumbnail: true, talkShare: 1 / GROUP_SIZE, x: t.x, y: t.y });
   }
   return { specs, centres };
 }

@@ -1,4 +1,4 @@
-import type { Scenario, ScenarioContext } from './scenario.ts';
+import { PLAZA_MAP, type Scenario, type ScenarioContext } from './scenario.ts';
 import type { Tile } from './space-layout.ts';
 import { groupPlan, groupWalks } from './groups.ts';
 
@@ -10,6 +10,7 @@ export const mingle: Scenario = {
   summary: 'groups of about five, everyone publishing, people walking between groups',
   defaultPeople: 60,
   spatial: true,
+  map: PLAZA_MAP,
   plan(ctx) {
     const { specs, centres } = groupPlan(ctx, ctx.people, 'guest');
     centresOf.set(ctx, centres);

@@ -1,4 +1,4 @@
-import type { Scenario, ScenarioContext } from './scenario.ts';
+import { PLAZA_MAP, type Scenario, type ScenarioContext } from './scenario.ts';
 import type { Tile } from './space-layout.ts';
 import { groupPlan, groupWalks } from './groups.ts';
 
@@ -13,6 +13,7 @@ export const townhall: Scenario = {
   summary: 'one spotlit speaker to everyone; the audience chats in groups of about five',
   defaultPeople: 51,
   spatial: true,
+  map: PLAZA_MAP,
   plan(ctx) {
     const spot = ctx.layout.stage.length > 0 ? ctx.layout.pick(ctx.layout.stage) : ctx.layout.claimAnywhere();
     const { specs, centres } = groupPlan(ctx, ctx.people - 1, 'audience');

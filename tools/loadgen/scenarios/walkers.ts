@@ -1,4 +1,4 @@
-import type { Scenario } from './scenario.ts';
+import { PLAZA_MAP, type Scenario } from './scenario.ts';
 import type { LoadPerson } from '../person.ts';
 import type { Tile } from './space-layout.ts';
 
@@ -10,10 +10,11 @@ export const walkers: Scenario = {
   summary: 'everyone publishing and walking at random',
   defaultPeople: 30,
   spatial: true,
+  map: PLAZA_MAP,
   plan({ people, layout }) {
     return Array.from({ length: people }, (_, i) => {
       const t = layout.claimAnywhere();
-      return { name: `walker-${i + 1}`, publish: true, videoLayer: 0, talkShare: 0.2, x: t.x, y: t.y };
+      return { name: `walker-${i + 1}`, publish: true, thumbnail: true, talkShare: 0.2, x: t.x, y: t.y };
     });
   },
   step({ layout, rnd }, people) {

@@ -16,6 +16,8 @@ export interface JanusTargetOptions {
   url: string;
   room: RoomId;
   clip: MediaClip;
+  /** The thumbnail clip, for people who publish one. */
+  thumbClip?: MediaClip;
   clock: Clock;
   certificate: DtlsCertificate;
   /** Publishers in the plan: viewers wait for all of them before subscribing. */
@@ -52,11 +54,12 @@ export class JanusTarget {
       if (spec.publish) {
         const pub = await JanusVideoRoomClient.publish(o.url, o.room, { audio: true, video: true, certificate: o.certificate, display: spec.name });
         closers.push(() => pub.close());
-        publisher = new ClipPublisher(pub.peer, o.clip, o.clock, {
-          video: [{ key: 'video', layer: spec.videoLayer ?? o.clip.layers.length - 1 }],
+        const clip = spec.thumbnail && o.thumbClip ? o.thumbClip : o.clip;
+        publisher = new ClipPublisher(pub.peer, clip, o.clock, {
+          video: [{ key: 'video', layer: spec.thumbnail ? 0 : (spec.videoLayer ?? clip.layers.length - 1) }],
           audioKey: 'audio',
           talkShare: spec.talkShare ?? 1,
-          startFrame: Math.floor((o.random ?? Math.random)() * o.clip.frameCount),
+          startFrame: Math.floor((o.random ?? Math.random)() * clip.frameCount),
           ...(o.random ? { random: o.random } : {}),
         });
         const feed = String(pub.feedId);

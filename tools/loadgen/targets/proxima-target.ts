@@ -16,6 +16,8 @@ export interface ProximaTargetOptions {
   url: string;
   space: string;
   clip: MediaClip;
+  /** The thumbnail clip, for people who publish one. */
+  thumbClip?: MediaClip;
   clock: Clock;
   certificate: DtlsCertificate;
   /** Join tokens; default: guest tokens from the server's POST /api/token. */
@@ -75,11 +77,12 @@ export class ProximaTarget {
     try {
       if (spec.publish) {
         const { peer } = await c.publish({ audio: true, video: true });
-        publisher = new ClipPublisher(peer, o.clip, o.clock, {
-          video: [{ key: 'video', layer: spec.videoLayer ?? o.clip.layers.length - 1 }],
+        const clip = spec.thumbnail && o.thumbClip ? o.thumbClip : o.clip;
+        publisher = new ClipPublisher(peer, clip, o.clock, {
+          video: [{ key: 'video', layer: spec.thumbnail ? 0 : (spec.videoLayer ?? clip.layers.length - 1) }],
           audioKey: 'audio',
           talkShare: spec.talkShare ?? 1,
-          startFrame: Math.floor((o.random ?? Math.random)() * o.clip.frameCount),
+          startFrame: Math.floor((o.random ?? Math.random)() * clip.frameCount),
           ...(o.random ? { random: o.random } : {}),
         });
         this.sendLogs.set(c.participantId, publisher.sendLog);
