@@ -4,7 +4,7 @@ import { groupPlan, groupWalks } from './groups.ts';
 
 const centresOf = new WeakMap<ScenarioContext, Tile[]>();
 
-/** Everyone publishes; groups of 4–6 talk, and people wander from group to group (about every 20 s each). */
+/** Everyone publishes; groups of 4–6 talk, and people wander from group to group (each about once a minute). */
 export const mingle: Scenario = {
   name: 'mingle',
   summary: 'groups of about five, everyone publishing, people walking between groups',
@@ -17,6 +17,6 @@ export const mingle: Scenario = {
     return specs;
   },
   step(ctx, people) {
-    return groupWalks(ctx, centresOf.get(ctx) ?? [], people, 1 / 20);
+    return groupWalks(ctx, centresOf.get(ctx) ?? [], people, 1 / 60);
   },
 };
