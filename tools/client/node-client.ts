@@ -36,8 +36,10 @@ export class NodeClient {
   onSubscriberPeer: (peer: NodePeer) => void = () => {};
   /** Called with the m-lines of each subscribe offer once it is answered. */
   onSubscribeTracks: (tracks: OfferedTrack[]) => void = () => {};
-  /** Every push (message without a pending request id), oldest first. */
+  /** Every push (message without a pending request id), oldest first; empty when `retainPushes` is off. */
   readonly pushes: Msg[] = [];
+  /** Keep pushes for nextPush (tests); a load generator turns it off so hours of pushes do not pile up. */
+  retainPushes = true;
   readonly errors: Error[] = [];
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (m: Msg) => void; reject: (e: Error) => void }>();
@@ -165,7 +167,7 @@ export class NodeClient {
       // Offers are answered one at a time, in order, like the browser SDK does.
       this.offerChain = this.offerChain.then(() => this.answer(Number(m.offerId), String(m.sdp))).catch((e: Error) => void this.errors.push(e));
     }
-    this.pushes.push(m);
+    if (this.retainPushes) this.pushes.push(m);
   }
 
   private async answer(offerId: number, sdp: string): Promise<void> {

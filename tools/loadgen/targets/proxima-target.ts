@@ -45,6 +45,7 @@ export class ProximaTarget {
       ...(o.freezeMs !== undefined ? { freezeMs: o.freezeMs } : {}),
     });
     const hook = (c: NodeClient) => {
+      c.retainPushes = false;
       c.onClose = (code, reason) => {
         if (!closing) errors.push(new Error(`${spec.name}: signaling closed (${code} ${reason})`));
       };
