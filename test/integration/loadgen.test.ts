@@ -46,7 +46,7 @@ describe('load generator against the embedded server', () => {
   });
 
   it('mingle: 60 people in walking groups, everyone sees someone, zero freezes', async () => {
-    const { report: r, log } = await run({ scenario: 'mingle', people: 60, durationS: 10 });
+    const { report: r, log } = await run({ scenario: 'mingle', people: 60, durationS: 10, warmupS: 8 });
     const why = explain(r, log);
     assert.equal(r.errors.length, 0, why);
     assert.equal(r.publishers, 60, why);

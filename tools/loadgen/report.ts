@@ -28,6 +28,8 @@ export interface LoadReport {
     /** Decoded frames per second per stream (mean). */
     fpsPerStream: number;
     freezes: number;
+    /** Gaps over the freeze threshold only because the generator itself stalled (not in `freezes`). */
+    generatorFreezes: number;
     freezeMs: number;
     maxGapMs: number;
     /** Packets lost for good after retransmission / expected. */
@@ -36,6 +38,8 @@ export interface LoadReport {
     rtxPackets: number;
     plisSent: number;
     delayMs: Quantiles;
+    /** Freezes ending in each second of the window (when do they happen: all at once means a stall). */
+    freezesPerSecond: number[];
   };
   audio: { kbpsPerStream: number; packets: number; loss: number; delayMs: Quantiles };
   /** Total received by all people, kbps. */
@@ -61,6 +65,7 @@ export function buildReport(input: {
   target: string;
   startedAt: Date;
   windowMs: number;
+  windowStartMs: number;
   people: readonly LoadPerson[];
   streamsByPerson: ReadonlyMap<LoadPerson, readonly InboundStreamReport[]>;
   server: LoadReport['server'];
@@ -102,6 +107,7 @@ export function buildReport(input: {
       framesDecoded: frames,
       fpsPerStream: round(video.length ? frames / sec / video.length : 0),
       freezes: sum(video, (s) => s.frames?.freezes ?? 0),
+      generatorFreezes: sum(video, (s) => s.frames?.generatorFreezes ?? 0),
       freezeMs: round(sum(video, (s) => s.frames?.freezeMs ?? 0), 0),
       maxGapMs: round(Math.max(0, ...video.map((s) => s.frames?.maxGapMs ?? 0)), 0),
       lossAfterRtx: round(vExpected ? sum(video, (s) => s.lost) / vExpected : 0, 5),
@@ -109,6 +115,7 @@ export function buildReport(input: {
       rtxPackets: sum(video, (s) => s.rtxPackets),
       plisSent: sum(video, (s) => s.plisSent),
       delayMs: quantiles(vDelay),
+      freezesPerSecond: freezeTimeline(video, input.windowStartMs, input.windowMs),
     },
     audio: {
       kbpsPerStream: round(audio.length ? (sum(audio, (s) => s.bytes) * 8) / 1000 / sec / audio.length : 0),
@@ -136,4 +143,10 @@ export function buildReport(input: {
       };
     }),
   };
+}
+
+function freezeTimeline(video: readonly InboundStreamReport[], startMs: number, windowMs: number): number[] {
+  const out = new Array<number>(Math.max(1, Math.ceil(windowMs / 1000))).fill(0);
+  for (const s of video) for (const t of s.frames?.freezeEnds ?? []) out[Math.min(out.length - 1, Math.max(0, Math.floor((t - startMs) / 1000)))]!++;
+  return out;
 }

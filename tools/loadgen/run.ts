@@ -24,6 +24,7 @@ import type { LoadPerson, PersonSpec } from './person.ts';
 import { sampleProcess, cpuShare, type ProcSample } from './proc-stats.ts';
 import { startProximaProcess, type ServerProcess } from './server-process.ts';
 import { buildReport, type LoadReport } from './report.ts';
+import { StallMonitor } from './receive/stall-monitor.ts';
 
 export interface RunOptions {
   scenario: string;
@@ -62,6 +63,7 @@ export async function runLoad(o: RunOptions): Promise<LoadReport> {
   const people: LoadPerson[] = [];
   let server: ServerProcess | null = null;
   const startedAt = new Date();
+  const stalls = new StallMonitor(clock);
   try {
     const clip = await loadClip({ layers: 3, onProgress: (l) => print(`media: ${l}`) });
     const thumbClip = await loadClip({ layers: 'thumb', onProgress: (l) => print(`media: ${l}`) });
@@ -91,8 +93,9 @@ export async function runLoad(o: RunOptions): Promise<LoadReport> {
           publishers: specs.filter((s) => s.publish).length,
           freezeMs: o.freezeMs,
           random: rnd,
+          stalls,
         })
-      : new ProximaTarget({ url, space: o.space, clip, thumbClip, clock, certificate, freezeMs: o.freezeMs, random: rnd, ...(token ? { token } : {}) });
+      : new ProximaTarget({ url, space: o.space, clip, thumbClip, clock, certificate, freezeMs: o.freezeMs, random: rnd, stalls, ...(token ? { token } : {}) });
 
     print(`${scenario.name}: ${scenario.summary}; ${specs.length} people, ${specs.filter((s) => s.publish).length} publishing`);
     const joinT0 = Date.now();
@@ -123,16 +126,19 @@ export async function runLoad(o: RunOptions): Promise<LoadReport> {
       const s0 = serverPid ? sampleProcess(serverPid) : null;
       const l0 = sampleProcess(process.pid);
       await measure(o.durationS, ordered, serverPid, print);
-      const windowMs = clock.now() - t0;
+      // One end time for every stream: computing reports takes a while, and no packet is read meanwhile.
+      const end = clock.now();
+      const windowMs = end - t0;
       const s1 = serverPid ? sampleProcess(serverPid) : null;
       const l1 = sampleProcess(process.pid);
-      const streamsByPerson = new Map(ordered.map((p) => [p, p.receivers.flatMap((r) => r.reports())]));
+      const streamsByPerson = new Map(ordered.map((p) => [p, p.receivers.flatMap((r) => r.reports(end))]));
       for (const p of ordered) for (const e of p.errors) errors.push(e.message);
       const report = buildReport({
         scenario: scenario.name,
         target: o.janusUrl ? `janus ${url}` : o.url ? url : 'embedded proxima',
         startedAt,
         windowMs,
+        windowStartMs: t0,
         people: ordered,
         streamsByPerson,
         server: serverPid && s0 && s1 ? { pid: serverPid, cpu: round2(cpuShare(s0, s1, windowMs)), rssMb: mb(s1) } : null,
@@ -148,6 +154,7 @@ export async function runLoad(o: RunOptions): Promise<LoadReport> {
       if (stepTimer) clearInterval(stepTimer);
     }
   } finally {
+    stalls.close();
     for (const p of people) p.close();
     await server?.close();
   }

@@ -2,7 +2,7 @@
 import type { LoadReport } from './report.ts';
 
 export function summaryRows(reports: readonly LoadReport[]): string[][] {
-  const head = ['scenario', 'people', 'video streams', 'kbps/stream', 'fps/stream', 'frames', 'freezes', 'max gap ms', 'loss after RTX', 'delay p50/p99 ms', 'join→frame p50 ms', 'server cpu', 'server MB', 'loadgen cpu', 'errors'];
+  const head = ['scenario', 'people', 'video streams', 'kbps/stream', 'fps/stream', 'frames', 'freezes', 'generator stalls', 'max gap ms', 'loss after RTX', 'delay p50/p99 ms', 'join→frame p50 ms', 'server cpu', 'server MB', 'loadgen cpu', 'errors'];
   const rows = reports.map((r) => [
     r.scenario,
     String(r.people),
@@ -11,6 +11,7 @@ export function summaryRows(reports: readonly LoadReport[]): string[][] {
     r.video.fpsPerStream.toFixed(1),
     String(r.video.framesDecoded),
     String(r.video.freezes),
+    String(r.video.generatorFreezes),
     String(r.video.maxGapMs),
     `${(r.video.lossAfterRtx * 100).toFixed(2)}%`,
     `${r.video.delayMs.p50}/${r.video.delayMs.p99}`,

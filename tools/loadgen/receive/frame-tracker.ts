@@ -22,17 +22,21 @@ export interface FrameStats {
   /** Frames given up on: older than a key frame that was decoded past them. */
   framesSkipped: number;
   freezes: number;
+  /** Gaps that were freezes only because the generator's own loop stalled (not counted in `freezes`). */
+  generatorFreezes: number;
   /** Time spent frozen beyond the threshold, summed. */
   freezeMs: number;
   maxGapMs: number;
   firstFrameMs: number | null;
   lastFrameMs: number | null;
+  /** When each freeze ended (clock ms), the first 100. */
+  freezeEnds: number[];
 }
 
 const MAX_PENDING = 256;
 
 export class FrameTracker {
-  readonly stats: FrameStats = { framesDecoded: 0, keyframesDecoded: 0, framesSkipped: 0, freezes: 0, freezeMs: 0, maxGapMs: 0, firstFrameMs: null, lastFrameMs: null };
+  readonly stats: FrameStats = { framesDecoded: 0, keyframesDecoded: 0, framesSkipped: 0, freezes: 0, generatorFreezes: 0, freezeMs: 0, maxGapMs: 0, firstFrameMs: null, lastFrameMs: null, freezeEnds: [] };
   private readonly unwrap = new Unwrapper(16);
   private readonly pending = new Map<number, PendingFrame>();
   private lastDecodedExt = Number.NEGATIVE_INFINITY;
@@ -40,7 +44,11 @@ export class FrameTracker {
   /** Called for each decoded frame with its time and whether it was a key frame. */
   onFrame: (nowMs: number, keyframe: boolean) => void = () => {};
 
-  constructor(private readonly freezeMs = 200) {}
+  /** `blockedMs(from, to)`: how long the measuring process itself was stalled in an interval (StallMonitor). */
+  constructor(
+    private readonly freezeMs = 200,
+    private readonly blockedMs: (fromMs: number, toMs: number) => number = () => 0,
+  ) {}
 
   /** One packet (original or repaired) of the stream. `frameStart`: S=1 and PID=0; `keyframe` only matters on it. */
   onPacket(seq: number, timestamp: number, marker: boolean, frameStart: boolean, keyframe: boolean, nowMs: number): void {
@@ -73,7 +81,7 @@ export class FrameTracker {
   /** Counters from zero for a new measured window; the decoder chain and the last frame time stay. */
   resetStats(): void {
     const last = this.stats.lastFrameMs;
-    Object.assign(this.stats, { framesDecoded: 0, keyframesDecoded: 0, framesSkipped: 0, freezes: 0, freezeMs: 0, maxGapMs: 0, firstFrameMs: null, lastFrameMs: last });
+    Object.assign(this.stats, { framesDecoded: 0, keyframesDecoded: 0, framesSkipped: 0, freezes: 0, generatorFreezes: 0, freezeMs: 0, maxGapMs: 0, firstFrameMs: null, lastFrameMs: last, freezeEnds: [] });
   }
 
   /**
@@ -92,8 +100,8 @@ export class FrameTracker {
 
   /** The stats as of `nowMs`, where a freeze still going on counts (the tracker itself is unchanged). */
   snapshot(nowMs: number): FrameStats {
-    const s = { ...this.stats };
-    if (s.lastFrameMs !== null && !this.paused) gapInto(s, nowMs - s.lastFrameMs, this.freezeMs);
+    const s = { ...this.stats, freezeEnds: [...this.stats.freezeEnds] };
+    if (s.lastFrameMs !== null && !this.paused) gapInto(s, nowMs - s.lastFrameMs, this.freezeMs, nowMs, this.blockedMs(s.lastFrameMs, nowMs));
     return s;
   }
 
@@ -118,7 +126,7 @@ export class FrameTracker {
         }
       }
       const s = this.stats;
-      if (s.lastFrameMs !== null) this.gap(nowMs - s.lastFrameMs);
+      if (s.lastFrameMs !== null) this.gap(nowMs - s.lastFrameMs, nowMs);
       if (s.firstFrameMs === null) s.firstFrameMs = nowMs;
       s.lastFrameMs = nowMs;
       s.framesDecoded++;
@@ -127,8 +135,8 @@ export class FrameTracker {
     }
   }
 
-  private gap(ms: number): void {
-    gapInto(this.stats, ms, this.freezeMs);
+  private gap(ms: number, nowMs: number): void {
+    gapInto(this.stats, ms, this.freezeMs, nowMs, ms > this.freezeMs ? this.blockedMs(nowMs - ms, nowMs) : 0);
   }
 
   private evictOldest(): void {
@@ -140,10 +148,15 @@ export class FrameTracker {
   }
 }
 
-function gapInto(s: FrameStats, ms: number, freezeMs: number): void {
+function gapInto(s: FrameStats, ms: number, freezeMs: number, nowMs: number, blockedMs: number): void {
   if (ms > s.maxGapMs) s.maxGapMs = ms;
+  if (ms > freezeMs && ms - blockedMs <= freezeMs) {
+    s.generatorFreezes++;
+    return;
+  }
   if (ms > freezeMs) {
     s.freezes++;
     s.freezeMs += ms - freezeMs;
+    if (s.freezeEnds.length < 100) s.freezeEnds.push(nowMs);
   }
 }

@@ -58,9 +58,10 @@ export class InboundStream {
     /** The publisher's send log, looked up until found (the publisher may register it after we exist). */
     private readonly findSendLog: () => SendLog | null,
     freezeMs = 200,
+    blockedMs?: (fromMs: number, toMs: number) => number,
   ) {
     this.nack = info.kind === 'video' ? new NackGenerator() : null;
-    this.frames = info.kind === 'video' ? new FrameTracker(freezeMs) : null;
+    this.frames = info.kind === 'video' ? new FrameTracker(freezeMs, blockedMs) : null;
     this.rtcpStats = new ReceiveStats(info.ssrc, info.kind === 'audio' ? 48000 : 90000);
     this.r = this.emptyReport();
   }

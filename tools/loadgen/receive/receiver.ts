@@ -29,6 +29,8 @@ export interface ReceiverOptions {
   freezeMs?: number;
   /** RTT assumed for NACK retries. */
   rttMs?: number;
+  /** The generator's own stalls, so its hiccups are not blamed on the server. */
+  stalls?: { blockedMs(fromMs: number, toMs: number): number };
   /** Send receiver reports (default true; off when something else reports for this peer). */
   receiverReports?: boolean;
 }
@@ -66,7 +68,8 @@ export class LoadReceiver {
     for (const s of this.streams) s.setActive(live.has(s.info.ssrc));
     for (const info of infos) {
       if (this.bySsrc.has(info.ssrc)) continue;
-      const s = new InboundStream(info, () => this.opts.sendLogs?.(info.publisherId) ?? null, this.opts.freezeMs);
+      const stalls = this.opts.stalls;
+      const s = new InboundStream(info, () => this.opts.sendLogs?.(info.publisherId) ?? null, this.opts.freezeMs, stalls ? (a, b) => stalls.blockedMs(a, b) : undefined);
       this.streams.push(s);
       this.bySsrc.set(info.ssrc, { stream: s, rtx: false });
       if (info.rtxSsrc !== undefined) this.bySsrc.set(info.rtxSsrc, { stream: s, rtx: true });
@@ -77,9 +80,8 @@ export class LoadReceiver {
     for (const s of this.streams) s.startWindow();
   }
 
-  /** Reports of the streams that carried anything in the window. */
-  reports(): InboundStreamReport[] {
-    const now = this.clock.now();
+  /** Reports of the streams that carried anything in the window, as of `now` (the window's end). */
+  reports(now = this.clock.now()): InboundStreamReport[] {
     return this.streams.map((s) => s.report(now)).filter((r) => r.packets > 0 || r.expected > 0);
   }
 

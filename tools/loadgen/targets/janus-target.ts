@@ -24,6 +24,7 @@ export interface JanusTargetOptions {
   publishers: number;
   freezeMs?: number;
   random?: () => number;
+  stalls?: { blockedMs(fromMs: number, toMs: number): number };
 }
 
 export class JanusTarget {

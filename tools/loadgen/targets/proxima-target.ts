@@ -24,6 +24,7 @@ export interface ProximaTargetOptions {
   token?: (spec: PersonSpec) => string | undefined;
   freezeMs?: number;
   random?: () => number;
+  stalls?: { blockedMs(fromMs: number, toMs: number): number };
 }
 
 export class ProximaTarget {
@@ -43,6 +44,7 @@ export class ProximaTarget {
     const receiver = new LoadReceiver(() => client?.subscriber ?? null, o.clock, {
       sendLogs: (id) => this.sendLogs.get(id) ?? null,
       ...(o.freezeMs !== undefined ? { freezeMs: o.freezeMs } : {}),
+      ...(o.stalls ? { stalls: o.stalls } : {}),
     });
     const hook = (c: NodeClient) => {
       c.retainPushes = false;
