@@ -1,0 +1,71 @@
+/**
+ * Loss-based controller, draft-ietf-rmcat-gcc-02 §7, fed from transport-cc feedback instead of receiver
+ * reports: loss is measured over windows of reported packets; < 2 % lets the estimate grow (8 %/s),
+ * 2–10 % holds it, > 10 % cuts it to As·(1 − 0.5·p), at most once per RTT + 300 ms so one loss episode
+ * seen in several windows is not punished twice. The caller keeps it at or below the delay-based estimate.
+ */
+
+export const LOSS_LOW = 0.02;
+export const LOSS_HIGH = 0.1;
+const LOSS_INCREASE_PER_S = 1.08;
+/** A window closes after this many reported packets, or after WINDOW_MS with at least MIN_PACKETS. */
+const WINDOW_PACKETS = 100;
+const WINDOW_MS = 1000;
+const MIN_PACKETS = 20;
+const DECREASE_GAP_MS = 300;
+
+export class LossBasedControl {
+  bps: number;
+  /** Loss fraction of the last closed window. */
+  lossFraction = 0;
+  rttMs = 100;
+  private lost = 0;
+  private total = 0;
+  private windowStart = NaN;
+  private lastIncrease = NaN;
+  private lastDecrease = -Infinity;
+
+  constructor(
+    initialBps: number,
+    private readonly minBps: number,
+    private readonly maxBps: number,
+  ) {
+    this.bps = initialBps;
+  }
+
+  /** Reported packets of one feedback (`lost` of `total`; `recovered` = earlier "lost" now received). */
+  onFeedback(lost: number, total: number, recovered: number, nowMs: number): void {
+    if (Number.isNaN(this.windowStart)) this.windowStart = nowMs;
+    this.lost = Math.max(0, this.lost + lost - recovered);
+    this.total += total;
+    const enough = this.total >= WINDOW_PACKETS || (this.total >= MIN_PACKETS && nowMs - this.windowStart >= WINDOW_MS);
+    if (!enough) return;
+    const p = this.lost / this.total;
+    this.lossFraction = p;
+    this.lost = 0;
+    this.total = 0;
+    this.windowStart = nowMs;
+    const dt = Number.isNaN(this.lastIncrease) ? 0 : Math.min(2000, nowMs - this.lastIncrease);
+    this.lastIncrease = nowMs;
+    if (p < LOSS_LOW) {
+      this.bps = this.bps * Math.pow(LOSS_INCREASE_PER_S, dt / 1000) + dt; // + 1 kbps/s
+    } else if (p > LOSS_HIGH && nowMs - this.lastDecrease >= DECREASE_GAP_MS + this.rttMs) {
+      this.bps *= 1 - 0.5 * p;
+      this.lastDecrease = nowMs;
+    }
+    this.bps = Math.min(this.maxBps, Math.max(this.minBps, this.bps));
+  }
+
+  /** §7: the loss-based estimate never exceeds the delay-based one. */
+  capTo(bps: number): void {
+    if (this.bps > bps) this.bps = Math.max(this.minBps, bps);
+  }
+
+  raiseTo(bps: number): void {
+    if (bps > this.bps) this.bps = Math.min(this.maxBps, bps);
+  }
+
+  scale(f: number): void {
+    this.bps = Math.min(this.maxBps, Math.max(this.minBps, this.bps * f));
+  }
+}

@@ -1,0 +1,324 @@
+/**
+ * Leaky-bucket pacer planner: spreads what we send to one subscriber at pacing rate = estimate × 2.5 (the
+ * pacing factor GCC implementations use, so a frame burst leaves within a fraction of a frame interval
+ * without hitting the bottleneck as one block). Clock-driven and generic: it never sees packets, only the
+ * caller's handles (indices into its own buffers) and sizes; a sink callback sends or frees them.
+ *
+ * Order: audio > retransmission > video > padding, FIFO within a class. The queue is bounded: a full queue
+ * evicts the oldest packet of the least important class below the newcomer, or refuses the newcomer;
+ * packets older than `maxQueueDelayMs` are dropped when they reach the head (late video is worse than
+ * none: the receiver will NACK or ask for a keyframe). Every drop is counted under a named reason.
+ *
+ * Probe clusters: while one runs, the budget fills at max(pacing rate, cluster rate) and, when nothing
+ * is queued, the sink is asked for padding, until the cluster's bytes and packets are sent or its
+ * deadline passes. Packets released during a cluster carry its id.
+ *
+ * enqueue/process only touch preallocated typed arrays: no allocation per packet.
+ */
+
+export const PRIORITY_AUDIO = 0;
+export const PRIORITY_RETRANSMISSION = 1;
+export const PRIORITY_VIDEO = 2;
+export const PRIORITY_PADDING = 3;
+export type PacerPriority = 0 | 1 | 2 | 3;
+const CLASSES = 4;
+
+/** enqueue() verdicts. */
+export const PACER_SEND_NOW = 0;
+export const PACER_QUEUED = 1;
+export const PACER_DROPPED = 2;
+export type PacerVerdict = 0 | 1 | 2;
+
+export type PacerDropReason = 'queue_full' | 'expired' | 'cleared';
+
+export interface PacerSink {
+  /** Send this queued packet now. `clusterId` ≥ 0 when it counts for a probe cluster (report it as probe). */
+  release(handle: number, sizeBytes: number, clusterId: number, nowMs: number): void;
+  /** A queued packet will never be released: free its buffer. */
+  drop?(handle: number, reason: PacerDropReason): void;
+  /**
+   * A probe cluster runs and nothing is queued: send about `bytes` of padding or RTX now and return the
+   * bytes actually sent (0 = nothing to send, the cluster then ends short).
+   */
+  padding?(bytes: number, clusterId: number, nowMs: number): number;
+}
+
+/** What the pacer needs of a probe cluster (the prober's ProbeCluster fits). */
+export interface PacerCluster {
+  id: number;
+  targetBps: number;
+  bytes: number;
+  minPackets: number;
+  deadlineMs: number;
+}
+
+export interface PacerOptions {
+  /** Pacing rate = estimate × this. Default 2.5. */
+  pacingFactor?: number;
+  /** Budget an idle pacer may save up (ms of pacing rate): a small burst. Default 5 ms. */
+  burstMs?: number;
+  /** With a backlog, budget may accumulate this far (ms) when process() is called late. Default 40 ms. */
+  catchUpMs?: number;
+  /** Total queued packets. Default 1024. */
+  maxQueuePackets?: number;
+  /** Packets waiting longer are dropped ('expired'). Default 1000 ms. */
+  maxQueueDelayMs?: number;
+  /** Audio is sent at once (still charged to the budget), as it is small, steady and latency-critical. Default true. */
+  bypassAudio?: boolean;
+  /** Largest padding packet asked of the sink. Default 1200. */
+  maxPaddingBytes?: number;
+  /** Initial estimate (bps) until setEstimate(). Default 1 Mbps. */
+  initialEstimateBps?: number;
+}
+
+export interface PacerCounters {
+  sentPackets: number;
+  sentBytes: number;
+  paddingBytes: number;
+  queue_full: number;
+  expired: number;
+  cleared: number;
+}
+
+const MIN_PADDING_BYTES = 100;
+
+export class Pacer {
+  private readonly factor: number;
+  private readonly burstMs: number;
+  private readonly catchUpMs: number;
+  private readonly maxPackets: number;
+  private readonly maxDelayMs: number;
+  private readonly bypassAudio: boolean;
+  private readonly maxPadding: number;
+  private readonly cap: number;
+  // One ring per class: handle, size, enqueue time.
+  private readonly handles: Float64Array[] = [];
+  private readonly sizes: Uint32Array[] = [];
+  private readonly times: Float64Array[] = [];
+  private readonly heads = new Int32Array(CLASSES);
+  private readonly counts = new Int32Array(CLASSES);
+  private total = 0;
+  private bytes = 0;
+  private rateBps: number;
+  private budget = 0;
+  private lastRefill = NaN;
+  // Probe cluster in progress (id -1 = none).
+  private cId = -1;
+  private cRate = 0;
+  private cBytes = 0;
+  private cMinPackets = 0;
+  private cDeadline = 0;
+  private cSentBytes = 0;
+  private cSentPackets = 0;
+  readonly counters: PacerCounters = { sentPackets: 0, sentBytes: 0, paddingBytes: 0, queue_full: 0, expired: 0, cleared: 0 };
+
+  constructor(
+    private readonly sink: PacerSink,
+    opts: PacerOptions = {},
+  ) {
+    this.factor = opts.pacingFactor ?? 2.5;
+    this.burstMs = opts.burstMs ?? 5;
+    this.catchUpMs = opts.catchUpMs ?? 40;
+    this.maxPackets = opts.maxQueuePackets ?? 1024;
+    this.maxDelayMs = opts.maxQueueDelayMs ?? 1000;
+    this.bypassAudio = opts.bypassAudio ?? true;
+    this.maxPadding = opts.maxPaddingBytes ?? 1200;
+    this.rateBps = (opts.initialEstimateBps ?? 1_000_000) * this.factor;
+    let cap = 16;
+    while (cap < this.maxPackets) cap *= 2;
+    this.cap = cap;
+    for (let c = 0; c < CLASSES; c++) {
+      this.handles.push(new Float64Array(cap));
+      this.sizes.push(new Uint32Array(cap));
+      this.times.push(new Float64Array(cap));
+    }
+  }
+
+  /** Pacing follows the bandwidth estimate. */
+  setEstimate(estimateBps: number): void {
+    this.setPacingRate(estimateBps * this.factor);
+  }
+  setPacingRate(bps: number): void {
+    if (bps > 0 && Number.isFinite(bps)) this.rateBps = bps;
+  }
+  get pacingRateBps(): number {
+    return this.rateBps;
+  }
+  get queuedPackets(): number {
+    return this.total;
+  }
+  get queuedBytes(): number {
+    return this.bytes;
+  }
+  /** Id of the running probe cluster, -1 when none (for packets the caller sends on PACER_SEND_NOW). */
+  get activeClusterId(): number {
+    return this.cId;
+  }
+
+  startCluster(c: PacerCluster, nowMs: number): void {
+    this.refill(nowMs);
+    this.cId = c.id;
+    this.cRate = c.targetBps;
+    this.cBytes = c.bytes;
+    this.cMinPackets = c.minPackets;
+    this.cDeadline = c.deadlineMs;
+    this.cSentBytes = 0;
+    this.cSentPackets = 0;
+  }
+
+  /**
+   * Offer one packet. PACER_SEND_NOW: the caller sends it right away (it is charged to the budget and
+   * counts for activeClusterId); PACER_QUEUED: the sink's release() will be called later;
+   * PACER_DROPPED: the queue is full of packets at least as important, free it.
+   */
+  enqueue(handle: number, sizeBytes: number, priority: PacerPriority, nowMs: number): PacerVerdict {
+    this.refill(nowMs);
+    if (priority === PRIORITY_AUDIO && this.bypassAudio) {
+      this.charge(sizeBytes);
+      return PACER_SEND_NOW;
+    }
+    if (this.budget > 0 && !this.queuedAtOrAbove(priority)) {
+      this.charge(sizeBytes);
+      return PACER_SEND_NOW;
+    }
+    if (this.total >= this.maxPackets && !this.evictBelow(priority)) {
+      this.counters.queue_full++;
+      return PACER_DROPPED;
+    }
+    const i = (this.heads[priority] + this.counts[priority]) & (this.cap - 1);
+    this.handles[priority][i] = handle;
+    this.sizes[priority][i] = sizeBytes;
+    this.times[priority][i] = nowMs;
+    this.counts[priority]++;
+    this.total++;
+    this.bytes += sizeBytes;
+    return PACER_QUEUED;
+  }
+
+  /** Releases what the budget allows now; returns the number of packets released (padding included). */
+  process(nowMs: number): number {
+    this.refill(nowMs);
+    let released = 0;
+    while (this.budget > 0) {
+      const c = this.topClass();
+      if (c < 0) {
+        if (this.cId < 0 || !this.sink.padding) break;
+        const remBytes = Math.max(0, this.cBytes - this.cSentBytes);
+        const remPackets = Math.max(1, this.cMinPackets - this.cSentPackets);
+        const want = Math.min(this.maxPadding, Math.max(MIN_PADDING_BYTES, Math.ceil(remBytes / remPackets)));
+        const id = this.cId;
+        const got = this.sink.padding(want, id, nowMs);
+        if (!(got > 0)) {
+          this.cId = -1; // nothing to pad with: the cluster ends short
+          break;
+        }
+        this.counters.paddingBytes += got;
+        this.charge(got);
+        released++;
+        continue;
+      }
+      const h = this.heads[c];
+      const handle = this.handles[c][h];
+      const size = this.sizes[c][h];
+      const queuedAt = this.times[c][h];
+      this.heads[c] = (h + 1) & (this.cap - 1);
+      this.counts[c]--;
+      this.total--;
+      this.bytes -= size;
+      if (nowMs - queuedAt > this.maxDelayMs) {
+        this.counters.expired++;
+        this.sink.drop?.(handle, 'expired');
+        continue;
+      }
+      const id = this.cId;
+      this.charge(size);
+      this.sink.release(handle, size, id, nowMs);
+      released++;
+    }
+    return released;
+  }
+
+  /** When process() should run next: now if it can send, when the budget refills if it has a backlog. */
+  nextProcessMs(nowMs: number): number {
+    this.refill(nowMs);
+    if (this.total === 0 && this.cId < 0) return Infinity;
+    if (this.budget > 0) return nowMs;
+    return nowMs + (-this.budget * 8000) / this.currentRate();
+  }
+
+  /** Drops everything queued (transport closed, subscriber gone). */
+  clear(): void {
+    for (let c = 0; c < CLASSES; c++) {
+      while (this.counts[c] > 0) {
+        const h = this.heads[c];
+        this.heads[c] = (h + 1) & (this.cap - 1);
+        this.counts[c]--;
+        this.counters.cleared++;
+        this.sink.drop?.(this.handles[c][h], 'cleared');
+      }
+    }
+    this.total = 0;
+    this.bytes = 0;
+    this.cId = -1;
+  }
+
+  private currentRate(): number {
+    return this.cId >= 0 && this.cRate > this.rateBps ? this.cRate : this.rateBps;
+  }
+
+  private refill(nowMs: number): void {
+    if (this.cId >= 0 && nowMs >= this.cDeadline) this.cId = -1;
+    if (Number.isNaN(this.lastRefill)) {
+      this.lastRefill = nowMs;
+      return;
+    }
+    const dt = nowMs - this.lastRefill;
+    if (dt <= 0) return;
+    this.lastRefill = nowMs;
+    const rate = this.currentRate();
+    // Idle: only a small burst may be saved. Backlogged: a late process() may catch up a little more.
+    const capMs = this.total > 0 || this.cId >= 0 ? this.catchUpMs : this.burstMs;
+    const cap = (rate * capMs) / 8000;
+    const next = this.budget + (rate * dt) / 8000;
+    this.budget = next > cap ? Math.max(cap, this.budget) : next;
+  }
+
+  private charge(size: number): void {
+    this.budget -= size;
+    this.counters.sentPackets++;
+    this.counters.sentBytes += size;
+    if (this.cId >= 0) {
+      this.cSentBytes += size;
+      this.cSentPackets++;
+      if (this.cSentBytes >= this.cBytes && this.cSentPackets >= this.cMinPackets) this.cId = -1;
+    }
+  }
+
+  private topClass(): number {
+    for (let c = 0; c < CLASSES; c++) if (this.counts[c] > 0) return c;
+    return -1;
+  }
+
+  private queuedAtOrAbove(priority: number): boolean {
+    for (let c = 0; c <= priority; c++) if (this.counts[c] > 0) return true;
+    return false;
+  }
+
+  /** Makes room by dropping the oldest packet of the least important class below `priority`. */
+  private evictBelow(priority: number): boolean {
+    for (let c = CLASSES - 1; c > priority; c--) {
+      if (this.counts[c] === 0) continue;
+      const h = this.heads[c];
+      const handle = this.handles[c][h];
+      const size = this.sizes[c][h];
+      this.heads[c] = (h + 1) & (this.cap - 1);
+      this.counts[c]--;
+      this.total--;
+      this.bytes -= size;
+      this.counters.queue_full++;
+      this.sink.drop?.(handle, 'queue_full');
+      return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * Probing planner: decides when to send a short burst (a probe cluster) above the current estimate to find
+ * out whether the path carries more, and measures the cluster from feedback. It sends nothing itself: the
+ * pacer runs a cluster (media first, then padding/RTX up to the cluster's bytes) and every packet sent
+ * while a cluster runs is reported with `isProbe`.
+ *
+ * When: an initial cluster at 3× the estimate, then exponential clusters at 2× while each result holds
+ * (the estimate took it and it reached ≥ 70 % of its target), and periodic clusters at 2× every
+ * `periodicMs` while the estimate is below what the subscriber wants. Never when the estimate already
+ * covers `wantedBps`: padding is never sent to a subscriber who already has everything they want.
+ *
+ * Result: min(send rate, receive rate) of the cluster's packets (the first arrival's / last send's bytes
+ * excluded, they only open the interval); a receive rate clearly below the send rate saturated the
+ * bottleneck, and 95 % of it is taken so the new estimate does not keep that queue.
+ */
+
+export interface ProbeCluster {
+  id: number;
+  /** Rate to send the cluster at (all packets, media and padding), bits per second. */
+  targetBps: number;
+  /** Bytes to send at that rate (≥ probeDurationMs worth)… */
+  bytes: number;
+  /** …and at least this many packets. */
+  minPackets: number;
+  startMs: number;
+  /** Stop the cluster here even if its bytes were not all sent. */
+  deadlineMs: number;
+  reason: 'initial' | 'exponential' | 'periodic';
+}
+
+export interface ProberOptions {
+  /** Default 15 ms worth of the target rate per cluster. */
+  probeDurationMs?: number;
+  /** Default 5. */
+  minPackets?: number;
+  /** While estimate < wanted, probe at least this often. Default 3000 ms. */
+  periodicMs?: number;
+  /** Never probe above wanted × this (room for a probe result that comes back a little low). Default 1.25. */
+  wantedHeadroom?: number;
+  /** Upper bound for any cluster. Default 20 Mbps. */
+  maxBps?: number;
+  /** Give up waiting for a cluster's feedback this long after its deadline. Default 1000 ms. */
+  feedbackTimeoutMs?: number;
+}
+
+export const PROBE_INITIAL_FACTOR = 3;
+export const PROBE_FACTOR = 2;
+/** An exponential step continues only if the result reached this fraction of the cluster's target. */
+const PROBE_CONTINUE_FRACTION = 0.7;
+/** The estimate must still hold this fraction of the previous result to continue exponentially. */
+const PROBE_HOLD_FRACTION = 0.9;
+/** Less than this many received packets (or more than MAX_LOSS lost) makes a cluster unusable. */
+const MIN_RECEIVED = 4;
+const MAX_LOSS = 0.2;
+/** Receive rate below this fraction of the send rate: the bottleneck was saturated. */
+const SATURATED = 0.9;
+const SATURATED_TAKE = 0.95;
+
+export interface ProberStats {
+  clustersStarted: number;
+  clustersEvaluated: number;
+  clustersFailed: number;
+  lastResultBps: number;
+}
+
+export class Prober {
+  private readonly durationMs: number;
+  private readonly minPackets: number;
+  private readonly periodicMs: number;
+  private readonly headroom: number;
+  private readonly maxBps: number;
+  private readonly fbTimeoutMs: number;
+  private nextId = 1;
+  private initialDone = false;
+  /** Wall time the last cluster finished (or was planned): base for the periodic timer. */
+  private lastClusterMs = -Infinity;
+  private continueFrom = 0;
+
+  // The one cluster in flight (id 0 = none): sending while `sending`, then awaiting feedback.
+  private id = 0;
+  private target = 0;
+  private bytesWanted = 0;
+  private sending = false;
+  private deadline = 0;
+  private sentPackets = 0;
+  private sentBytes = 0;
+  private firstSend = 0;
+  private lastSend = 0;
+  private lastSendSize = 0;
+  private received = 0;
+  private lost = 0;
+  private recvBytes = 0;
+  private firstArrival = Infinity;
+  private firstArrivalSize = 0;
+  private lastArrival = -Infinity;
+
+  readonly stats: ProberStats = { clustersStarted: 0, clustersEvaluated: 0, clustersFailed: 0, lastResultBps: 0 };
+
+  constructor(opts: ProberOptions = {}) {
+    this.durationMs = opts.probeDurationMs ?? 15;
+    this.minPackets = opts.minPackets ?? 5;
+    this.periodicMs = opts.periodicMs ?? 3000;
+    this.headroom = opts.wantedHeadroom ?? 1.25;
+    this.maxBps = opts.maxBps ?? 20_000_000;
+    this.fbTimeoutMs = opts.feedbackTimeoutMs ?? 1000;
+  }
+
+  /** Id of the cluster being sent, -1 when none. */
+  get activeClusterId(): number {
+    return this.id !== 0 && this.sending ? this.id : -1;
+  }
+
+  /** A cluster to start now, or null. Call it often (every pacer/media tick); it is cheap. */
+  plan(nowMs: number, estimateBps: number, wantedBps: number): ProbeCluster | null {
+    if (this.id !== 0) {
+      if (this.sending && nowMs >= this.deadline) this.sending = false;
+      if (!this.sending && nowMs > this.deadline + this.fbTimeoutMs) this.finish(false);
+      return null;
+    }
+    if (!(wantedBps > estimateBps)) {
+      this.continueFrom = 0;
+      return null;
+    }
+    let target: number;
+    let reason: ProbeCluster['reason'];
+    if (!this.initialDone) {
+      target = PROBE_INITIAL_FACTOR * estimateBps;
+      reason = 'initial';
+    } else if (this.continueFrom > 0 && estimateBps >= PROBE_HOLD_FRACTION * this.continueFrom) {
+      target = PROBE_FACTOR * Math.max(estimateBps, this.continueFrom);
+      reason = 'exponential';
+    } else if (nowMs - this.lastClusterMs >= this.periodicMs) {
+      target = PROBE_FACTOR * estimateBps;
+      reason = 'periodic';
+    } else {
+      this.continueFrom = 0;
+      return null;
+    }
+    this.continueFrom = 0;
+    target = Math.min(target, wantedBps * this.headroom, this.maxBps);
+    // Nothing to learn from a probe barely above the estimate.
+    if (target <= estimateBps * 1.05) return null;
+    this.initialDone = true;
+    const bytes = Math.ceil((target * this.durationMs) / 8000);
+    this.id = this.nextId++;
+    this.target = target;
+    this.bytesWanted = bytes;
+    this.sending = true;
+    // Long enough for the bytes at the target rate, or for minPackets of a full-size packet, with slack.
+    const sendMs = Math.max(this.durationMs, (this.minPackets * 1200 * 8000) / target);
+    this.deadline = nowMs + 2 * sendMs + 20;
+    this.sentPackets = 0;
+    this.sentBytes = 0;
+    this.received = 0;
+    this.lost = 0;
+    this.recvBytes = 0;
+    this.firstArrival = Infinity;
+    this.lastArrival = -Infinity;
+    this.lastClusterMs = nowMs;
+    this.stats.clustersStarted++;
+    return { id: this.id, targetBps: target, bytes, minPackets: this.minPackets, startMs: nowMs, deadlineMs: this.deadline, reason };
+  }
+
+  /** A packet flagged as probe left: the id of the cluster it counts for, or -1. No allocation. */
+  onProbeSent(sizeBytes: number, nowMs: number): number {
+    if (this.id === 0 || !this.sending) return -1;
+    if (nowMs >= this.deadline) {
+      this.sending = false;
+      return -1;
+    }
+    if (this.sentPackets === 0) this.firstSend = nowMs;
+    this.lastSend = nowMs;
+    this.lastSendSize = sizeBytes;
+    this.sentPackets++;
+    this.sentBytes += sizeBytes;
+    if (this.sentBytes >= this.bytesWanted && this.sentPackets >= this.minPackets) this.sending = false;
+    return this.id;
+  }
+
+  /** Feedback for one probe packet: arrival in the receiver's clock (ms), NaN when reported lost. */
+  onProbeFeedback(clusterId: number, arrivalMs: number, sizeBytes: number): void {
+    if (clusterId !== this.id || this.id === 0) return;
+    if (Number.isNaN(arrivalMs)) {
+      this.lost++;
+      return;
+    }
+    this.received++;
+    this.recvBytes += sizeBytes;
+    if (arrivalMs < this.firstArrival) {
+      this.firstArrival = arrivalMs;
+      this.firstArrivalSize = sizeBytes;
+    }
+    if (arrivalMs > this.lastArrival) this.lastArrival = arrivalMs;
+  }
+
+  /**
+   * After feeding a feedback's probe packets: the finished cluster's measured rate (bps), or 0 when no
+   * cluster finished or it was unusable. The caller applies it; plan() then checks whether it held.
+   */
+  evaluate(nowMs: number): number {
+    if (this.id === 0) return 0;
+    if (this.sending && nowMs >= this.deadline) this.sending = false;
+    if (this.sending) return 0;
+    const reported = this.received + this.lost;
+    if (reported < this.sentPackets && nowMs <= this.deadline + this.fbTimeoutMs) return 0;
+    const result = this.measure();
+    this.finish(result > 0);
+    if (result > 0) {
+      this.stats.lastResultBps = result;
+      if (result >= PROBE_CONTINUE_FRACTION * this.target) this.continueFrom = result;
+    }
+    return result;
+  }
+
+  private measure(): number {
+    const reported = this.received + this.lost;
+    if (this.received < MIN_RECEIVED || (reported > 0 && this.lost / reported > MAX_LOSS)) return 0;
+    const recvSpan = this.lastArrival - this.firstArrival;
+    if (!(recvSpan > 0)) return 0;
+    const recvRate = ((this.recvBytes - this.firstArrivalSize) * 8000) / recvSpan;
+    const sendSpan = this.lastSend - this.firstSend;
+    // A cluster released in one instant has no meaningful send rate: the receive rate alone speaks.
+    const sendRate = sendSpan > 0 ? ((this.sentBytes - this.lastSendSize) * 8000) / sendSpan : Infinity;
+    if (recvRate < SATURATED * sendRate) return recvRate * SATURATED_TAKE;
+    return Math.min(sendRate, recvRate);
+  }
+
+  private finish(ok: boolean): void {
+    this.stats.clustersEvaluated++;
+    if (!ok) this.stats.clustersFailed++;
+    this.id = 0;
+    this.sending = false;
+  }
+}

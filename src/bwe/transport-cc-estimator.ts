@@ -1,0 +1,267 @@
+/**
+ * Send-side bandwidth estimation from transport-wide CC feedback (draft-holmer-rmcat-transport-wide-cc-
+ * extensions-01), GCC-style (draft-ietf-rmcat-gcc-02):
+ *
+ *   onPacketSent ─► SendHistory (seq → send time, size, probe cluster)
+ *   feedback ─► per packet (send, arrival, size) ─┬► PacketGrouper ─► TrendlineDetector ─► AIMD (delay-based)
+ *                                                 ├► AckedBitrate (received rate, 500 ms)
+ *                                                 ├► loss windows ─► LossBasedControl
+ *                                                 └► Prober (probe packets) ─► result raises both
+ *   estimate = clamp(min(delay-based, loss-based, REMB if any), min, max)
+ */
+import { AckedBitrate } from './acked-bitrate.ts';
+import { AimdRateControl } from './aimd-rate-control.ts';
+import { PacketGrouper, TrendlineDetector } from './delay-based.ts';
+import type { BandwidthEstimator, BweStats, TwccFeedback } from './estimator.ts';
+import { LossBasedControl } from './loss-based.ts';
+import { Prober, type ProbeCluster, type ProberOptions } from './prober.ts';
+import { FB_LOST, FB_NONE, FB_RECEIVED, SendHistory, type SendHistoryOptions } from './send-history.ts';
+
+export interface TransportCcOptions {
+  /**
+   * Estimate before any feedback. Default 1 Mbps: enough for a 360p camera plus audio for the first
+   * subscription at once, while the first probe (3×) checks for more and an overshoot on a thinner path is
+   * cut within a few feedback rounds.
+   */
+  initialBps?: number;
+  /** Default 30 kbps: audio plus the lowest video layer's keyframes still trickle. */
+  minBps?: number;
+  /** Default 20 Mbps. */
+  maxBps?: number;
+  history?: SendHistoryOptions;
+  /** Probing; false disables it (planProbe then always returns null). */
+  probing?: ProberOptions | false;
+  /**
+   * While sending, no feedback for this long halves the estimate (once per period): the return path or the
+   * receiver is gone and we should not keep pushing. 0 disables. Default 3000 ms.
+   */
+  feedbackTimeoutMs?: number;
+}
+
+const TWCC_REF_US = 64_000;
+/** Average packet size (for the additive increase) smoothing and its start value. */
+const PACKET_SIZE_SMOOTHING = 0.05;
+const SCRATCH_START = 1024;
+/** Short received-rate window a decrease may use when the rate just went up. */
+const RECENT_WINDOW_MS = 200;
+
+export class TransportCcEstimator implements BandwidthEstimator {
+  readonly minBps: number;
+  readonly maxBps: number;
+  readonly history: SendHistory;
+  readonly prober: Prober | null;
+  private readonly grouper = new PacketGrouper();
+  private readonly trend = new TrendlineDetector();
+  private readonly acked = new AckedBitrate();
+  private readonly aimd: AimdRateControl;
+  private readonly loss: LossBasedControl;
+  private readonly feedbackTimeoutMs: number;
+  private rembBps = Infinity;
+  private ackedBps = 0;
+  private avgPacketBytes = 1200;
+  private current: number;
+  private lastSentMs = -Infinity;
+  private lastFeedbackMs = -1;
+  private lastTimeoutCutMs = -Infinity;
+  private refUnwrapped = NaN;
+  /** When the estimate last went down: losses of packets sent before were already answered. */
+  private lastCutMs = -Infinity;
+  // Per-feedback scratch: received packets, sorted by arrival before the delay-based pass.
+  private sSend = new Float64Array(SCRATCH_START);
+  private sArr = new Float64Array(SCRATCH_START);
+  private sSize = new Float64Array(SCRATCH_START);
+  private sCluster = new Int32Array(SCRATCH_START);
+  private sOrder = new Int32Array(SCRATCH_START);
+  feedbacks = 0;
+  /** Feedback statuses naming seqs we do not know (never sent, too old, or overwritten). */
+  unknownSeqs = 0;
+  /** Packets feedback reported lost (each once). */
+  packetsLost = 0;
+  probesApplied = 0;
+
+  constructor(opts: TransportCcOptions = {}) {
+    this.minBps = opts.minBps ?? 30_000;
+    this.maxBps = opts.maxBps ?? 20_000_000;
+    if (!(this.minBps > 0 && this.maxBps >= this.minBps)) throw new RangeError('need 0 < minBps <= maxBps');
+    const initial = Math.min(this.maxBps, Math.max(this.minBps, opts.initialBps ?? 1_000_000));
+    this.history = new SendHistory(opts.history);
+    this.prober = opts.probing === false ? null : new Prober({ maxBps: this.maxBps, ...opts.probing });
+    this.aimd = new AimdRateControl(initial, this.minBps, this.maxBps);
+    this.loss = new LossBasedControl(initial, this.minBps, this.maxBps);
+    this.feedbackTimeoutMs = opts.feedbackTimeoutMs ?? 3000;
+    this.current = initial;
+  }
+
+  onPacketSent(transportSeq: number, sizeBytes: number, nowMs: number, isProbe = false): void {
+    const cluster = isProbe && this.prober ? this.prober.onProbeSent(sizeBytes, nowMs) : -1;
+    this.history.add(transportSeq, sizeBytes, nowMs, cluster);
+    this.lastSentMs = nowMs;
+  }
+
+  onTransportFeedback(fb: TwccFeedback, nowMs: number): void {
+    this.feedbacks++;
+    this.lastFeedbackMs = nowMs;
+    // The 24-bit reference time wraps (every ~12 days): unwrap it against the previous feedback.
+    if (Number.isNaN(this.refUnwrapped)) this.refUnwrapped = fb.referenceTime;
+    else {
+      const d = ((((fb.referenceTime - this.refUnwrapped) % 0x1000000) + 0x1800000) % 0x1000000) - 0x800000;
+      this.refUnwrapped += d;
+    }
+    const offsetUs = (this.refUnwrapped - fb.referenceTime) * TWCC_REF_US;
+    this.ensureScratch(fb.statusCount);
+
+    const h = this.history;
+    let n = 0;
+    let lost = 0;
+    let total = 0;
+    let recovered = 0;
+    for (let k = 0; k < fb.statusCount; k++) {
+      const slot = h.lookup(fb.baseSeq + k, nowMs);
+      if (slot < 0) {
+        this.unknownSeqs++;
+        continue;
+      }
+      const prev = h.statusAt(slot);
+      const arrUs = fb.arrivalUs[k];
+      // Loss statistics only count packets sent after the last cut: a queue that overflowed before we
+      // reacted reports its losses up to a (bloated) RTT later, and must not be punished twice.
+      const counts = h.sendMsAt(slot) >= this.lastCutMs;
+      if (Number.isNaN(arrUs)) {
+        if (prev !== FB_NONE) continue; // already reported (lost or received)
+        h.setStatus(slot, FB_LOST);
+        this.packetsLost++;
+        if (counts) {
+          lost++;
+          total++;
+        }
+        const c = h.clusterAt(slot);
+        if (c >= 0 && this.prober) this.prober.onProbeFeedback(c, NaN, h.sizeAt(slot));
+        continue;
+      }
+      if (prev === FB_RECEIVED) continue; // duplicate report
+      if (counts) {
+        if (prev === FB_LOST) recovered++;
+        else total++;
+      }
+      h.setStatus(slot, FB_RECEIVED);
+      this.sSend[n] = h.sendMsAt(slot);
+      this.sArr[n] = (arrUs + offsetUs) / 1000;
+      this.sSize[n] = h.sizeAt(slot);
+      // A probe packet first reported lost was already counted by the prober.
+      this.sCluster[n] = prev === FB_NONE ? h.clusterAt(slot) : -1;
+      n++;
+    }
+
+    // Delay-based pass in arrival order (insertion sort: feedback is nearly sorted already).
+    const order = this.sOrder;
+    for (let i = 0; i < n; i++) {
+      const a = this.sArr[i];
+      let j = i - 1;
+      while (j >= 0 && this.sArr[order[j]] > a) {
+        order[j + 1] = order[j];
+        j--;
+      }
+      order[j + 1] = i;
+    }
+    for (let i = 0; i < n; i++) {
+      const p = order[i];
+      const size = this.sSize[p];
+      this.acked.add(this.sArr[p], size);
+      this.avgPacketBytes += PACKET_SIZE_SMOOTHING * (size - this.avgPacketBytes);
+      if (this.sCluster[p] >= 0 && this.prober) this.prober.onProbeFeedback(this.sCluster[p], this.sArr[p], size);
+      if (this.grouper.add(this.sSend[p], this.sArr[p])) {
+        this.trend.update(this.grouper.sendDelta, this.grouper.arrivalDelta, this.grouper.groupArrival);
+      }
+    }
+
+    if (n > 0) this.ackedBps = this.acked.rate();
+    const signal = this.trend.signal;
+    const recent = signal === 'overuse' ? this.acked.recentRate(RECENT_WINDOW_MS) : 0;
+    this.aimd.update(signal, this.ackedBps, recent, this.avgPacketBytes, nowMs);
+    if (total > 0 || recovered > 0) this.loss.onFeedback(lost, total, recovered, nowMs);
+    if (this.prober) {
+      const r = this.prober.evaluate(nowMs);
+      // The probe's rate becomes a floor for both controllers, unless the path is already signalling
+      // overuse (then the probe itself may have built the queue: it does not hold).
+      if (r > 0 && signal !== 'overuse' && r > this.current) {
+        this.aimd.raiseTo(r);
+        this.loss.raiseTo(r);
+        this.probesApplied++;
+      }
+    }
+    this.loss.capTo(this.aimd.bps);
+    this.combine(nowMs);
+  }
+
+  onRemb(bps: number, nowMs: number): void {
+    if (bps > 0 && Number.isFinite(bps)) {
+      this.rembBps = bps;
+      this.combine(nowMs);
+    }
+  }
+
+  onRtt(rttMs: number): void {
+    if (!(rttMs >= 0) || !Number.isFinite(rttMs)) return;
+    this.aimd.rttMs = rttMs;
+    this.loss.rttMs = rttMs;
+  }
+
+  estimate(nowMs: number): number {
+    const t = this.feedbackTimeoutMs;
+    if (t > 0 && this.lastFeedbackMs >= 0 && this.lastSentMs > this.lastFeedbackMs) {
+      const since = nowMs - Math.max(this.lastFeedbackMs, this.lastTimeoutCutMs);
+      if (since >= t) {
+        this.aimd.scale(0.5);
+        this.loss.scale(0.5);
+        this.lastTimeoutCutMs = nowMs;
+        this.combine(nowMs);
+      }
+    }
+    return this.current;
+  }
+
+  /** Received rate measured from feedback (bps), 0 until known: for the allocator and the prober. */
+  ackedBitrate(): number {
+    return this.ackedBps;
+  }
+
+  /** Convenience for the sender loop: the prober's decision for the current estimate. */
+  planProbe(nowMs: number, wantedBps: number): ProbeCluster | null {
+    return this.prober ? this.prober.plan(nowMs, this.estimate(nowMs), wantedBps) : null;
+  }
+
+  stats(): BweStats {
+    return {
+      kind: 'transport-cc',
+      estimateBps: this.current,
+      state: this.aimd.lastAction,
+      signal: this.trend.signal,
+      delayTrend: this.trend.trend,
+      threshold: this.trend.threshold,
+      lossFraction: this.loss.lossFraction,
+      ackedBps: this.ackedBps,
+      delayBasedBps: this.aimd.bps,
+      lossBasedBps: this.loss.bps,
+      feedbacks: this.feedbacks,
+      probesApplied: this.probesApplied,
+      probesEvaluated: this.prober ? this.prober.stats.clustersEvaluated : 0,
+    };
+  }
+
+  private combine(nowMs: number): void {
+    const v = Math.min(this.maxBps, Math.max(this.minBps, Math.min(this.aimd.bps, this.loss.bps, this.rembBps)));
+    if (v < this.current) this.lastCutMs = nowMs;
+    this.current = v;
+  }
+
+  private ensureScratch(n: number): void {
+    if (n <= this.sSend.length) return;
+    let cap = this.sSend.length;
+    while (cap < n) cap *= 2;
+    this.sSend = new Float64Array(cap);
+    this.sArr = new Float64Array(cap);
+    this.sSize = new Float64Array(cap);
+    this.sCluster = new Int32Array(cap);
+    this.sOrder = new Int32Array(cap);
+  }
+}
