@@ -71,7 +71,7 @@ test('clear errors when ffmpeg is missing or fails, and no partial files', async
   await assert.rejects(ensureClipFiles({ layers: 1, durationS: 1, dir: d, ffmpegPath: '/bin/false' }), /ffmpeg failed \(exit 1\)/);
   assert.deepEqual(readdirSync(d), []);
   await assert.rejects(ensureClipFiles({ layers: 1, durationS: 0, dir: d }), /durationS/);
-  await assert.rejects(ensureClipFiles({ layers: 2 as 1, dir: d }), /layers must be 1 or 3/);
+  await assert.rejects(ensureClipFiles({ layers: 2 as 1, dir: d }), /layers must be 1, 3 or 'thumb'/);
 });
 
 test('the default cache directory is <project>/.cache/media', () => {

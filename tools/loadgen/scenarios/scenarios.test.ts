@@ -50,7 +50,7 @@ describe('load scenarios on the office map (sweep over seeds)', () => {
     assert.ok(near >= 57, `${near} of 60 have someone within 3 tiles`);
   });
 
-  it('mingle walks: about 1 in 20 people leave each second, to open tiles', () => {
+  it('mingle walks: each person leaves for another group about once a minute, to open tiles', () => {
     const rnd = seededRandom(7);
     const ctx = { people: 60, layout: new SpaceLayout(map, rnd), rnd };
     const specs = SCENARIOS.mingle!.plan(ctx);
@@ -62,6 +62,6 @@ describe('load scenarios on the office map (sweep over seeds)', () => {
         assert.ok(walkable(w.x, w.y) && !inKind('private', w.x, w.y));
       }
     }
-    assert.ok(walks > 200 && walks < 400, `${walks} walks in 100 s (expected ~300)`);
+    assert.ok(walks > 60 && walks < 140, `${walks} walks in 100 s (expected ~100)`);
   });
 });
