@@ -117,7 +117,8 @@ describe('DTLS identity: a peer whose certificate does not match its SDP fingerp
   it('a browser answering our subscribe offer with a tampered a=fingerprint receives nothing (we are the DTLS server)', async () => {
     const transports = await gauge('proxima_transports');
     const consumers = await gauge('proxima_consumers');
-    const s = await joinPage(intruders, server, SPACE, 'S', false);
+    // S starts far away, so that no offer arrives before the hooks below are in place; then walks to A.
+    const s = await joinPage(intruders, server, SPACE, 'S', false, { x: 3, y: 27 });
     await recordClose(s.page);
     await s.page.evaluate((tamperSrc) => {
       const tamper = eval(tamperSrc) as (s: string) => string;
@@ -125,9 +126,10 @@ describe('DTLS identity: a peer whose certificate does not match its SDP fingerp
       const notify = sig.notify.bind(sig);
       sig.notify = (type: string, body: Record<string, unknown>) => notify(type, type === 'subscriberAnswer' ? { ...body, sdp: tamper(String(body.sdp)) } : body);
     }, TAMPER);
-    await s.page.evaluate((id) => (window as any).proxima.subscribe(id), a.id);
+    // The walk itself may end early: the server closes S as soon as the tampered answer fails DTLS.
+    await s.page.evaluate(() => (window as any).proxima.move(32, 24)).catch(() => undefined);
 
-    const closed = await waitFor('S’s signaling to be closed', () => closedWith(s.page));
+    const closed = await waitFor('S’s signaling to be closed', () => closedWith(s.page), 20_000);
     assert.equal(closed.code, 4000);
     assert.match(closed.reason, /^subscribe transport failed: .*fingerprint/);
     const got = await inbound(s.page);
