@@ -4,9 +4,13 @@ import { RtpView, writeRtpHeader } from '../rtp/rtp-packet.ts';
 import { ExtensionWriter } from '../rtp/extension-writer.ts';
 import { writeRtx } from '../rtp/rtx.ts';
 import { writeSr } from '../rtp/rtcp-reports.ts';
+import { Vp8Descriptor, writePictureId, writeTl0PicIdx } from '../rtp/vp8.ts';
 import { SeqRewriter } from './seq-rewriter.ts';
+import { Renumberer } from './renumberer.ts';
 import type { Producer } from './producer.ts';
-import type { OutgoingTransport, RtpSink } from './media-types.ts';
+import type { ProducerLayer } from './producer-layer.ts';
+import type { LayerOption, LayerTarget } from '../allocation/types.ts';
+import type { OutgoingTransport, PacketMeta, RtpSink } from './media-types.ts';
 
 export interface ConsumerParams {
   id: string;
@@ -19,38 +23,86 @@ export interface ConsumerParams {
   ext: { transportCc: number; absSendTime: number; audioLevel: number };
 }
 
+/** The default target: the highest spatial and temporal layer the publisher sends. */
+export const TOP_LAYER: LayerTarget = Object.freeze({ spatial: 255, temporal: 255 });
+
 /** How many recent outgoing packets a NACK can name (power of two). */
 const HISTORY = 1024;
 const MAX_PACKET = 1500;
 /** While waiting for a keyframe, ask again this often (requests or keyframes may be lost). */
 const KEYFRAME_RETRY_MS = 1000;
+/** Picture ids: each dropped temporal-layer frame costs a change point; 64 cover several seconds. */
+const PICTURE_HISTORY = 64;
 
 /**
- * One subscriber's copy of one producer: decides whether to send a packet, rewrites its header (SSRC,
- * payload type, sequence number, timestamp) so the source can change without the browser seeing a jump,
- * and answers the subscriber's NACKs with RTX from the producer's cache.
+ * One subscriber's copy of one producer. Picks what to send — the simulcast layer and VP8 temporal layer
+ * nearest its target — and rewrites every packet so the subscriber sees one continuous stream on our SSRC:
+ * sequence numbers without gaps, timestamps that continue across layer switches, VP8 PictureID and
+ * TL0PICIDX continuous. Answers the subscriber's NACKs with RTX from the right layer's cache.
+ *
+ * Spatial switches (docs/architecture.md, "Layers"): the target layer is re-resolved on every packet (the
+ * highest sending layer at or below the target). When it differs from the forwarded one, a keyframe is
+ * requested on the target layer's SSRC and the current layer keeps flowing until the first packet of
+ * that keyframe arrives; the switch happens exactly there, upwards and downwards alike. A paused target
+ * (null) stops at once and restarts at a keyframe.
+ *
+ * Temporal layers (VP8 TID, RFC 7741 §4.2), decided at the first packet of each frame: down at once; up by
+ * one layer at a frame of the next layer with the layer-sync bit Y set (it references only TL0 frames, so
+ * everything of that layer from there on is decodable); straight to the target at a keyframe. A TL0 frame
+ * alone is not a safe point: it does not refresh the reference buffers higher-layer frames may still use.
+ * Frames above the current temporal layer are dropped and leave no gap in sequence numbers or PictureIDs.
  */
 export class Consumer implements RtpSink {
   readonly id: string;
   /** Paused until the subscriber has applied the SDP that announces us, and when unsubscribed. */
   paused = true;
   closed = false;
-  private waitingKeyframe: boolean;
+  /** Called after the forwarded layer changed (spatial switch, temporal step, paused by target). */
+  onLayerChange: ((consumer: Consumer) => void) | null = null;
+  /** Spatial switches done (the first layer counts as one). */
+  switchCount = 0;
+  packetsSent = 0;
+  octetsSent = 0;
+
+  private targetPaused = false;
+  private targetSpatial = TOP_LAYER.spatial;
+  private targetTemporal = TOP_LAYER.temporal;
+  /** The layer forwarded now (null: waiting for a keyframe) and the one we want to forward. */
+  private cur: ProducerLayer | null = null;
+  private want: ProducerLayer | null = null;
+  /** Highest VP8 temporal layer forwarded now. */
+  private curTemporal = TOP_LAYER.temporal;
+  /** Layer of the last packet sent: its sender reports give our SR's NTP/RTP pair. */
+  private srLayer: ProducerLayer | null = null;
+
   private readonly rewriter = new SeqRewriter();
   private readonly ext = new ExtensionWriter();
   private readonly out = Buffer.alloc(MAX_PACKET);
   private readonly rtxView = new RtpView();
-  // Outgoing seq → source seq and outgoing timestamp, for NACK → RTX.
+  private readonly nackVp8 = new Vp8Descriptor();
+  // Picture ids of the forwarded stream: one renumberer per field width, output continuous across switches.
+  private readonly pic15 = new Renumberer(15, PICTURE_HISTORY);
+  private readonly pic7 = new Renumberer(7, PICTURE_HISTORY);
+  private picMap: Renumberer | null = null;
+  private lastOutPicExt = -1;
+  private tl0Offset = 0;
+  private tl0Based = false;
+  private lastOutTl0 = -1;
+  /** Source timestamp of the newest forwarded frame and the interval between forwarded frames (ticks). */
+  private lastFrameSrcTs = -1;
+  private frameTicks: number;
+  // Outgoing seq → source (layer, seq) and what we wrote (timestamp, PictureID, TL0PICIDX), for NACK → RTX.
   private readonly histOutSeq = new Int32Array(HISTORY).fill(-1);
   private readonly histSrcSeq = new Uint16Array(HISTORY);
+  private readonly histLayer = new Uint8Array(HISTORY);
   private readonly histOutTs = new Uint32Array(HISTORY);
+  private readonly histPic = new Int32Array(HISTORY);
+  private readonly histTl0 = new Int16Array(HISTORY);
   private rtxSeq = Math.floor(Math.random() * 0x10000);
   /** outTs − srcTs of the last forwarded packet, for sender reports. */
   private tsOffset = 0;
   private sentAny = false;
   private keyframeAskedAt = -Infinity;
-  packetsSent = 0;
-  octetsSent = 0;
 
   constructor(
     readonly params: ConsumerParams,
@@ -58,7 +110,8 @@ export class Consumer implements RtpSink {
     private readonly transport: OutgoingTransport,
   ) {
     this.id = params.id;
-    this.waitingKeyframe = producer.kind === 'video';
+    // Until measured: 30 fps.
+    this.frameTicks = Math.round(producer.params.clockRate / 30);
     objectCounts.consumers++;
   }
 
@@ -66,8 +119,63 @@ export class Consumer implements RtpSink {
     return this.producer.kind;
   }
 
+  /** What the allocator asked for; null = paused. Defaults to the top layer (TOP_LAYER). */
+  get target(): LayerTarget | null {
+    return this.targetPaused ? null : { spatial: this.targetSpatial, temporal: this.targetTemporal };
+  }
+
+  /** What is forwarded now (spatial rank, highest temporal layer), or null while paused or waiting for a keyframe. */
+  get current(): LayerTarget | null {
+    const l = this.cur;
+    if (l === null) return null;
+    const top = l.meter.topTemporal(this.producer.clock.now());
+    return { spatial: l.spatial, temporal: Math.min(this.curTemporal, Math.max(0, top)) };
+  }
+
+  /** Spatial rank of the layer whose keyframe we wait for to switch to it; null when none is pending. */
+  get pendingSpatial(): number | null {
+    if (this.paused || this.producer.kind !== 'video') return null;
+    const w = this.resolveWant(this.producer.clock.now());
+    return w !== null && w !== this.cur ? w.spatial : null;
+  }
+
+  /** The layers the publisher sends now, with measured bitrates (the allocator's input). */
+  layers(): LayerOption[] {
+    return this.producer.layerOptions(this.producer.clock.now());
+  }
+
+  /**
+   * Forward this layer from now on (clamped to what is sent), or pause (null). A spatial change takes
+   * effect at the target layer's next keyframe, which is requested now; a temporal change at the next frame
+   * that allows it. Pausing is immediate.
+   */
+  setTarget(target: LayerTarget | null): void {
+    if (this.producer.kind !== 'video' || this.closed) return;
+    const now = this.producer.clock.now();
+    if (target === null) {
+      if (this.targetPaused) return;
+      this.targetPaused = true;
+      this.want = null;
+      if (this.cur !== null) {
+        this.cur = null;
+        this.rewriter.detach();
+        this.onLayerChange?.(this);
+      }
+      return;
+    }
+    this.targetPaused = false;
+    this.targetSpatial = clampLayer(target.spatial);
+    this.targetTemporal = clampLayer(target.temporal);
+    if (this.paused) return;
+    const want = this.resolveWant(now);
+    if (want !== this.want) {
+      this.want = want;
+      if (want !== null && want !== this.cur && this.transport.connected) this.askKeyframe(now);
+    }
+  }
+
   /** Hot path: one packet from the producer. */
-  forward(view: RtpView, keyframe: boolean, nowMs: number): void {
+  forward(view: RtpView, meta: PacketMeta, nowMs: number): void {
     if (this.paused) {
       countDrop('consumer_paused');
       return;
@@ -77,86 +185,78 @@ export class Consumer implements RtpSink {
       countDrop('srtp_not_ready');
       return;
     }
-    if (this.waitingKeyframe) {
-      if (!keyframe) {
-        countDrop('not_keyframe');
-        // A PLI can be lost too: keep asking while we wait (the producer's throttle bounds the rate).
-        if (nowMs - this.keyframeAskedAt >= KEYFRAME_RETRY_MS) this.askKeyframe(nowMs);
+    if (this.producer.params.kind === 'audio') {
+      this.send(view, meta, nowMs, true);
+      return;
+    }
+    const layer = meta.layer;
+    const want = this.resolveWant(nowMs);
+    if (want !== this.want) {
+      this.want = want;
+      if (want !== null && want !== this.cur) this.askKeyframe(nowMs);
+    } else if (want !== null && want !== this.cur && nowMs - this.keyframeAskedAt >= KEYFRAME_RETRY_MS) {
+      // A PLI can be lost too: keep asking while we wait (the layer's throttle bounds the rate).
+      this.askKeyframe(nowMs);
+    }
+    if (want === null) {
+      countDrop('layer_paused');
+      return;
+    }
+    if (layer === this.cur && view.ssrc !== this.rewriter.currentSsrc) {
+      // The layer came back on a new SSRC (publisher restarted it): start again at its keyframe.
+      this.cur = null;
+      this.rewriter.detach();
+    }
+    let switching = false;
+    if (layer !== this.cur) {
+      if (layer !== want) {
+        countDrop('layer_not_selected');
         return;
       }
-      this.waitingKeyframe = false;
+      if (!meta.keyframe) {
+        countDrop(this.cur === null ? 'not_keyframe' : 'switch_waiting_keyframe');
+        return;
+      }
+      switching = true;
     }
-    const r = this.rewriter;
-    if (!r.rewrite(view.ssrc, view.sequenceNumber, view.timestamp, this.producer.params.clockRate, nowMs, keyframe || this.producer.kind === 'audio')) {
-      // An old source after a switch, or older than the rewriter's history.
-      countDrop('stale_source');
-      return;
-    }
-    const ext = this.ext;
-    ext.clear();
-    const p = this.params;
-    if (p.ext.transportCc) ext.setTransportSeq(p.ext.transportCc, this.transport.nextTransportSeq());
-    if (p.ext.absSendTime) ext.setAbsSendTime(p.ext.absSendTime, absSendTime24(nowMs));
-    if (p.ext.audioLevel && this.producer.params.kind === 'audio') {
-      const lvl = this.producer.audioLevel;
-      if (lvl >= 0) ext.setAudioLevel(p.ext.audioLevel, (lvl & 0x80) !== 0, lvl & 0x7f);
-    }
-    const out = this.out;
-    const hl = writeRtpHeader(out, 0, { marker: view.marker, payloadType: p.payloadType, sequenceNumber: r.outSeq, timestamp: r.outTs, ssrc: p.ssrc }, ext);
-    const len = hl + view.payloadLength;
-    if (len > MAX_PACKET) {
-      countDrop('too_large');
-      return;
-    }
-    view.buf.copy(out, hl, view.payloadOffset, view.payloadOffset + view.payloadLength);
-    const slot = r.outSeq & (HISTORY - 1);
-    this.histOutSeq[slot] = r.outSeq;
-    this.histSrcSeq[slot] = view.sequenceNumber;
-    this.histOutTs[slot] = r.outTs;
-    this.tsOffset = (r.outTs - view.timestamp) >>> 0;
-    if (this.transport.sendRtp(out, len)) {
-      this.sentAny = true;
-      this.packetsSent++;
-      this.octetsSent += view.payloadLength;
-    }
+    const vp8 = meta.vp8;
+    if (vp8 !== null && vp8.tid >= 0 && !this.passTemporal(view, vp8, switching)) return;
+    this.send(view, meta, nowMs, switching);
   }
 
-  skip(view: RtpView): void {
-    if (!this.paused) this.rewriter.skip(view.ssrc, view.sequenceNumber);
+  skip(view: RtpView, layer: ProducerLayer): void {
+    if (!this.paused && layer === this.cur) this.rewriter.skip(view.ssrc, view.sequenceNumber);
   }
 
   /** The subscriber can now decode us: start sending, beginning at a keyframe. */
   resume(nowMs: number): void {
     if (this.closed || !this.paused) return;
     this.paused = false;
-    if (this.producer.kind === 'video') {
-      this.waitingKeyframe = true;
-      // Before the transport connects a keyframe would be lost; restartAtKeyframe asks on connection.
-      if (this.transport.connected) this.askKeyframe(nowMs);
-    }
-  }
-
-  private askKeyframe(nowMs: number): void {
-    this.keyframeAskedAt = nowMs;
-    this.producer.requestKeyframe();
+    // Before the transport connects a keyframe would be lost; restartAtKeyframe asks on connection.
+    if (this.producer.kind === 'video') this.startOver(nowMs, this.transport.connected);
   }
 
   /** The path to the subscriber was (re)established: whatever went before is lost, start at a keyframe. */
   restartAtKeyframe(nowMs: number): void {
     if (this.closed || this.paused || this.producer.kind !== 'video') return;
-    this.waitingKeyframe = true;
-    this.askKeyframe(nowMs);
+    this.startOver(nowMs, true);
+  }
+
+  /** The subscriber lost something (PLI/FIR): ask for a keyframe of the layer it gets, or is about to get. */
+  requestKeyframe(): void {
+    const l = this.want ?? this.cur;
+    if (l !== null) this.producer.requestKeyframe(l);
   }
 
   pause(): void {
     this.paused = true;
   }
 
-  /** Subscriber's generic NACK (RFC 4585 §6.2.1): resend from the producer's cache, as RTX when negotiated. */
+  /** Subscriber's generic NACK (RFC 4585 §6.2.1): resend from the layer's cache, as RTX when negotiated. */
   onNack(seqs: readonly number[]): void {
-    const cache = this.producer.cache;
-    if (cache === null || this.paused) return;
+    if (this.producer.kind !== 'video' || this.paused) return;
     const p = this.params;
+    const out = this.out;
     for (const seq of seqs) {
       packetStats.nacksReceived++;
       const slot = seq & (HISTORY - 1);
@@ -164,7 +264,8 @@ export class Consumer implements RtpSink {
         countDrop('nack_not_in_cache');
         continue;
       }
-      const cached = cache.get(this.histSrcSeq[slot]);
+      const cache = this.producer.layers[this.histLayer[slot]]?.cache ?? null;
+      const cached = cache === null ? null : cache.get(this.histSrcSeq[slot]);
       if (cached === null || this.rtxView.parse(cached.buf, cached.length) !== null) {
         countDrop('nack_not_in_cache');
         continue;
@@ -178,28 +279,37 @@ export class Consumer implements RtpSink {
       let len: number;
       if (p.rtxSsrc !== null && p.rtxPayloadType !== null) {
         this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
-        len = writeRtx(this.out, 0, v, { payloadType: p.rtxPayloadType, sequenceNumber: this.rtxSeq, ssrc: p.rtxSsrc }, ext);
+        len = writeRtx(out, 0, v, { payloadType: p.rtxPayloadType, sequenceNumber: this.rtxSeq, ssrc: p.rtxSsrc }, ext);
       } else {
         // No RTX negotiated: resend on the media SSRC (RFC 4585 §3.1 allows it).
-        const hl = writeRtpHeader(this.out, 0, { marker: v.marker, payloadType: p.payloadType, sequenceNumber: seq, timestamp: v.timestamp, ssrc: p.ssrc }, ext);
-        v.buf.copy(this.out, hl, v.payloadOffset, v.payloadOffset + v.payloadLength);
-        len = hl + v.payloadLength;
+        const hl = writeRtpHeader(out, 0, { marker: v.marker, payloadType: p.payloadType, sequenceNumber: seq, timestamp: v.timestamp, ssrc: p.ssrc }, ext);
+        len = hl + v.payloadLength <= out.length ? hl + v.payloadLength : -1;
+        if (len > 0) v.buf.copy(out, hl, v.payloadOffset, v.payloadOffset + v.payloadLength);
       }
       if (len < 0) {
         countDrop('too_large');
         continue;
       }
-      if (this.transport.sendRtp(this.out, len)) packetStats.rtxPacketsOut++;
+      // The cache holds the publisher's descriptor: write the PictureID / TL0PICIDX the subscriber got.
+      const pic = this.histPic[slot];
+      const tl0 = this.histTl0[slot];
+      if ((pic >= 0 || tl0 >= 0) && this.nackVp8.parse(v.buf, v.payloadOffset, v.payloadLength) === null) {
+        const base = len - v.payloadLength - v.payloadOffset;
+        const d = this.nackVp8;
+        if (pic >= 0 && d.pictureIdOffset >= 0) writePictureId(out, base + d.pictureIdOffset, d.pictureIdLength, pic);
+        if (tl0 >= 0 && d.tl0PicIdxOffset >= 0) writeTl0PicIdx(out, base + d.tl0PicIdxOffset, tl0);
+      }
+      if (this.transport.sendRtp(out, len)) packetStats.rtxPacketsOut++;
     }
   }
 
   /**
-   * RTCP SR for this stream (RFC 3550 §6.4.1). The NTP↔RTP pair comes from the publisher's own SR,
-   * carried forward to now and shifted by our timestamp offset, so audio and video of one publisher stay
-   * in sync at the subscriber. Null until both exist.
+   * RTCP SR for this stream (RFC 3550 §6.4.1). The NTP↔RTP pair comes from the publisher's own SR of the
+   * layer forwarded, carried forward to now and shifted by our timestamp offset, so audio and video of one
+   * publisher stay in sync at the subscriber. Null until both exist.
    */
   makeSenderReport(nowMs: number): Buffer | null {
-    const sr = this.producer.lastSr;
+    const sr = this.srLayer?.lastSr ?? null;
     if (!this.sentAny || sr === null || this.paused) return null;
     const elapsedMs = nowMs - sr.arrivalMs;
     const ntp = sr.ntpSec + sr.ntpFrac / 0x1_0000_0000 + elapsedMs / 1000;
@@ -216,6 +326,160 @@ export class Consumer implements RtpSink {
     this.producer.removeSink(this);
     objectCounts.consumers--;
   }
+
+  /** Wait for a keyframe of the wanted layer; output continues seamlessly from what was sent before. */
+  private startOver(nowMs: number, ask: boolean): void {
+    this.cur = null;
+    this.rewriter.detach();
+    this.want = this.resolveWant(nowMs);
+    if (ask) this.askKeyframe(nowMs);
+  }
+
+  private askKeyframe(nowMs: number): void {
+    this.keyframeAskedAt = nowMs;
+    const l = this.want ?? this.cur;
+    if (l !== null) this.producer.requestKeyframe(l);
+  }
+
+  /**
+   * The highest layer at or below the target spatial rank that is sending; if none is, the lowest sending
+   * one above it (a cap limits upgrades, not visibility); if nothing sends, the target rank itself.
+   */
+  private resolveWant(nowMs: number): ProducerLayer | null {
+    if (this.targetPaused) return null;
+    const layers = this.producer.bySpatial;
+    const n = layers.length;
+    if (n === 1) return layers[0];
+    const top = this.targetSpatial < n - 1 ? this.targetSpatial : n - 1;
+    for (let s = top; s >= 0; s--) if (layers[s].isActive(nowMs)) return layers[s];
+    for (let s = top + 1; s < n; s++) if (layers[s].isActive(nowMs)) return layers[s];
+    return layers[top];
+  }
+
+  /** Temporal layer decision (class comment); false = dropped and numbered away. */
+  private passTemporal(view: RtpView, vp8: Vp8Descriptor, switching: boolean): boolean {
+    if (vp8.startOfPartition && vp8.partitionId === 0) {
+      const target = this.targetTemporal;
+      let c = this.curTemporal;
+      if (switching) c = target;
+      else if (target < c) c = target;
+      else if (target > c && vp8.layerSync && vp8.tid === c + 1) c = vp8.tid;
+      if (c !== this.curTemporal) {
+        this.curTemporal = c;
+        if (!switching) this.onLayerChange?.(this);
+      }
+    }
+    if (vp8.tid <= this.curTemporal) return true;
+    countDrop('temporal_layer_dropped');
+    this.rewriter.skip(view.ssrc, view.sequenceNumber);
+    if (vp8.pictureId >= 0 && this.picMap !== null) this.picMap.skip(vp8.pictureId);
+    return false;
+  }
+
+  /** Rewrite and send one packet; `switching`: it starts the stream of `meta.layer` (a keyframe). */
+  private send(view: RtpView, meta: PacketMeta, nowMs: number, switching: boolean): void {
+    const r = this.rewriter;
+    const clockRate = this.producer.params.clockRate;
+    if (!r.rewrite(view.ssrc, view.sequenceNumber, view.timestamp, clockRate, nowMs, switching, switching ? this.frameTicks : 1)) {
+      // An old source after a switch, or older than the rewriter's history.
+      countDrop('stale_source');
+      return;
+    }
+    const layer = meta.layer;
+    const video = this.producer.params.kind === 'video';
+    if (switching && video) this.switched(layer);
+    else if (!video) this.cur = layer;
+    // Interval between forwarded frames (what dropping temporal layers leaves), for the next switch.
+    const ts = view.timestamp;
+    if (this.lastFrameSrcTs < 0) this.lastFrameSrcTs = ts;
+    else {
+      const d = (ts - this.lastFrameSrcTs) | 0;
+      if (d > 0) {
+        if (d < clockRate / 2) this.frameTicks = d;
+        this.lastFrameSrcTs = ts;
+      }
+    }
+    const ext = this.ext;
+    ext.clear();
+    const p = this.params;
+    if (p.ext.transportCc) ext.setTransportSeq(p.ext.transportCc, this.transport.nextTransportSeq());
+    if (p.ext.absSendTime) ext.setAbsSendTime(p.ext.absSendTime, absSendTime24(nowMs));
+    if (p.ext.audioLevel && !video) {
+      const lvl = this.producer.audioLevel;
+      if (lvl >= 0) ext.setAudioLevel(p.ext.audioLevel, (lvl & 0x80) !== 0, lvl & 0x7f);
+    }
+    const out = this.out;
+    const hl = writeRtpHeader(out, 0, { marker: view.marker, payloadType: p.payloadType, sequenceNumber: r.outSeq, timestamp: r.outTs, ssrc: p.ssrc }, ext);
+    const len = hl + view.payloadLength;
+    if (len > MAX_PACKET) {
+      countDrop('too_large');
+      return;
+    }
+    view.buf.copy(out, hl, view.payloadOffset, view.payloadOffset + view.payloadLength);
+    let outPic = -1;
+    let outTl0 = -1;
+    const vp8 = meta.vp8;
+    if (vp8 !== null) {
+      // Rewritten in our copy: the source buffer is shared with the other sinks and the cache.
+      const base = hl - view.payloadOffset;
+      let newest = vp8.pictureId < 0;
+      if (vp8.pictureId >= 0) {
+        const pm = vp8.pictureIdLength === 15 ? this.pic15 : this.pic7;
+        if (switching || pm !== this.picMap) {
+          pm.reset(vp8.pictureId, this.lastOutPicExt >= 0 ? this.lastOutPicExt + 1 : vp8.pictureId);
+          this.picMap = pm;
+        }
+        const e = pm.map(vp8.pictureId);
+        if (!Number.isNaN(e)) {
+          outPic = e & 0x7fff;
+          if (e >= this.lastOutPicExt) {
+            this.lastOutPicExt = e;
+            newest = true;
+          }
+          writePictureId(out, base + vp8.pictureIdOffset, vp8.pictureIdLength, outPic);
+        }
+      }
+      if (vp8.tl0PicIdx >= 0) {
+        if (switching || !this.tl0Based) {
+          // The keyframe opens a new TL0 picture right after the last one sent.
+          this.tl0Offset = this.lastOutTl0 >= 0 ? (this.lastOutTl0 + 1 - vp8.tl0PicIdx) & 0xff : 0;
+          this.tl0Based = true;
+        }
+        outTl0 = (vp8.tl0PicIdx + this.tl0Offset) & 0xff;
+        if (newest) this.lastOutTl0 = outTl0;
+        writeTl0PicIdx(out, base + vp8.tl0PicIdxOffset, outTl0);
+      }
+    }
+    const slot = r.outSeq & (HISTORY - 1);
+    this.histOutSeq[slot] = r.outSeq;
+    this.histSrcSeq[slot] = view.sequenceNumber;
+    this.histLayer[slot] = layer.index;
+    this.histOutTs[slot] = r.outTs;
+    this.histPic[slot] = outPic;
+    this.histTl0[slot] = outTl0;
+    this.tsOffset = (r.outTs - view.timestamp) >>> 0;
+    this.srLayer = layer;
+    if (this.transport.sendRtp(out, len)) {
+      this.sentAny = true;
+      this.packetsSent++;
+      this.octetsSent += view.payloadLength;
+    }
+    // Told last, so a listener that changes the target meets a consistent state.
+    if (switching && video) this.onLayerChange?.(this);
+  }
+
+  /** A keyframe of `layer` starts its stream here. */
+  private switched(layer: ProducerLayer): void {
+    this.cur = layer;
+    this.curTemporal = this.targetTemporal;
+    // A new layer has its own timestamp base.
+    this.lastFrameSrcTs = -1;
+    this.switchCount++;
+  }
+}
+
+function clampLayer(x: number): number {
+  return Number.isFinite(x) ? Math.max(0, Math.min(255, Math.floor(x))) : x > 0 ? 255 : 0;
 }
 
 /** abs-send-time: 6.18 fixed-point seconds, 24 bits (webrtc.org abs-send-time extension). */

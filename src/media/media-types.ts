@@ -1,4 +1,6 @@
 import type { RtpView } from '../rtp/rtp-packet.ts';
+import type { Vp8Descriptor } from '../rtp/vp8.ts';
+import type { ProducerLayer } from './producer-layer.ts';
 
 export type MediaKind = 'audio' | 'video';
 export type CodecName = 'opus' | 'vp8' | 'h264';
@@ -13,8 +15,27 @@ export interface ProducerParams {
   clockRate: number;
   payloadType: number;
   rtxPayloadType: number | null;
+  /** The a=ssrc media SSRC and its FID repair SSRC; unused (0 / null) with `rids`. */
   ssrc: number;
   rtxSsrc: number | null;
+  /**
+   * RFC 8853 simulcast without a=ssrc: the rids of a=simulcast:send, in the offer's order. Each becomes a
+   * layer whose SSRCs are learned from the mid / rtp-stream-id / repaired-rtp-stream-id extensions.
+   */
+  rids?: readonly string[];
+}
+
+/**
+ * What the producer learned about the packet it fans out, parsed once for every sink. Reused for every
+ * packet: valid only during the `forward` call.
+ */
+export interface PacketMeta {
+  /** The stream (simulcast layer, or the only one) the packet came in on. */
+  layer: ProducerLayer;
+  /** First packet of a key frame. */
+  keyframe: boolean;
+  /** The VP8 payload descriptor (RFC 7741 §4.2) of this packet; null for other codecs. */
+  vp8: Vp8Descriptor | null;
 }
 
 /**
@@ -23,9 +44,9 @@ export interface ProducerParams {
  */
 export interface RtpSink {
   readonly id: string;
-  forward(view: RtpView, keyframe: boolean, nowMs: number): void;
-  /** The producer saw a padding-only packet (not forwarded): close the sequence gap. */
-  skip(view: RtpView): void;
+  forward(view: RtpView, meta: PacketMeta, nowMs: number): void;
+  /** The producer saw a padding-only packet on `layer` (not forwarded): close the sequence gap. */
+  skip(view: RtpView, layer: ProducerLayer): void;
 }
 
 /** The transport a consumer sends through (a WebRtcTransport in practice). */

@@ -1,42 +1,43 @@
 import { countDrop } from '../metrics/drop-reasons.ts';
-import { objectCounts, packetStats } from '../metrics/registry.ts';
+import { objectCounts } from '../metrics/registry.ts';
 import type { RtpView } from '../rtp/rtp-packet.ts';
-import { Vp8Descriptor } from '../rtp/vp8.ts';
+import { Vp8Descriptor, vp8KeyframeSize } from '../rtp/vp8.ts';
 import { isH264Keyframe } from '../rtp/h264.ts';
 import { readAudioLevel } from '../rtp/header-extensions.ts';
 import { VoiceActivity } from './voice-activity.ts';
-import { PacketCache } from './packet-cache.ts';
-import { NackGenerator } from './nack-generator.ts';
-import { ReceiveStats } from './receive-stats.ts';
-import { ScheduledKeyframeThrottle } from './keyframe-throttle.ts';
+import { ProducerLayer, type ProducerUpstream, type PublisherSr } from './producer-layer.ts';
+import type { LayerOption } from '../allocation/types.ts';
 import type { Clock } from '../util/clock.ts';
-import type { ProducerParams, RtpSink } from './media-types.ts';
+import type { PacketMeta, ProducerParams, RtpSink } from './media-types.ts';
+import type { ReceiveStats } from './receive-stats.ts';
 
-/** What a producer asks of the publisher's connection. */
-export interface ProducerUpstream {
-  /** Send a PLI for this producer's SSRC (already throttled). */
-  requestKeyframe(mediaSsrc: number): void;
-}
+export type { ProducerUpstream, PublisherSr } from './producer-layer.ts';
+export { ProducerLayer } from './producer-layer.ts';
 
-/** The publisher's last sender report, mapped to our monotonic clock (for lip sync downstream). */
-export interface PublisherSr {
-  ntpSec: number;
-  ntpFrac: number;
-  rtpTimestamp: number;
-  arrivalMs: number;
-}
+/** Without key frame sizes (H.264, or before the first VP8 key frame), layers are re-ranked by bitrate this often. */
+const RERANK_INTERVAL_MS = 1000;
 
 /**
- * One published track: receives its RTP (RTX already unwrapped), keeps the retransmission cache, loss
- * bookkeeping and keyframe state, and fans packets out to its sinks.
+ * One published track (one m-line, one track id for the rest of the server): receives its RTP (RTX
+ * already unwrapped) on one layer per SSRC — a single one, or one per RFC 8853 simulcast rid — parses it
+ * once, keeps per-layer loss, cache and keyframe state, and fans every packet out to its sinks, which pick
+ * the layer they forward.
+ *
+ * Layer order: simulcast rids come in whatever order the application listed them, so `spatial` ranks are
+ * measured, not taken from the SDP. Layers rank by the resolution of their last VP8 key frame (RFC 6386
+ * §9.1) when both have one, else by measured bitrate, else by a=simulcast order; layers never received
+ * rank below received ones. Ranks are recomputed when a layer starts, when a key frame changes a layer's
+ * resolution, and every second while some received layer has no known resolution.
  */
 export class Producer {
   readonly id: string;
   readonly sinks: RtpSink[] = [];
-  readonly stats: ReceiveStats;
-  readonly cache: PacketCache | null;
-  readonly nack: NackGenerator | null;
-  lastSr: PublisherSr | null = null;
+  /** In a=simulcast order (one layer without simulcast). */
+  readonly layers: ProducerLayer[];
+  /** The same layers by rank, lowest first: `bySpatial[l.spatial] === l`. */
+  readonly bySpatial: ProducerLayer[];
+  /** The mid as bytes, compared in place with the mid extension when learning SSRCs. */
+  readonly midBytes: Buffer;
   /** The publisher's id for ssrc-audio-level (0 = not negotiated), copied to subscribers. */
   audioLevelExtId = 0;
   /** The current packet's audio level (RFC 6464 byte: V bit + level), -1 when absent. */
@@ -45,25 +46,24 @@ export class Producer {
   readonly voice = new VoiceActivity();
   onSpeakingChange: ((speaking: boolean) => void) | null = null;
   closed = false;
-  /** Monotonic time of the last keyframe seen, -1 before the first. */
-  lastKeyframeMs = -1;
   private readonly vp8 = new Vp8Descriptor();
-  private readonly keyframes: ScheduledKeyframeThrottle;
+  private readonly meta: PacketMeta;
+  private lastRerankMs = 0;
 
   constructor(
     readonly params: ProducerParams,
-    clock: Clock,
+    readonly clock: Clock,
     upstream: ProducerUpstream,
   ) {
     this.id = params.id;
-    this.stats = new ReceiveStats(params.ssrc, params.clockRate);
-    const video = params.kind === 'video';
-    this.cache = video ? new PacketCache(1024) : null;
-    this.nack = video ? new NackGenerator() : null;
-    this.keyframes = new ScheduledKeyframeThrottle(clock, () => {
-      packetStats.keyframeRequestsSent++;
-      upstream.requestKeyframe(params.ssrc);
-    });
+    this.midBytes = Buffer.from(params.mid, 'utf8');
+    const rids = params.rids ?? [];
+    this.layers =
+      rids.length === 0
+        ? [new ProducerLayer(this, 0, null, params.ssrc, params.rtxSsrc, clock, upstream)]
+        : rids.map((rid, i) => new ProducerLayer(this, i, rid, 0, null, clock, upstream));
+    this.bySpatial = [...this.layers];
+    this.meta = { layer: this.layers[0], keyframe: false, vp8: null };
     objectCounts.producers++;
   }
 
@@ -71,56 +71,141 @@ export class Producer {
     return this.params.kind;
   }
 
-  /** Hot path: one RTP packet of this track (media SSRC, or RTX already unwrapped into it). */
-  onRtp(view: RtpView, nowMs: number, fromRtx: boolean): void {
-    if (this.cache !== null) {
+  /** RFC 8853 simulcast: layers are named by rid and their SSRCs learned from header extensions. */
+  get simulcast(): boolean {
+    return this.layers[0].rid !== null;
+  }
+
+  /** Reception statistics of the first layer (the only one without simulcast). */
+  get stats(): ReceiveStats {
+    return this.layers[0].stats;
+  }
+
+  /** Latest keyframe on any layer, -1 before the first. */
+  get lastKeyframeMs(): number {
+    let t = -1;
+    for (const l of this.layers) if (l.lastKeyframeMs > t) t = l.lastKeyframeMs;
+    return t;
+  }
+
+  /** The first layer's sender report (the only one without simulcast). */
+  get lastSr(): PublisherSr | null {
+    return this.layers[0].lastSr;
+  }
+
+  /** The layer with this rid, compared with the extension bytes at `offset` in place; null if none. */
+  layerByRid(buf: Buffer, offset: number, length: number): ProducerLayer | null {
+    for (const l of this.layers) {
+      const r = l.ridBytes;
+      if (r === null || r.length !== length) continue;
+      let i = 0;
+      while (i < length && buf[offset + i] === r[i]) i++;
+      if (i === length) return l;
+    }
+    return null;
+  }
+
+  /** Hot path: one RTP packet of `layer` (media SSRC, or RTX already unwrapped into it). */
+  onRtp(view: RtpView, nowMs: number, fromRtx: boolean, layer: ProducerLayer = this.layers[0]): void {
+    const cache = layer.cache;
+    if (cache !== null) {
       // A retransmission of something we already hold is a duplicate: forward nothing twice.
-      if (fromRtx && this.cache.get(view.sequenceNumber) !== null) {
+      if (fromRtx && cache.get(view.sequenceNumber) !== null) {
         countDrop('duplicate');
         return;
       }
-      this.nack!.onPacket(view.sequenceNumber, nowMs);
+      layer.nack!.onPacket(view.sequenceNumber, nowMs);
     }
     // Retransmissions would distort loss and jitter (RFC 3550 §A.3, §A.8).
-    if (!fromRtx) this.stats.onPacket(view.sequenceNumber, view.timestamp, nowMs, view.length);
+    if (!fromRtx) layer.stats.onPacket(view.sequenceNumber, view.timestamp, nowMs, view.length);
+    const started = layer.lastPacketMs >= 0;
+    layer.lastPacketMs = nowMs;
     const sinks = this.sinks;
     if (view.payloadLength === 0) {
       // Padding-only packets are bandwidth probes for us, not media for subscribers.
       countDrop('padding_only');
-      for (let i = 0; i < sinks.length; i++) sinks[i].skip(view);
+      for (let i = 0; i < sinks.length; i++) sinks[i].skip(view, layer);
       return;
     }
-    if (this.cache !== null && !this.cache.put(view.sequenceNumber, view.buf, view.length, view.start)) countDrop('too_large');
+    if (cache !== null && !cache.put(view.sequenceNumber, view.buf, view.length, view.start)) countDrop('too_large');
     if (this.audioLevelExtId !== 0) {
       // Read once here; every consumer copies it from `audioLevel` instead of parsing again.
       const level = (this.audioLevel = readAudioLevel(view, this.audioLevelExtId));
       if (level >= 0 && this.voice.onLevel(level & 0x7f)) this.onSpeakingChange?.(this.voice.speaking);
     }
-    const keyframe = this.params.kind === 'video' && this.isKeyframe(view);
-    if (keyframe) {
-      this.lastKeyframeMs = nowMs;
-      this.keyframes.onKeyframe();
+    const meta = this.meta;
+    meta.layer = layer;
+    meta.keyframe = false;
+    meta.vp8 = null;
+    let tid = -1;
+    if (this.params.kind === 'video') {
+      if (this.params.codec === 'vp8') {
+        const d = this.vp8;
+        if (d.parse(view.buf, view.payloadOffset, view.payloadLength) === null) {
+          meta.vp8 = d;
+          meta.keyframe = d.isKeyframe;
+          tid = d.tid;
+          if (d.isKeyframe) this.onVp8Keyframe(view, layer, nowMs);
+        }
+      } else if (this.params.codec === 'h264') {
+        meta.keyframe = isH264Keyframe(view.buf, view.payloadOffset, view.payloadLength);
+      }
+      if (meta.keyframe) layer.onKeyframe(nowMs);
     }
+    if (!fromRtx) {
+      // A newer timestamp starts a frame (RFC 3550 §5.1: one timestamp per frame).
+      const frame = layer.lastTimestamp < 0 || ((view.timestamp - layer.lastTimestamp) | 0) > 0;
+      if (frame) layer.lastTimestamp = view.timestamp;
+      layer.meter.onPacket(nowMs, view.length, tid, frame);
+    }
+    if (!started && this.layers.length > 1) this.rerank(nowMs);
     if (sinks.length === 0) {
       countDrop('no_subscriber');
       return;
     }
-    for (let i = 0; i < sinks.length; i++) sinks[i].forward(view, keyframe, nowMs);
+    for (let i = 0; i < sinks.length; i++) sinks[i].forward(view, meta, nowMs);
   }
 
-  onSenderReport(ntpSec: number, ntpFrac: number, rtpTimestamp: number, nowMs: number): void {
-    this.stats.onSenderReport(ntpSec, ntpFrac, nowMs);
-    const sr = this.lastSr ?? (this.lastSr = { ntpSec: 0, ntpFrac: 0, rtpTimestamp: 0, arrivalMs: 0 });
-    sr.ntpSec = ntpSec;
-    sr.ntpFrac = ntpFrac;
-    sr.rtpTimestamp = rtpTimestamp;
-    sr.arrivalMs = nowMs;
+  onSenderReport(ntpSec: number, ntpFrac: number, rtpTimestamp: number, nowMs: number, layer: ProducerLayer = this.layers[0]): void {
+    layer.onSenderReport(ntpSec, ntpFrac, rtpTimestamp, nowMs);
   }
 
-  /** Ask the publisher for a keyframe: at most one PLI per 500 ms, a request inside the window is kept. */
-  requestKeyframe(): void {
+  /** Ask the publisher for a keyframe on one layer, or on every layer (throttled per layer SSRC). */
+  requestKeyframe(layer?: ProducerLayer): void {
     if (this.params.kind !== 'video' || this.closed) return;
-    this.keyframes.request();
+    if (layer !== undefined) layer.requestKeyframe();
+    else for (const l of this.layers) l.requestKeyframe();
+  }
+
+  /**
+   * What the publisher sends right now, for the allocator: one option per (active spatial layer, temporal
+   * layer seen), bitrates cumulative over lower temporal layers (docs/allocation.md). Allocates: not per packet.
+   */
+  layerOptions(nowMs: number): LayerOption[] {
+    const out: LayerOption[] = [];
+    if (this.params.kind !== 'video') return out;
+    for (const l of this.bySpatial) {
+      if (!l.isActive(nowMs)) continue;
+      const top = Math.max(0, l.meter.topTemporal(nowMs));
+      for (let t = 0; t <= top; t++) {
+        out.push({
+          spatial: l.spatial,
+          temporal: t,
+          bitrate: Math.round(l.meter.bitrate(nowMs, t)),
+          fps: Math.round(l.meter.fps(nowMs, t) * 10) / 10,
+          ...(l.width > 0 ? { width: l.width, height: l.height } : {}),
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Media loop (every ~20 ms): re-rank by bitrate while some layer's resolution is unknown. */
+  tick(nowMs: number): void {
+    if (this.layers.length < 2 || nowMs - this.lastRerankMs < RERANK_INTERVAL_MS) return;
+    let unknown = false;
+    for (const l of this.layers) if (l.lastPacketMs >= 0 && l.width === 0) unknown = true;
+    if (unknown) this.rerank(nowMs);
   }
 
   addSink(s: RtpSink): void {
@@ -135,16 +220,51 @@ export class Producer {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.keyframes.close();
+    for (const l of this.layers) l.close();
     this.sinks.length = 0;
     objectCounts.producers--;
   }
 
-  private isKeyframe(view: RtpView): boolean {
-    if (this.params.codec === 'vp8') {
-      return this.vp8.parse(view.buf, view.payloadOffset, view.payloadLength) === null && this.vp8.isKeyframe;
-    }
-    if (this.params.codec === 'h264') return isH264Keyframe(view.buf, view.payloadOffset, view.payloadLength);
-    return false;
+  private onVp8Keyframe(view: RtpView, layer: ProducerLayer, nowMs: number): void {
+    const size = vp8KeyframeSize(view.buf, view.payloadOffset + this.vp8.descriptorLength, view.payloadOffset + view.payloadLength);
+    if (size < 0) return;
+    const w = Math.floor(size / 0x10000);
+    const h = size & 0xffff;
+    if (w === layer.width && h === layer.height) return;
+    layer.width = w;
+    layer.height = h;
+    if (this.layers.length > 1) this.rerank(nowMs);
   }
+
+  /** Re-sorts `bySpatial` in place (insertion sort of ≤ 4 layers: no allocation) and renumbers ranks. */
+  private rerank(nowMs: number): void {
+    this.lastRerankMs = nowMs;
+    const a = this.bySpatial;
+    for (let i = 1; i < a.length; i++) {
+      const x = a[i];
+      let j = i - 1;
+      while (j >= 0 && ranksBelow(x, a[j], nowMs)) {
+        a[j + 1] = a[j];
+        j--;
+      }
+      a[j + 1] = x;
+    }
+    for (let i = 0; i < a.length; i++) a[i].spatial = i;
+  }
+}
+
+/** Whether layer `a` ranks below `b` (see the class comment). */
+function ranksBelow(a: ProducerLayer, b: ProducerLayer, nowMs: number): boolean {
+  const aSeen = a.lastPacketMs >= 0;
+  const bSeen = b.lastPacketMs >= 0;
+  if (aSeen !== bSeen) return !aSeen;
+  if (a.width > 0 && b.width > 0) {
+    const pa = a.width * a.height;
+    const pb = b.width * b.height;
+    if (pa !== pb) return pa < pb;
+  }
+  const ra = a.meter.bitrate(nowMs);
+  const rb = b.meter.bitrate(nowMs);
+  if (ra !== rb) return ra < rb;
+  return a.index < b.index;
 }

@@ -11,11 +11,13 @@
  */
 
 import { randomInt } from 'node:crypto';
-import { Unwrapper } from './seq-unwrapper.ts';
+import { Renumberer } from './renumberer.ts';
 
-/** Change points kept; packets older than the oldest retained one are dropped. */
-const HISTORY = 32;
-const HISTORY_MASK = HISTORY - 1;
+/**
+ * Change points kept; packets older than the oldest retained one are dropped. Each dropped run (a skipped
+ * temporal-layer frame, a padding burst) costs one, so 64 covers a few seconds of temporal dropping.
+ */
+const HISTORY = 64;
 
 export class SeqRewriter {
   /** Output of the last successful `rewrite`. */
@@ -23,24 +25,14 @@ export class SeqRewriter {
   outTs = 0;
 
   private curSsrc = -1;
-  private readonly srcSeq = new Unwrapper(16);
+  private readonly seq = new Renumberer(16, HISTORY);
   private tsOffset = 0;
-
-  // Change points (ring, oldest at `head`): source packets in [skipStart, from) were skipped; packets with
-  // srcExt >= from (up to the next point) map with `offset`. The first point of a source is its switch point.
-  private readonly pFrom = new Float64Array(HISTORY);
-  private readonly pSkipStart = new Float64Array(HISTORY);
-  private readonly pOffset = new Float64Array(HISTORY);
-  private head = 0;
-  private count = 0;
 
   private started = false;
   /** Highest output extended seq and the (out ts, wall ms) of the packet that produced it. */
   private lastOutExt: number;
   private lastOutTs: number;
   private lastOutMs = 0;
-  /** Highest source extended seq forwarded or skipped (skips only renumber beyond it). */
-  private highestSrcExt = 0;
 
   /** Random initial values per RFC 3550 §5.1 unless given (tests). */
   constructor(initialSeq = randomBits(16), initialTs = randomBits(32)) {
@@ -53,11 +45,18 @@ export class SeqRewriter {
     return this.curSsrc;
   }
 
+  /** Output timestamp of the newest packet forwarded (the base a switch continues from). */
+  get lastTimestamp(): number {
+    return this.lastOutTs;
+  }
+
   /**
    * Maps one packet; on true the result is in `outSeq`/`outTs`. False = drop: a packet of another source
    * that is not a switch point (including the old source after a switch), older than the switch point or
    * the retained history, or one that was skipped. A packet of another SSRC with the flag set switches, so
    * the caller sets it only for the source it wants (a late keyframe of the old source would switch back).
+   * `minTicks`: at a switch the new source's timestamp continues at least this far after the last one
+   * (e.g. one frame interval); the elapsed wall time is used when longer.
    */
   rewrite(
     srcSsrc: number,
@@ -66,16 +65,14 @@ export class SeqRewriter {
     clockRate: number,
     nowMs: number,
     isKeyframeOrSwitchPoint: boolean,
+    minTicks = 1,
   ): boolean {
     if (srcSsrc !== this.curSsrc) {
       if (!isKeyframeOrSwitchPoint) return false;
-      this.switchTo(srcSsrc, seq, timestamp, clockRate, nowMs);
+      this.switchTo(srcSsrc, seq, timestamp, clockRate, nowMs, minTicks);
     }
-    const ext = this.srcSeq.peek(seq);
-    const offset = this.offsetFor(ext);
-    if (Number.isNaN(offset)) return false;
-    this.srcSeq.unwrap(seq);
-    const outExt = ext + offset;
+    const outExt = this.seq.map(seq);
+    if (Number.isNaN(outExt)) return false;
     this.outSeq = outExt & 0xffff;
     this.outTs = (timestamp + this.tsOffset) >>> 0;
     if (outExt > this.lastOutExt) {
@@ -83,7 +80,6 @@ export class SeqRewriter {
       this.lastOutTs = this.outTs;
       this.lastOutMs = nowMs;
     }
-    if (ext > this.highestSrcExt) this.highestSrcExt = ext;
     return true;
   }
 
@@ -93,20 +89,8 @@ export class SeqRewriter {
    * returns false otherwise (the output then keeps a gap, which the receiver treats as loss).
    */
   skip(srcSsrc: number, seq: number): boolean {
-    if (srcSsrc !== this.curSsrc || this.count === 0) return false;
-    const ext = this.srcSeq.peek(seq);
-    if (ext <= this.highestSrcExt) return false;
-    this.srcSeq.unwrap(seq);
-    this.highestSrcExt = ext;
-    const last = (this.head + this.count - 1) & HISTORY_MASK;
-    if (this.pFrom[last] === ext) {
-      // Consecutive skips extend the newest change point.
-      this.pFrom[last] = ext + 1;
-      this.pOffset[last] -= 1;
-      return true;
-    }
-    this.push(ext, ext + 1, this.offsetFor(ext) - 1);
-    return true;
+    if (srcSsrc !== this.curSsrc) return false;
+    return this.seq.skip(seq);
   }
 
   /**
@@ -117,46 +101,20 @@ export class SeqRewriter {
     this.curSsrc = -1;
   }
 
-  private switchTo(ssrc: number, seq: number, timestamp: number, clockRate: number, nowMs: number): void {
+  private switchTo(ssrc: number, seq: number, timestamp: number, clockRate: number, nowMs: number, minTicks: number): void {
     this.curSsrc = ssrc;
-    this.srcSeq.reset();
-    this.count = 0;
-    this.head = 0;
-    // seq is the first unwrapped value, so srcExt = seq; next output = last + 1.
-    this.highestSrcExt = seq - 1;
-    this.push(seq, seq, this.lastOutExt + 1 - seq);
+    // Next output = last + 1.
+    this.seq.reset(seq, this.lastOutExt + 1);
     let targetTs: number;
     if (!this.started) {
       this.started = true;
       targetTs = this.lastOutTs;
     } else {
-      // Continue the timeline by the elapsed wall time, at least one tick so the frame is new.
-      const ticks = Math.max(1, Math.round(((nowMs - this.lastOutMs) * clockRate) / 1000));
+      // Continue the timeline by the elapsed wall time, at least `minTicks` so the frame is new.
+      const ticks = Math.max(1, minTicks, Math.round(((nowMs - this.lastOutMs) * clockRate) / 1000));
       targetTs = this.lastOutTs + ticks;
     }
     this.tsOffset = (targetTs - timestamp) >>> 0;
-  }
-
-  /** Offset for a source extended seq, or NaN if it predates the history or was skipped. */
-  private offsetFor(ext: number): number {
-    for (let i = this.count - 1; i >= 0; i--) {
-      const k = (this.head + i) & HISTORY_MASK;
-      if (ext >= this.pFrom[k]) return this.pOffset[k];
-      if (ext >= this.pSkipStart[k]) return NaN;
-    }
-    return NaN;
-  }
-
-  private push(skipStart: number, from: number, offset: number): void {
-    if (this.count === HISTORY) {
-      this.head = (this.head + 1) & HISTORY_MASK;
-      this.count--;
-    }
-    const k = (this.head + this.count) & HISTORY_MASK;
-    this.pSkipStart[k] = skipStart;
-    this.pFrom[k] = from;
-    this.pOffset[k] = offset;
-    this.count++;
   }
 }
 

@@ -34,8 +34,10 @@ export class Unwrapper {
   private highest = 0;
   private started = false;
 
-  constructor(bits: 16 | 32) {
-    this.mod = bits === 16 ? SEQ_MOD : TS_MOD;
+  /** Any width from 2 to 32 bits (16: sequence numbers, 32: timestamps, 15 or 7: VP8 PictureIDs). */
+  constructor(bits: number) {
+    if (!Number.isInteger(bits) || bits < 2 || bits > 32) throw new RangeError(`bad counter width ${bits}`);
+    this.mod = bits === 16 ? SEQ_MOD : bits === 32 ? TS_MOD : 2 ** bits;
     this.half = this.mod / 2;
   }
 

@@ -12,7 +12,7 @@ const SR_INTERVAL_MS = 1000;
 
 /**
  * The send side of one subscriber's transport: owns its consumers, answers the browser's feedback
- * (NACK → RTX, PLI/FIR → upstream keyframe request) and sends sender reports.
+ * (NACK → RTX, PLI/FIR → upstream keyframe request for the layer it gets) and sends sender reports.
  */
 export class SubscribeSession implements TransportHandler {
   private readonly bySsrc = new Map<number, Consumer>();
@@ -68,7 +68,7 @@ export class SubscribeSession implements TransportHandler {
           const c = this.bySsrc.get(pkt.mediaSsrc);
           if (c) {
             packetStats.keyframeRequestsReceived++;
-            c.producer.requestKeyframe();
+            c.requestKeyframe();
           }
           break;
         }
@@ -77,7 +77,7 @@ export class SubscribeSession implements TransportHandler {
             const c = this.bySsrc.get(e.ssrc);
             if (c) {
               packetStats.keyframeRequestsReceived++;
-              c.producer.requestKeyframe();
+              c.requestKeyframe();
             }
           }
           break;

@@ -41,11 +41,19 @@ export const DROP_REASONS = [
   'padding_only',
   'rtx_malformed',
   'rtx_unknown_ssrc',
+  // simulcast: an unknown SSRC whose mid/rid (RFC 8852) names no layer of this transport
+  'rid_unknown',
   'no_subscriber',
   'consumer_paused',
   'not_keyframe',
   'duplicate',
   'stale_source',
+  // layer selection (per consumer): another simulcast layer than the one forwarded, the allocator paused
+  // the video, a VP8 temporal layer above the target, the target layer's packets before its keyframe
+  'layer_not_selected',
+  'layer_paused',
+  'temporal_layer_dropped',
+  'switch_waiting_keyframe',
   'too_large',
   'send_failed',
   'nack_not_in_cache',

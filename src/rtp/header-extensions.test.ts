@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ExtensionWriter, RtpView, writeRtpHeader } from './rtp-packet.ts';
 import {
+  extBytesEqual,
   readAbsSendTime,
   readAudioLevel,
   readStringExt,
@@ -57,4 +58,14 @@ test('readers over a two-byte-form packet', () => {
   assert.equal(v.parse(b), null);
   assert.equal(readTransportSeq(v, 20), 0x1234);
   assert.equal(readStringExt(v, 21), 'hi');
+});
+
+test('extBytesEqual compares a rid in place, byte for byte and length', () => {
+  const v = packetWith((w) => w.setMid(10, 'hi'));
+  const o = v.findExtension(10);
+  const len = v.lastExtLength;
+  assert.equal(extBytesEqual(v, o, len, Buffer.from('hi')), true);
+  assert.equal(extBytesEqual(v, o, len, Buffer.from('h')), false);
+  assert.equal(extBytesEqual(v, o, len, Buffer.from('ho')), false);
+  assert.equal(extBytesEqual(v, -1, 0, Buffer.from('')), false, 'absent');
 });

@@ -42,3 +42,14 @@ export function readStringExt(v: RtpView, id: number | undefined): string | null
   if (o < 0 || v.lastExtLength === 0) return null;
   return v.buf.toString('utf8', o, o + v.lastExtLength);
 }
+
+/**
+ * Whether the string extension at `offset` (as returned by findExtension, `length` = lastExtLength) holds
+ * exactly `expected`'s bytes: compares a mid or rid (RFC 8852 §3) without decoding it to a string.
+ */
+export function extBytesEqual(v: RtpView, offset: number, length: number, expected: Buffer): boolean {
+  if (offset < 0 || length !== expected.length) return false;
+  const buf = v.buf;
+  for (let i = 0; i < length; i++) if (buf[offset + i] !== expected[i]) return false;
+  return true;
+}

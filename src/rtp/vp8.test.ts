@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Vp8Descriptor, writePictureId, writeTl0PicIdx } from './vp8.ts';
+import { Vp8Descriptor, vp8KeyframeSize, writePictureId, writeTl0PicIdx } from './vp8.ts';
 
 test('parses descriptor variants', () => {
   const cases = [
@@ -74,4 +74,18 @@ test('writePictureId / writeTl0PicIdx rewrite in place with wrap', () => {
     assert.equal(d.pictureId, c.want);
     assert.equal(d.tl0PicIdx, c.wantTl0);
   }
+});
+
+test('key frame size from the VP8 frame header (RFC 6386 §9.1), scaling bits ignored', () => {
+  // Frame tag (key, show), start code, 1280 | scale 1 << 14, 720.
+  const b = Buffer.from([0xee, 0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x00, 0x45, 0xd0, 0x02, 0x00]);
+  assert.equal(vp8KeyframeSize(b, 1, b.length), 1280 * 65536 + 720);
+  assert.equal(vp8KeyframeSize(b, 1, b.length - 1), 1280 * 65536 + 720, 'ten bytes are enough');
+  assert.equal(vp8KeyframeSize(b, 1, b.length - 2), -1, 'too short');
+  const inter = Buffer.from(b);
+  inter[1] |= 0x01;
+  assert.equal(vp8KeyframeSize(inter, 1, inter.length), -1, 'P bit set: not a key frame');
+  const bad = Buffer.from(b);
+  bad[5] = 0x02;
+  assert.equal(vp8KeyframeSize(bad, 1, bad.length), -1, 'no start code');
 });

@@ -101,3 +101,18 @@ export function writePictureId(buf: Buffer, offset: number, pictureIdLength: num
 export function writeTl0PicIdx(buf: Buffer, offset: number, tl0PicIdx: number): void {
   buf[offset] = tl0PicIdx & 0xff;
 }
+
+/**
+ * Width and height of a VP8 key frame (RFC 6386 §9.1): after the 3-byte frame tag come the start code
+ * 9d 01 2a and two 16-bit little-endian fields, 14 bits of size and 2 of scaling each. `offset` is the
+ * first byte of the VP8 payload (after the RTP descriptor). Returns width × 65536 + height, or -1 when the
+ * bytes are not a key frame header.
+ */
+export function vp8KeyframeSize(buf: Buffer, offset: number, end: number): number {
+  if (offset < 0 || offset + 10 > end || end > buf.length) return -1;
+  if ((buf[offset] & 0x01) !== 0) return -1; // P bit: an inter frame
+  if (buf[offset + 3] !== 0x9d || buf[offset + 4] !== 0x01 || buf[offset + 5] !== 0x2a) return -1;
+  const width = (buf[offset + 6] | (buf[offset + 7] << 8)) & 0x3fff;
+  const height = (buf[offset + 8] | (buf[offset + 9] << 8)) & 0x3fff;
+  return width * 0x10000 + height;
+}

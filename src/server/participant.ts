@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Producer } from '../media/producer.ts';
+import type { Consumer } from '../media/consumer.ts';
 import { PublishSession } from '../media/publish-session.ts';
 import type { CodecName } from '../media/media-types.ts';
 import { objectCounts } from '../metrics/registry.ts';
@@ -93,10 +94,17 @@ export class Participant {
       if (m.extIds.transportCc) pub.session.transportCcExtId = m.extIds.transportCc;
       seen.add(m.mid);
       if (pub.byMid.has(m.mid)) continue;
-      if (m.ssrc === undefined) {
-        // Simulcast without a=ssrc (rid-only) comes with the adaptation work; say so instead of failing silently.
-        this.log.warn('publish m-line without a=ssrc ignored', { participant: this.id, mid: m.mid, rids: m.rids });
+      if (m.ssrc === undefined && m.rids.length === 0) {
+        // Neither a=ssrc nor RFC 8853 rids: nothing would let us tell this m-line's packets apart.
+        this.log.warn('publish m-line without a=ssrc or rids ignored', { participant: this.id, mid: m.mid });
         continue;
+      }
+      if (m.rids.length > 0) {
+        // Rid-only simulcast: layer SSRCs are learned from these extensions (RFC 8852). BUNDLE keeps the
+        // ids the same on every m-line (RFC 8843 §9.2), so the session keeps one set.
+        pub.session.midExtId = m.extIds.mid ?? 0;
+        pub.session.ridExtId = m.extIds.rid ?? 0;
+        pub.session.repairedRidExtId = m.extIds.repairedRid ?? 0;
       }
       const codec = m.codec.name.toLowerCase() as CodecName;
       const producer = new Producer(
@@ -109,8 +117,9 @@ export class Participant {
           clockRate: m.codec.clockRate,
           payloadType: m.codec.pt,
           rtxPayloadType: m.rtxPt ?? null,
-          ssrc: m.ssrc,
+          ssrc: m.ssrc ?? 0,
           rtxSsrc: m.rtxSsrc ?? null,
+          ...(m.rids.length > 0 ? { rids: m.rids } : {}),
         },
         this.clock,
         { requestKeyframe: (ssrc) => pub.session.sendPli(ssrc) },
@@ -180,6 +189,11 @@ export class Participant {
   subscriberAnswer(offerId: number, sdp: string): void {
     if (!this.sub) throw new RequestError('bad_request', `no outstanding subscriber offer ${offerId}`);
     this.sub.onAnswer(offerId, sdp);
+  }
+
+  /** This participant's consumer of a publisher's track (the allocator sets its layer target). */
+  consumerOf(trackId: string): Consumer | undefined {
+    return this.sub?.consumerOf(trackId);
   }
 
   onProducerClosed(producer: Producer): void {

@@ -128,6 +128,11 @@ export class Subscriber {
     return removed;
   }
 
+  /** The live consumer of a producer (track id), if any. */
+  consumerOf(producerId: string): Consumer | undefined {
+    return this.byProducer.get(producerId)?.consumer;
+  }
+
   producerClosed(producer: Producer): void {
     const st = this.byProducer.get(producer.id);
     if (!st) return;

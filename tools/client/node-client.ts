@@ -6,7 +6,7 @@ import { createDtlsCertificate, type DtlsCertificate } from '../../src/transport
 import { guestToken } from './guest-token.ts';
 import { NodePeer, randomSsrc, type OutgoingStream } from './node-peer.ts';
 import { openUdpLink } from './udp-link.ts';
-import { PEER_EXT, PEER_PT, answerSubscribeOffer, buildPublishOffer, remoteTransportOf, type OfferedTrack } from './peer-sdp.ts';
+import { PEER_EXT, PEER_PT, PEER_SIMULCAST_EXT, answerSubscribeOffer, buildPublishOffer, remoteTransportOf, type OfferedTrack } from './peer-sdp.ts';
 
 export interface TrackInfo {
   trackId: string;
@@ -85,22 +85,44 @@ export class NodeClient {
     });
   }
 
-  /** Publish Opus and/or VP8 (+RTX) from a new publish transport; resolves once DTLS is up. */
-  async publish(opts: { audio?: boolean; video?: boolean } = {}): Promise<{ peer: NodePeer; tracks: TrackInfo[] }> {
+  /**
+   * Publish Opus and/or VP8 (+RTX) from a new publish transport; resolves once DTLS is up. With
+   * `simulcast` (rids, e.g. ['q', 'h', 'f']) the video goes out like Chrome's rid-based simulcast: one
+   * stream per layer keyed `video/<rid>`, each with its own SSRC and RTX SSRC, naming itself with the mid,
+   * rtp-stream-id and (on RTX) repaired-rtp-stream-id extensions; the offer carries no a=ssrc.
+   */
+  async publish(opts: { audio?: boolean; video?: boolean; simulcast?: string[] } = {}): Promise<{ peer: NodePeer; tracks: TrackInfo[] }> {
     if (this.publisher) throw new Error('already publishing');
     const ice = generateIceCredentials();
     const streamId = `s${randomBytes(4).toString('hex')}`;
     const streams: OutgoingStream[] = [];
+    const rids = opts.simulcast ?? [];
     const audio = opts.audio ?? true ? { ssrc: randomSsrc(), trackId: `${streamId}-a` } : undefined;
     const video = opts.video ?? true ? { ssrc: randomSsrc(), rtxSsrc: randomSsrc(), trackId: `${streamId}-v` } : undefined;
     if (audio) streams.push({ kind: 'audio', ssrc: audio.ssrc, payloadType: PEER_PT.opus, clockRate: 48000 });
-    if (video) streams.push({ kind: 'video', ssrc: video.ssrc, payloadType: PEER_PT.vp8, clockRate: 90000, rtxSsrc: video.rtxSsrc, rtxPayloadType: PEER_PT.vp8Rtx });
+    if (video && rids.length === 0) streams.push({ kind: 'video', ssrc: video.ssrc, payloadType: PEER_PT.vp8, clockRate: 90000, rtxSsrc: video.rtxSsrc, rtxPayloadType: PEER_PT.vp8Rtx });
+    if (video && rids.length > 0) {
+      // buildPublishOffer numbers m-lines in order: audio first when present.
+      const mid = audio ? '1' : '0';
+      for (const rid of rids) {
+        streams.push({ kind: 'video', key: `video/${rid}`, mid, rid, ssrc: randomSsrc(), payloadType: PEER_PT.vp8, clockRate: 90000, rtxSsrc: randomSsrc(), rtxPayloadType: PEER_PT.vp8Rtx });
+      }
+    }
     const cname = `c${randomBytes(4).toString('hex')}`;
-    const sdp = buildPublishOffer({ ice, fingerprint: this.certificate.fingerprint, cname, streamId, ...(audio ? { audio } : {}), ...(video ? { video } : {}) });
+    const sdp = buildPublishOffer({
+      ice,
+      fingerprint: this.certificate.fingerprint,
+      cname,
+      streamId,
+      ...(audio ? { audio } : {}),
+      ...(video ? { video: rids.length > 0 ? { trackId: video.trackId } : video } : {}),
+      ...(video && rids.length > 0 ? { simulcast: { rids } } : {}),
+    });
     const r = await this.request('publish', { sdp });
     const remote = remoteTransportOf(String(r.sdp));
     const link = await openUdpLink(remote.candidate.ip, remote.candidate.port);
-    const peer = new NodePeer({ link, certificate: this.certificate, ice, streams, ext: PEER_EXT, cname });
+    const ext = rids.length > 0 ? { ...PEER_EXT, ...PEER_SIMULCAST_EXT } : PEER_EXT;
+    const peer = new NodePeer({ link, certificate: this.certificate, ice, streams, ext, cname });
     this.publisher = peer;
     // RFC 5763 §5: the server answered active (it is the DTLS client) or passive.
     await peer.connect({ iceUfrag: remote.iceUfrag, icePwd: remote.icePwd, fingerprint: remote.fingerprint, dtlsRole: remote.setup === 'active' ? 'server' : 'client' });

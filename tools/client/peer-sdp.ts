@@ -1,6 +1,7 @@
 /**
  * The SDP a NodePeer speaks: a publish offer shaped like Chrome's (unified plan, BUNDLE, rtcp-mux,
- * a=ssrc + FID lines) and answers to the server's subscribe offers (setup:active, RFC 5763 §5).
+ * a=ssrc + FID lines, or rid-based simulcast without a=ssrc) and answers to the server's subscribe offers
+ * (setup:active, RFC 5763 §5).
  */
 import * as sdpTransform from 'sdp-transform';
 import type { MediaDescription, SessionDescription } from 'sdp-transform';
@@ -10,6 +11,8 @@ import type { IceCredentials } from '../../src/transport/ice/ice-lite.ts';
 /** Payload types and header extension ids of what a NodePeer publishes. */
 export const PEER_PT = { opus: 111, vp8: 96, vp8Rtx: 97 } as const;
 export const PEER_EXT = { audioLevel: 1, transportCc: 3 } as const;
+/** Extension ids a simulcast publisher adds (Chrome's numbers): the mid and rid names of each layer's packets. */
+export const PEER_SIMULCAST_EXT = { mid: 4, rid: 10, repairedRid: 11 } as const;
 
 export interface PublishOfferInput {
   ice: IceCredentials;
@@ -18,7 +21,13 @@ export interface PublishOfferInput {
   cname: string;
   streamId: string;
   audio?: { ssrc: number; trackId: string };
-  video?: { ssrc: number; rtxSsrc: number; trackId: string };
+  /** SSRCs are required without `simulcast` and unused with it (Chrome announces none). */
+  video?: { ssrc?: number; rtxSsrc?: number; trackId: string };
+  /**
+   * Send the video as rid-based simulcast (RFC 8853): a=rid:<rid> send per layer, a=simulcast:send in this
+   * order, the mid / rtp-stream-id / repaired-rtp-stream-id extensions (RFC 8852) and no a=ssrc lines.
+   */
+  simulcast?: { rids: string[] };
   /** Our UDP socket, written as a host candidate in every m-section (Janus's libnice wants one). */
   candidate?: { ip: string; port: number };
 }
@@ -63,10 +72,16 @@ export function buildPublishOffer(p: PublishOfferInput): string {
     const mid = String(mids.length);
     mids.push(mid);
     const v = PEER_PT.vp8;
+    const rids = p.simulcast?.rids ?? [];
+    if (p.simulcast && rids.length === 0) throw new TypeError('simulcast needs at least one rid');
+    const { ssrc, rtxSsrc } = p.video;
+    if (rids.length === 0 && (ssrc === undefined || rtxSsrc === undefined)) throw new TypeError('video without simulcast needs ssrc and rtxSsrc');
+    const X = PEER_SIMULCAST_EXT;
     sections.push([
       `m=video 9 UDP/TLS/RTP/SAVPF ${v} ${PEER_PT.vp8Rtx}`,
       ...transport(mid),
       `a=extmap:${PEER_EXT.transportCc} ${EXT_URI.transportCc}`,
+      ...(rids.length > 0 ? [`a=extmap:${X.mid} ${EXT_URI.mid}`, `a=extmap:${X.rid} ${EXT_URI.rid}`, `a=extmap:${X.repairedRid} ${EXT_URI.repairedRid}`] : []),
       'a=sendonly',
       `a=msid:${p.streamId} ${p.video.trackId}`,
       'a=rtcp-mux',
@@ -75,9 +90,10 @@ export function buildPublishOffer(p: PublishOfferInput): string {
       ...['transport-cc', 'ccm fir', 'nack', 'nack pli'].map((fb) => `a=rtcp-fb:${v} ${fb}`),
       `a=rtpmap:${PEER_PT.vp8Rtx} rtx/90000`,
       `a=fmtp:${PEER_PT.vp8Rtx} apt=${v}`, // RFC 4588 §8.6
-      `a=ssrc-group:FID ${p.video.ssrc} ${p.video.rtxSsrc}`,
-      ...ssrcLines(p.video.ssrc, p.video.trackId),
-      ...ssrcLines(p.video.rtxSsrc, p.video.trackId),
+      ...(rids.length > 0
+        ? // RFC 8851 §4 rid lines, RFC 8853 §5.1 the simulcast list; SSRCs are learned from the packets.
+          [...rids.map((r) => `a=rid:${r} send`), `a=simulcast:send ${rids.join(';')}`]
+        : [`a=ssrc-group:FID ${ssrc} ${rtxSsrc}`, ...ssrcLines(ssrc!, p.video.trackId), ...ssrcLines(rtxSsrc!, p.video.trackId)]),
     ]);
   }
   if (mids.length === 0) throw new TypeError('a publish offer needs audio or video');
