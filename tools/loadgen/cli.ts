@@ -28,6 +28,7 @@ options:
   --space NAME      space to join (default loadgen)
   --map FILE        map for the embedded server (default: the scenario's; crowds use tools/loadgen/maps/plaza.json)
   --secret S        sign join tokens with the server's secret instead of asking for guest tokens
+  --simulcast       publishers send three layers (320x180/640x360/1280x720) as rid simulcast, like Chrome
   --seed N          random seed for positions and walks (default 1)
   --concurrency N   joins in flight at once (default 4)
   --freeze-ms N     a frame gap longer than this is a freeze (default 200)
@@ -62,6 +63,7 @@ try {
       map: { type: 'string' },
       secret: { type: 'string' },
       seed: { type: 'string' },
+      simulcast: { type: 'boolean' },
       concurrency: { type: 'string' },
       'freeze-ms': { type: 'string' },
       out: { type: 'string' },
@@ -99,6 +101,7 @@ try {
     ...(v.map ? { map: v.map } : {}),
     ...(v.secret ? { secret: v.secret } : {}),
     seed: int('seed', v.seed, 0) ?? 1,
+    ...(v.simulcast ? { simulcast: true } : {}),
     joinConcurrency: int('concurrency', v.concurrency, 1) ?? 4,
     freezeMs: int('freeze-ms', v['freeze-ms'], 1) ?? 200,
     out,

@@ -15,6 +15,8 @@ export interface PersonSpec {
   videoLayer?: number;
   /** Publish the 15 fps 320x180 thumbnail clip instead (crowds: mingle, walkers, an audience). */
   thumbnail?: boolean;
+  /** Publish all three clip layers as rid-based simulcast (q/h/f), as Chrome does; overrides the two above. */
+  simulcast?: boolean;
   /** Share of time talking (1 = always; below 1 Opus DTX between spurts). */
   talkShare?: number;
   /** Put themselves in the spotlight after joining (reaches everyone in the space). */

@@ -39,6 +39,8 @@ export interface RunOptions {
   /** Measure this server process's CPU when `url` is given. */
   serverPid?: number;
   space: string;
+  /** Every publisher sends the three clip layers as rid simulcast. */
+  simulcast?: boolean;
   /** Map file for the embedded server (default: the scenario's, else the server's own). */
   map?: string;
   /** Sign join tokens with this secret instead of asking for guest tokens. */
@@ -81,7 +83,8 @@ export async function runLoad(o: RunOptions): Promise<LoadReport> {
     // Janus has no map: plan on the office map (positions are then unused).
     const map = o.janusUrl ? mapInfoOf(loadSpaceMap(DEFAULT_MAP_URL)) : await probeMap(url, o.space, token?.({ name: 'loadgen-probe', publish: false }), certificate);
     const ctx = { people: count, layout: new SpaceLayout(map, rnd), rnd };
-    const specs = scenario.plan(ctx);
+    const specs = scenario.plan(ctx).map((s) => (o.simulcast && s.publish ? { ...s, simulcast: true } : s));
+    if (o.simulcast && o.janusUrl) throw new Error('--simulcast is for Proxima (the Janus target publishes one layer)');
     const target: { join(spec: PersonSpec): Promise<LoadPerson> } = o.janusUrl
       ? new JanusTarget({
           url,

@@ -12,6 +12,9 @@ import { LoadReceiver } from '../receive/receiver.ts';
 import type { SendLog } from '../send-log.ts';
 import type { LoadPerson, PersonSpec } from '../person.ts';
 
+/** rids of the clip's three layers, low to high, as the web client names them. */
+const SIMULCAST_RIDS = ['q', 'h', 'f'] as const;
+
 export interface ProximaTargetOptions {
   url: string;
   space: string;
@@ -79,10 +82,13 @@ export class ProximaTarget {
     let publisher: ClipPublisher | null = null;
     try {
       if (spec.publish) {
-        const { peer } = await c.publish({ audio: true, video: true });
-        const clip = spec.thumbnail && o.thumbClip ? o.thumbClip : o.clip;
+        const simulcast = spec.simulcast === true && o.clip.layers.length === SIMULCAST_RIDS.length;
+        const { peer } = await c.publish({ audio: true, video: true, ...(simulcast ? { simulcast: [...SIMULCAST_RIDS] } : {}) });
+        const clip = !simulcast && spec.thumbnail && o.thumbClip ? o.thumbClip : o.clip;
         publisher = new ClipPublisher(peer, clip, o.clock, {
-          video: [{ key: 'video', layer: spec.thumbnail ? 0 : (spec.videoLayer ?? clip.layers.length - 1) }],
+          video: simulcast
+            ? SIMULCAST_RIDS.map((rid, layer) => ({ key: `video/${rid}`, layer }))
+            : [{ key: 'video', layer: spec.thumbnail ? 0 : (spec.videoLayer ?? clip.layers.length - 1) }],
           audioKey: 'audio',
           talkShare: spec.talkShare ?? 1,
           startFrame: Math.floor((o.random ?? Math.random)() * clip.frameCount),
