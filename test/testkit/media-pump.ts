@@ -1,20 +1,40 @@
 import type { NodePeer } from '../../tools/client/node-peer.ts';
 import { opusPayload, vp8Payload } from './synthetic-media.ts';
 
+export interface PumpOptions {
+  /** Also take FIR (RFC 5104 §4.3.1) as a keyframe request, as browsers do. */
+  keyframeOnFir?: boolean;
+  /** Send an SR per stream every second, as browsers do. */
+  senderReports?: boolean;
+  /** Build every Nth non-keyframe video packet (its seq used) but do not send it: a loss to be NACKed. */
+  withholdEvery?: number;
+  /** Called for each withheld packet. */
+  onWithheld?: () => void;
+}
+
 /**
  * Keeps a NodePeer publishing like a camera: a 30 fps VP8-looking frame (3 packets) and a 20 ms Opus
  * packet, with a keyframe at start and whenever the SFU sends a PLI. Stop it with the returned function.
  */
-export function pumpMedia(peer: NodePeer): () => void {
+export function pumpMedia(peer: NodePeer, opts: PumpOptions = {}): () => void {
   let frame = 0;
-  let plisSeen = 0;
+  let requestsSeen = 0;
   let ts = 0;
+  let vpkt = 0;
+  const withholdEvery = opts.withholdEvery ?? 0;
   const video = setInterval(() => {
-    const plis = peer.rtcpOf('pli').length;
-    const key = frame === 0 || plis > plisSeen;
-    plisSeen = plis;
+    const requests = peer.rtcpOf('pli').length + (opts.keyframeOnFir ? peer.rtcpOf('fir').length : 0);
+    const key = frame === 0 || requests > requestsSeen;
+    requestsSeen = requests;
     ts += 3000;
-    for (let i = 0; i < 3; i++) peer.sendRtp('video', vp8Payload(600, { keyframe: key, first: i === 0, seed: frame }), { timestamp: ts, marker: i === 2 });
+    for (let i = 0; i < 3; i++) {
+      const payload = vp8Payload(600, { keyframe: key, first: i === 0, seed: frame });
+      const sendOpts = { timestamp: ts, marker: i === 2 };
+      if (withholdEvery > 0 && ++vpkt % withholdEvery === 0 && !key) {
+        peer.protectRtp('video', payload, sendOpts);
+        opts.onWithheld?.();
+      } else peer.sendRtp('video', payload, sendOpts);
+    }
     frame++;
   }, 33);
   let ats = 0;
@@ -22,9 +42,16 @@ export function pumpMedia(peer: NodePeer): () => void {
     ats += 960;
     peer.sendRtp('audio', opusPayload(80, ats), { timestamp: ats });
   }, 20);
+  const sr = opts.senderReports
+    ? setInterval(() => {
+        peer.sendSenderReport('audio');
+        peer.sendSenderReport('video');
+      }, 1000)
+    : null;
   return () => {
     clearInterval(video);
     clearInterval(audio);
+    if (sr) clearInterval(sr);
   };
 }
 

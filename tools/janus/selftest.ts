@@ -14,7 +14,7 @@ import { readAudioLevel, readTransportSeq } from '../../src/rtp/header-extension
 import type { RtpView } from '../../src/rtp/rtp-packet.ts';
 import type { RtcpPacket } from '../../src/rtp/rtcp-types.ts';
 import type { NodePeer } from '../client/node-peer.ts';
-import { opusPayload, vp8Payload } from '../../test/testkit/synthetic-media.ts';
+import { pumpMedia } from '../../test/testkit/media-pump.ts';
 import { JanusVideoRoomClient, type JanusPublication, type JanusSubscription } from './janus-client.ts';
 
 const { values: args } = parseArgs({
@@ -30,45 +30,10 @@ const { values: args } = parseArgs({
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * Like test/testkit/media-pump.ts, plus what a browser adds: an SR per stream each second, and a
- * keyframe on PLI or FIR. With dropEvery, every Nth video packet is built (its seq used) but not sent.
- */
+/** The test pump, plus what a browser adds: an SR per stream each second and a keyframe on PLI or FIR. */
 function pump(peer: NodePeer, dropEvery: number): { stop: () => void; withheld: number } {
   const st = { stop: () => {}, withheld: 0 };
-  let frame = 0;
-  let requests = 0;
-  let ts = 0;
-  let vpkt = 0;
-  const video = setInterval(() => {
-    const n = peer.rtcpOf('pli').length + peer.rtcpOf('fir').length;
-    const key = frame === 0 || n > requests;
-    requests = n;
-    ts += 3000;
-    for (let i = 0; i < 3; i++) {
-      const payload = vp8Payload(600, { keyframe: key, first: i === 0, seed: frame });
-      const opts = { timestamp: ts, marker: i === 2 };
-      if (dropEvery > 0 && ++vpkt % dropEvery === 0 && !key) {
-        peer.protectRtp('video', payload, opts); // seq consumed, nothing sent: a loss Janus can NACK
-        st.withheld++;
-      } else peer.sendRtp('video', payload, opts);
-    }
-    frame++;
-  }, 33);
-  let ats = 0;
-  const audio = setInterval(() => {
-    ats += 960;
-    peer.sendRtp('audio', opusPayload(80, ats), { timestamp: ats });
-  }, 20);
-  const sr = setInterval(() => {
-    peer.sendSenderReport('audio');
-    peer.sendSenderReport('video');
-  }, 1000);
-  st.stop = () => {
-    clearInterval(video);
-    clearInterval(audio);
-    clearInterval(sr);
-  };
+  st.stop = pumpMedia(peer, { keyframeOnFir: true, senderReports: true, withholdEvery: dropEvery, onWithheld: () => void st.withheld++ });
   return st;
 }
 
