@@ -112,7 +112,7 @@ export async function buildInProcessSfu(opts: { subscribers: number; delivery?: 
           ext: { transportCc: SUBSCRIBE_EXT.transportCc, absSendTime: SUBSCRIBE_EXT.absSendTime, audioLevel: video ? 0 : SUBSCRIBE_EXT.audioLevel },
         },
         producers[kind],
-        t,
+        session.sender,
       );
       session.addConsumer(c);
       producers[kind].addSink(c);

@@ -11,6 +11,8 @@ import type { Producer } from './producer.ts';
 import type { ProducerLayer } from './producer-layer.ts';
 import type { LayerOption, LayerTarget } from '../allocation/types.ts';
 import type { OutgoingTransport, PacketMeta, RtpSink } from './media-types.ts';
+import type { PaddingSource } from './paced-sender.ts';
+import { PRIORITY_AUDIO, PRIORITY_RETRANSMISSION, PRIORITY_VIDEO } from '../bwe/pacer.ts';
 
 export interface ConsumerParams {
   id: string;
@@ -31,6 +33,13 @@ const HISTORY = 1024;
 const MAX_PACKET = 1500;
 /** While waiting for a keyframe, ask again this often (requests or keyframes may be lost). */
 const KEYFRAME_RETRY_MS = 1000;
+/** A NACK for a packet resent less than this share of the RTT ago is answered by the resend in flight. */
+const RESEND_RTT_SHARE = 0.8;
+const MIN_RESEND_INTERVAL_MS = 10;
+/** Probe padding resends one of the last this many packets (newest first). */
+const PADDING_SPAN = 32;
+/** RFC 3550 §5.1: the padding count is one byte. */
+const MAX_PADDING = 255;
 /** Picture ids: each dropped temporal-layer frame costs a change point; 64 cover several seconds. */
 const PICTURE_HISTORY = 64;
 
@@ -41,7 +50,7 @@ const PICTURE_HISTORY = 64;
  * TL0PICIDX continuous. Answers the subscriber's NACKs with RTX from the right layer's cache.
  *
  * Spatial switches (docs/architecture.md, "Layers"): the target layer is re-resolved on every packet (the
- * highest sending layer at or below the target). When it differs from the forwarded one, a keyframe is
+ * highest layer sending in the last LAYER_FRESH_MS at or below the target). When it differs from the forwarded one, a keyframe is
  * requested on the target layer's SSRC and the current layer keeps flowing until the first packet of
  * that keyframe arrives; the switch happens exactly there, upwards and downwards alike. A paused target
  * (null) stops at once and restarts at a keyframe.
@@ -52,7 +61,7 @@ const PICTURE_HISTORY = 64;
  * alone is not a safe point: it does not refresh the reference buffers higher-layer frames may still use.
  * Frames above the current temporal layer are dropped and leave no gap in sequence numbers or PictureIDs.
  */
-export class Consumer implements RtpSink {
+export class Consumer implements RtpSink, PaddingSource {
   readonly id: string;
   /** Paused until the subscriber has applied the SDP that announces us, and when unsubscribed. */
   paused = true;
@@ -98,11 +107,16 @@ export class Consumer implements RtpSink {
   private readonly histOutTs = new Uint32Array(HISTORY);
   private readonly histPic = new Int32Array(HISTORY);
   private readonly histTl0 = new Int16Array(HISTORY);
+  private readonly histResentAt = new Float64Array(HISTORY).fill(-Infinity);
+  /** How far back from the newest packet the next probe padding resends. */
+  private padBack = 0;
   private rtxSeq = Math.floor(Math.random() * 0x10000);
   /** outTs − srcTs of the last forwarded packet, for sender reports. */
   private tsOffset = 0;
   private sentAny = false;
   private keyframeAskedAt = -Infinity;
+  /** Where the transport-wide seq of the packet in `out` goes (-1: not negotiated). */
+  private tccOffset = -1;
 
   constructor(
     readonly params: ConsumerParams,
@@ -137,6 +151,11 @@ export class Consumer implements RtpSink {
     if (this.paused || this.producer.kind !== 'video') return null;
     const w = this.resolveWant(this.producer.clock.now());
     return w !== null && w !== this.cur ? w.spatial : null;
+  }
+
+  /** Dynacast (RtpSink): the layer this subscriber is allocated, null when it takes none. */
+  demand(): LayerTarget | null {
+    return this.closed || this.producer.kind !== 'video' ? null : this.target;
   }
 
   /** The layers the publisher sends now, with measured bitrates (the allocator's input). */
@@ -255,8 +274,9 @@ export class Consumer implements RtpSink {
   /** Subscriber's generic NACK (RFC 4585 §6.2.1): resend from the layer's cache, as RTX when negotiated. */
   onNack(seqs: readonly number[]): void {
     if (this.producer.kind !== 'video' || this.paused) return;
-    const p = this.params;
-    const out = this.out;
+    const now = this.producer.clock.now();
+    const rtt = this.transport.rttMs;
+    const minGap = Math.max(MIN_RESEND_INTERVAL_MS, rtt > 0 ? rtt * RESEND_RTT_SHARE : 0);
     for (const seq of seqs) {
       packetStats.nacksReceived++;
       const slot = seq & (HISTORY - 1);
@@ -264,43 +284,93 @@ export class Consumer implements RtpSink {
         countDrop('nack_not_in_cache');
         continue;
       }
-      const cache = this.producer.layers[this.histLayer[slot]]?.cache ?? null;
-      const cached = cache === null ? null : cache.get(this.histSrcSeq[slot]);
-      if (cached === null || this.rtxView.parse(cached.buf, cached.length) !== null) {
-        countDrop('nack_not_in_cache');
+      if (now - this.histResentAt[slot] < minGap) {
+        countDrop('nack_too_soon');
         continue;
       }
-      const v = this.rtxView;
-      v.sequenceNumber = seq;
-      v.timestamp = this.histOutTs[slot];
-      const ext = this.ext;
-      ext.clear();
-      if (p.ext.transportCc) ext.setTransportSeq(p.ext.transportCc, this.transport.nextTransportSeq());
-      let len: number;
-      if (p.rtxSsrc !== null && p.rtxPayloadType !== null) {
-        this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
-        len = writeRtx(out, 0, v, { payloadType: p.rtxPayloadType, sequenceNumber: this.rtxSeq, ssrc: p.rtxSsrc }, ext);
-      } else {
-        // No RTX negotiated: resend on the media SSRC (RFC 4585 §3.1 allows it).
-        const hl = writeRtpHeader(out, 0, { marker: v.marker, payloadType: p.payloadType, sequenceNumber: seq, timestamp: v.timestamp, ssrc: p.ssrc }, ext);
-        len = hl + v.payloadLength <= out.length ? hl + v.payloadLength : -1;
-        if (len > 0) v.buf.copy(out, hl, v.payloadOffset, v.payloadOffset + v.payloadLength);
+      const len = this.writeResend(seq);
+      if (len < 0) continue;
+      if (this.transport.sendRtp(this.out, len, PRIORITY_RETRANSMISSION, this.tccOffset)) {
+        this.histResentAt[slot] = now;
+        packetStats.rtxPacketsOut++;
       }
-      if (len < 0) {
-        countDrop('too_large');
-        continue;
-      }
-      // The cache holds the publisher's descriptor: write the PictureID / TL0PICIDX the subscriber got.
-      const pic = this.histPic[slot];
-      const tl0 = this.histTl0[slot];
-      if ((pic >= 0 || tl0 >= 0) && this.nackVp8.parse(v.buf, v.payloadOffset, v.payloadLength) === null) {
-        const base = len - v.payloadLength - v.payloadOffset;
-        const d = this.nackVp8;
-        if (pic >= 0 && d.pictureIdOffset >= 0) writePictureId(out, base + d.pictureIdOffset, d.pictureIdLength, pic);
-        if (tl0 >= 0 && d.tl0PicIdxOffset >= 0) writeTl0PicIdx(out, base + d.tl0PicIdxOffset, tl0);
-      }
-      if (this.transport.sendRtp(out, len)) packetStats.rtxPacketsOut++;
     }
+  }
+
+  /**
+   * A probe cluster needs bytes (PaddingSource): resend one of the last packets as RTX — redundancy that
+   * also repairs a loss — or, with nothing cached, an RTX padding-only packet (RFC 3550 §5.1). Never
+   * before the first packet or without RTX: padding on the media SSRC would take sequence numbers.
+   */
+  sendPadding(bytes: number, clusterId: number, _nowMs: number): number {
+    const p = this.params;
+    if (this.closed || this.paused || !this.sentAny || p.rtxSsrc === null || p.rtxPayloadType === null) return 0;
+    const newest = this.rewriter.outSeq;
+    for (let tries = 0; tries < PADDING_SPAN; tries++) {
+      const seq = (newest - this.padBack) & 0xffff;
+      this.padBack = (this.padBack + 1) % PADDING_SPAN;
+      if (this.histOutSeq[seq & (HISTORY - 1)] !== seq) continue;
+      const len = this.writeResend(seq, true);
+      if (len > 0 && this.transport.sendProbe(this.out, len, this.tccOffset, clusterId)) return len;
+    }
+    const ext = this.ext;
+    ext.clear();
+    if (p.ext.transportCc) ext.setTransportSeq(p.ext.transportCc, 0);
+    this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
+    const out = this.out;
+    const hl = writeRtpHeader(out, 0, { marker: false, payloadType: p.rtxPayloadType, sequenceNumber: this.rtxSeq, timestamp: this.rewriter.outTs, ssrc: p.rtxSsrc }, ext);
+    const n = Math.max(1, Math.min(MAX_PADDING, bytes - hl));
+    out[0] |= 0x20;
+    out.fill(0, hl, hl + n - 1);
+    out[hl + n - 1] = n;
+    this.tccOffset = p.ext.transportCc ? 12 + ext.dataOffset(p.ext.transportCc) : -1;
+    return this.transport.sendProbe(out, hl + n, this.tccOffset, clusterId) ? hl + n : 0;
+  }
+
+  /**
+   * Writes into `out` the packet sent as `seq`, as RTX when negotiated (RFC 4588 §4) else on the media SSRC
+   * (RFC 4585 §3.1 allows it); -1 when it is gone from the cache. Sets `tccOffset`.
+   */
+  private writeResend(seq: number, quiet = false): number {
+    const p = this.params;
+    const out = this.out;
+    const slot = seq & (HISTORY - 1);
+    const cache = this.producer.layers[this.histLayer[slot]]?.cache ?? null;
+    const cached = cache === null ? null : cache.get(this.histSrcSeq[slot]);
+    if (cached === null || this.rtxView.parse(cached.buf, cached.length) !== null) {
+      if (!quiet) countDrop('nack_not_in_cache');
+      return -1;
+    }
+    const v = this.rtxView;
+    v.sequenceNumber = seq;
+    v.timestamp = this.histOutTs[slot];
+    const ext = this.ext;
+    ext.clear();
+    if (p.ext.transportCc) ext.setTransportSeq(p.ext.transportCc, 0);
+    let len: number;
+    if (p.rtxSsrc !== null && p.rtxPayloadType !== null) {
+      this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
+      len = writeRtx(out, 0, v, { payloadType: p.rtxPayloadType, sequenceNumber: this.rtxSeq, ssrc: p.rtxSsrc }, ext);
+    } else {
+      const hl = writeRtpHeader(out, 0, { marker: v.marker, payloadType: p.payloadType, sequenceNumber: seq, timestamp: v.timestamp, ssrc: p.ssrc }, ext);
+      len = hl + v.payloadLength <= out.length ? hl + v.payloadLength : -1;
+      if (len > 0) v.buf.copy(out, hl, v.payloadOffset, v.payloadOffset + v.payloadLength);
+    }
+    if (len < 0) {
+      countDrop('too_large');
+      return -1;
+    }
+    this.tccOffset = p.ext.transportCc ? 12 + ext.dataOffset(p.ext.transportCc) : -1;
+    // The cache holds the publisher's descriptor: write the PictureID / TL0PICIDX the subscriber got.
+    const pic = this.histPic[slot];
+    const tl0 = this.histTl0[slot];
+    if ((pic >= 0 || tl0 >= 0) && this.nackVp8.parse(v.buf, v.payloadOffset, v.payloadLength) === null) {
+      const base = len - v.payloadLength - v.payloadOffset;
+      const d = this.nackVp8;
+      if (pic >= 0 && d.pictureIdOffset >= 0) writePictureId(out, base + d.pictureIdOffset, d.pictureIdLength, pic);
+      if (tl0 >= 0 && d.tl0PicIdxOffset >= 0) writeTl0PicIdx(out, base + d.tl0PicIdxOffset, tl0);
+    }
+    return len;
   }
 
   /**
@@ -351,8 +421,8 @@ export class Consumer implements RtpSink {
     const n = layers.length;
     if (n === 1) return layers[0];
     const top = this.targetSpatial < n - 1 ? this.targetSpatial : n - 1;
-    for (let s = top; s >= 0; s--) if (layers[s].isActive(nowMs)) return layers[s];
-    for (let s = top + 1; s < n; s++) if (layers[s].isActive(nowMs)) return layers[s];
+    for (let s = top; s >= 0; s--) if (layers[s].isFresh(nowMs)) return layers[s];
+    for (let s = top + 1; s < n; s++) if (layers[s].isFresh(nowMs)) return layers[s];
     return layers[top];
   }
 
@@ -402,7 +472,8 @@ export class Consumer implements RtpSink {
     const ext = this.ext;
     ext.clear();
     const p = this.params;
-    if (p.ext.transportCc) ext.setTransportSeq(p.ext.transportCc, this.transport.nextTransportSeq());
+    // The transport-wide seq is written when the packet leaves the pacer (send order, not forward order).
+    if (p.ext.transportCc) ext.setTransportSeq(p.ext.transportCc, 0);
     if (p.ext.absSendTime) ext.setAbsSendTime(p.ext.absSendTime, absSendTime24(nowMs));
     if (p.ext.audioLevel && !video) {
       const lvl = this.producer.audioLevel;
@@ -416,6 +487,7 @@ export class Consumer implements RtpSink {
       return;
     }
     view.buf.copy(out, hl, view.payloadOffset, view.payloadOffset + view.payloadLength);
+    this.tccOffset = p.ext.transportCc ? 12 + ext.dataOffset(p.ext.transportCc) : -1;
     let outPic = -1;
     let outTl0 = -1;
     const vp8 = meta.vp8;
@@ -459,7 +531,8 @@ export class Consumer implements RtpSink {
     this.histTl0[slot] = outTl0;
     this.tsOffset = (r.outTs - view.timestamp) >>> 0;
     this.srLayer = layer;
-    if (this.transport.sendRtp(out, len)) {
+    this.histResentAt[slot] = -Infinity;
+    if (this.transport.sendRtp(out, len, video ? PRIORITY_VIDEO : PRIORITY_AUDIO, this.tccOffset)) {
       this.sentAny = true;
       this.packetsSent++;
       this.octetsSent += view.payloadLength;

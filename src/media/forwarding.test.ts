@@ -13,12 +13,18 @@ import { dropCount } from '../metrics/drop-reasons.ts';
 /** The subscriber's side of the wire, in process: keeps what the consumer sent, as parsed copies. */
 class CapturingTransport implements OutgoingTransport {
   connected = true;
+  rttMs = -1;
   sent: Array<{ seq: number; ts: number; ssrc: number; pt: number; marker: boolean; payload: Buffer; tseq: number }> = [];
   private tseq = 0;
   nextTransportSeq(): number {
     return this.tseq++ & 0xffff;
   }
-  sendRtp(buf: Buffer, length: number): boolean {
+  sendProbe(buf: Buffer, length: number, tccOffset: number): boolean {
+    return this.sendRtp(buf, length, 0, tccOffset);
+  }
+  sendRtp(buf: Buffer, length: number, _priority: number, tccOffset: number): boolean {
+    // As the paced sender does: the transport-wide seq is written when the packet leaves.
+    if (tccOffset >= 0) buf.writeUInt16BE(this.nextTransportSeq(), tccOffset);
     const v = new RtpView();
     assert.equal(v.parse(Buffer.from(buf.subarray(0, length))), null, 'consumer output parses');
     const tpos = v.findExtension(3);

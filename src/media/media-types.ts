@@ -1,6 +1,8 @@
 import type { RtpView } from '../rtp/rtp-packet.ts';
 import type { Vp8Descriptor } from '../rtp/vp8.ts';
 import type { ProducerLayer } from './producer-layer.ts';
+import type { PacerPriority } from '../bwe/pacer.ts';
+import type { LayerTarget } from '../allocation/types.ts';
 
 export type MediaKind = 'audio' | 'video';
 export type CodecName = 'opus' | 'vp8' | 'h264';
@@ -47,12 +49,29 @@ export interface RtpSink {
   forward(view: RtpView, meta: PacketMeta, nowMs: number): void;
   /** The producer saw a padding-only packet on `layer` (not forwarded): close the sequence gap. */
   skip(view: RtpView, layer: ProducerLayer): void;
+  /** Dynacast: the layer (spatial rank) this sink needs of a video, null for none. Read a few times a second. */
+  demand?(): LayerTarget | null;
 }
 
-/** The transport a consumer sends through (a WebRtcTransport in practice). */
+/**
+ * Bytes a packet costs on the wire beyond its RTP length: IPv4 (20) + UDP (8) + the SRTP tag (10, 16 for
+ * AEAD_AES_128_GCM; 10 is the common case). Layer meters and the bandwidth estimator both count it, so the
+ * allocator's bitrates and the estimate are in the same unit; for 50 small audio packets a second it is a
+ * quarter of the bitrate.
+ */
+export const WIRE_OVERHEAD_BYTES = 38;
+
+/**
+ * What a consumer sends through: the subscribe transport's PacedSender in the server. `priority` is the
+ * pacer class (src/bwe/pacer.ts: audio, retransmission, video); `tccOffset` is where in `buf` the 2-byte
+ * transport-wide sequence number goes (-1: none), written when the packet actually leaves.
+ */
 export interface OutgoingTransport {
   readonly connected: boolean;
-  nextTransportSeq(): number;
-  sendRtp(buf: Buffer, length: number): boolean;
+  /** Latest RTT to the subscriber (ms), -1 when unknown. */
+  readonly rttMs: number;
+  sendRtp(buf: Buffer, length: number, priority: PacerPriority, tccOffset: number): boolean;
   sendRtcp(buf: Buffer, length?: number): boolean;
+  /** A probe's padding packet, sent at once (the pacer already counted it). */
+  sendProbe(buf: Buffer, length: number, tccOffset: number, clusterId: number): boolean;
 }

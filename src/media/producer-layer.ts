@@ -11,6 +11,7 @@ import { ReceiveStats } from './receive-stats.ts';
 import { ScheduledKeyframeThrottle } from './keyframe-throttle.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Producer } from './producer.ts';
+import type { LayerOption } from '../allocation/types.ts';
 
 /** What a producer asks of the publisher's connection. */
 export interface ProducerUpstream {
@@ -28,6 +29,8 @@ export interface PublisherSr {
 
 /** A layer that sent nothing for this long counts as stopped (the browser dropped it, or the publisher paused). */
 export const LAYER_ACTIVE_MS = 1000;
+/** Even the lowest temporal layer (7.5 fps) sends every ~133 ms: silence this long means the layer stopped. */
+export const LAYER_FRESH_MS = 350;
 /** Temporal layers measured separately (VP8 TID is 2 bits). */
 export const MAX_TEMPORAL_LAYERS = 4;
 const BUCKET_MS = 100;
@@ -130,6 +133,14 @@ export class ProducerLayer {
   readonly ridBytes: Buffer | null;
   /** RTP timestamp of the newest media packet (a new value starts a frame, for the frame rate). */
   lastTimestamp = -1;
+  /** Dynacast (src/media/dynacast.ts): whether we ask the publisher to encode this layer, and since when nobody wants it. */
+  requested = true;
+  unwantedSinceMs = -1;
+  /**
+   * What the layer sent when dynacast turned it off: still offered to the allocator (it comes back when
+   * someone is allocated it), until it was asked back and did not come within WAKE_TIMEOUT_MS.
+   */
+  standby: { options: LayerOption[]; wokeAtMs: number } | null = null;
   private readonly keyframes: ScheduledKeyframeThrottle;
 
   constructor(
@@ -160,6 +171,14 @@ export class ProducerLayer {
   /** Sent something within the last second. */
   isActive(nowMs: number): boolean {
     return this.lastPacketMs >= 0 && nowMs - this.lastPacketMs < LAYER_ACTIVE_MS;
+  }
+
+  /**
+   * Sent something very recently: a consumer switches away from a layer silent for longer (the publisher
+   * stopped encoding it: its uplink or CPU, or dynacast) instead of waiting out LAYER_ACTIVE_MS.
+   */
+  isFresh(nowMs: number): boolean {
+    return this.lastPacketMs >= 0 && nowMs - this.lastPacketMs < LAYER_FRESH_MS;
   }
 
   /**

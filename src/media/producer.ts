@@ -1,5 +1,5 @@
 import { countDrop } from '../metrics/drop-reasons.ts';
-import { objectCounts } from '../metrics/registry.ts';
+import { bweStats, objectCounts } from '../metrics/registry.ts';
 import type { RtpView } from '../rtp/rtp-packet.ts';
 import { Vp8Descriptor, vp8KeyframeSize } from '../rtp/vp8.ts';
 import { isH264Keyframe } from '../rtp/h264.ts';
@@ -7,6 +7,7 @@ import { readAudioLevel } from '../rtp/header-extensions.ts';
 import { VoiceActivity } from './voice-activity.ts';
 import { ProducerLayer, type ProducerUpstream, type PublisherSr } from './producer-layer.ts';
 import type { LayerOption } from '../allocation/types.ts';
+import { layerRequested, WAKE_TIMEOUT_MS } from './dynacast.ts';
 import type { Clock } from '../util/clock.ts';
 import type { PacketMeta, ProducerParams, RtpSink } from './media-types.ts';
 import type { ReceiveStats } from './receive-stats.ts';
@@ -16,6 +17,11 @@ export { ProducerLayer } from './producer-layer.ts';
 
 /** Without key frame sizes (H.264, or before the first VP8 key frame), layers are re-ranked by bitrate this often. */
 const RERANK_INTERVAL_MS = 1000;
+/** Dynacast decisions this often. */
+const DYNACAST_INTERVAL_MS = 200;
+
+/** Dynacast's wish for the publisher: one entry per rid, in a=simulcast order. */
+export type LayerWish = Array<{ rid: string; active: boolean }>;
 
 /**
  * One published track (one m-line, one track id for the rest of the server): receives its RTP (RTX
@@ -45,7 +51,10 @@ export class Producer {
   /** Speaking detection from the audio level (audio producers); the owner is told when it flips. */
   readonly voice = new VoiceActivity();
   onSpeakingChange: ((speaking: boolean) => void) | null = null;
+  /** Dynacast: the rids to encode changed (simulcast video only); the owner tells the publisher. */
+  onLayerWish: ((wish: LayerWish) => void) | null = null;
   closed = false;
+  private lastDynacastMs = 0;
   private readonly vp8 = new Vp8Descriptor();
   private readonly meta: PacketMeta;
   private lastRerankMs = 0;
@@ -185,27 +194,76 @@ export class Producer {
     const out: LayerOption[] = [];
     if (this.params.kind !== 'video') return out;
     for (const l of this.bySpatial) {
-      if (!l.isActive(nowMs)) continue;
-      const top = Math.max(0, l.meter.topTemporal(nowMs));
-      for (let t = 0; t <= top; t++) {
-        out.push({
-          spatial: l.spatial,
-          temporal: t,
-          bitrate: Math.round(l.meter.bitrate(nowMs, t)),
-          fps: Math.round(l.meter.fps(nowMs, t) * 10) / 10,
-          ...(l.width > 0 ? { width: l.width, height: l.height } : {}),
-        });
+      if (!l.isActive(nowMs)) {
+        // Turned off by dynacast: offered at the rates it had, so a subscriber can be allocated it again.
+        const sb = l.standby;
+        if (sb !== null && (sb.wokeAtMs < 0 || nowMs - sb.wokeAtMs < WAKE_TIMEOUT_MS)) for (const o of sb.options) out.push({ ...o, spatial: l.spatial });
+        continue;
       }
+      this.measuredOptions(l, nowMs, out);
     }
     return out;
   }
 
-  /** Media loop (every ~20 ms): re-rank by bitrate while some layer's resolution is unknown. */
+  private measuredOptions(l: ProducerLayer, nowMs: number, out: LayerOption[]): LayerOption[] {
+    const top = Math.max(0, l.meter.topTemporal(nowMs));
+    for (let t = 0; t <= top; t++) {
+      out.push({
+        spatial: l.spatial,
+        temporal: t,
+        bitrate: Math.round(l.meter.bitrate(nowMs, t)),
+        fps: Math.round(l.meter.fps(nowMs, t) * 10) / 10,
+        ...(l.width > 0 ? { width: l.width, height: l.height } : {}),
+      });
+    }
+    return out;
+  }
+
+  /** Media loop (every ~20 ms): dynacast; re-rank by bitrate while some layer's resolution is unknown. */
   tick(nowMs: number): void {
-    if (this.layers.length < 2 || nowMs - this.lastRerankMs < RERANK_INTERVAL_MS) return;
+    if (this.layers.length < 2) return;
+    if (nowMs - this.lastDynacastMs >= DYNACAST_INTERVAL_MS) this.dynacast(nowMs);
+    if (nowMs - this.lastRerankMs < RERANK_INTERVAL_MS) return;
     let unknown = false;
     for (const l of this.layers) if (l.lastPacketMs >= 0 && l.width === 0) unknown = true;
     if (unknown) this.rerank(nowMs);
+  }
+
+  /** The union of what the sinks want → which layers the publisher encodes (src/media/dynacast.ts). */
+  private dynacast(nowMs: number): void {
+    this.lastDynacastMs = nowMs;
+    if (this.params.kind !== 'video' || !this.simulcast || this.closed) return;
+    const n = this.bySpatial.length;
+    let wantedMask = 0;
+    for (const s of this.sinks) {
+      const t = s.demand?.();
+      if (t === null || t === undefined) continue;
+      wantedMask |= 1 << Math.min(t.spatial, n - 1);
+    }
+    let lowest = -1;
+    for (let r = 0; r < n && lowest < 0; r++) if (this.bySpatial[r].isActive(nowMs)) lowest = r;
+    if (lowest < 0) lowest = 0;
+    let changed = false;
+    for (let r = 0; r < n; r++) {
+      const l = this.bySpatial[r];
+      const wanted = (wantedMask & (1 << r)) !== 0;
+      const sending = l.isActive(nowMs);
+      if (wanted) l.unwantedSinceMs = -1;
+      else if (l.unwantedSinceMs < 0) l.unwantedSinceMs = nowMs;
+      // Standby ends when the layer, asked back, sends again or does not come within WAKE_TIMEOUT_MS.
+      const sb = l.standby;
+      if (sb !== null && sb.wokeAtMs >= 0 && (l.lastPacketMs >= sb.wokeAtMs || nowMs - sb.wokeAtMs >= WAKE_TIMEOUT_MS)) l.standby = null;
+      const next = layerRequested({ wanted, sending, requested: l.requested, lowest: r === lowest, unwantedSinceMs: l.unwantedSinceMs }, nowMs);
+      if (next === l.requested) continue;
+      changed = true;
+      if (!next) l.standby = { options: this.measuredOptions(l, nowMs, []), wokeAtMs: -1 };
+      else if (l.standby !== null) l.standby.wokeAtMs = nowMs;
+      l.requested = next;
+    }
+    if (changed) {
+      bweStats.dynacastUpdates++;
+      this.onLayerWish?.(this.layers.map((l) => ({ rid: l.rid ?? '', active: l.requested })));
+    }
   }
 
   addSink(s: RtpSink): void {

@@ -136,13 +136,19 @@ interface Sent {
 /** The subscriber's side of the wire, in process: keeps what the consumer sent, parsed. */
 class CapturingTransport implements OutgoingTransport {
   connected = true;
+  rttMs = -1;
   sent: Sent[] = [];
   private tseq = 0;
   private readonly d = new Vp8Descriptor();
   nextTransportSeq(): number {
     return this.tseq++ & 0xffff;
   }
-  sendRtp(buf: Buffer, length: number): boolean {
+  sendProbe(buf: Buffer, length: number, tccOffset: number): boolean {
+    return this.sendRtp(buf, length, 0, tccOffset);
+  }
+  sendRtp(buf: Buffer, length: number, _priority: number, tccOffset: number): boolean {
+    // As the paced sender does: the transport-wide seq is written when the packet leaves.
+    if (tccOffset >= 0) buf.writeUInt16BE(this.nextTransportSeq(), tccOffset);
     const v = view(Buffer.from(buf.subarray(0, length)));
     let po = v.payloadOffset;
     let pl = v.payloadLength;
@@ -580,4 +586,85 @@ test('PLIs from the subscriber go to the SSRC of the layer it receives', () => {
   const pli = t.rtcp.filter((p) => p.type === 'pli');
   assert.equal(pli.length, 1);
   assert.equal(pli[0].type === 'pli' && pli[0].mediaSsrc, sources.get('f')!.ssrc);
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Dynacast: what the sinks want decides what the publisher encodes.
+
+test('dynacast: layers nobody is allocated go off after a second, stay offered at their rates, come back at once', () => {
+  const { producer, consumer, feed, clock } = setup(['q', 'h', 'f']);
+  const wishes: Array<Record<string, boolean>> = [];
+  producer.onLayerWish = (w) => wishes.push(Object.fromEntries(w.map((x) => [x.rid, x.active])));
+  consumer.resume(clock.now());
+  const stopped = new Set<string>();
+  const run = (ms: number) => {
+    for (let t = 0; t < ms; t += 33) {
+      for (const rid of ['q', 'h', 'f']) if (!stopped.has(rid)) feed(rid, t === 0);
+      clock.advance(33);
+      producer.tick(clock.now());
+    }
+  };
+  run(900);
+  assert.equal(wishes.length, 0, 'not within the first second');
+  run(500);
+  assert.deepEqual(wishes, [{ q: true, h: false, f: true }], 'the consumer gets f: h goes off, q stays as the floor');
+  stopped.add('h');
+  const fRate = consumer.layers().find((o) => o.spatial === 2 && o.temporal === 2)!.bitrate;
+
+  consumer.setTarget({ spatial: 0, temporal: 2 });
+  run(700);
+  assert.equal(wishes.length, 1, 'f: not within the first second');
+  run(600);
+  assert.deepEqual(wishes[1], { q: true, h: false, f: false });
+  // The publisher obeys: f stops.
+  stopped.add('f');
+  run(1500);
+  const opts = consumer.layers();
+  const f = opts.find((o) => o.spatial === 2 && o.temporal === 2);
+  assert.ok(f, 'f is still offered to the allocator while off');
+  assert.ok(Math.abs(f.bitrate - fRate) < 0.1 * fRate, `at the rate it had (${f.bitrate} vs ${fRate})`);
+  assert.equal(wishes.length, 2);
+
+  // Allocated f again: asked back at once; it resumes and the consumer gets it.
+  consumer.setTarget({ spatial: 2, temporal: 2 });
+  run(200);
+  assert.deepEqual(wishes[2], { q: true, h: false, f: true });
+  stopped.delete('f');
+  run(300);
+  assert.ok(consumer.layers().some((o) => o.spatial === 2), 'f sends again');
+});
+
+test('dynacast: the lowest sending layer stays on with no sinks; a layer asked back that never comes is not flipped', () => {
+  const { producer, consumer, feed, clock } = setup(['q', 'h', 'f']);
+  const wishes: Array<Record<string, boolean>> = [];
+  producer.onLayerWish = (w) => wishes.push(Object.fromEntries(w.map((x) => [x.rid, x.active])));
+  const stopped = new Set<string>();
+  const run = (ms: number) => {
+    for (let t = 0; t < ms; t += 33) {
+      for (const rid of ['q', 'h', 'f']) if (!stopped.has(rid)) feed(rid, t === 0);
+      clock.advance(33);
+      producer.tick(clock.now());
+    }
+  };
+  consumer.resume(clock.now());
+  run(500);
+  consumer.close(); // nobody watches
+  run(1500);
+  assert.deepEqual(wishes.at(-1), { q: true, h: false, f: false });
+  stopped.add('h');
+  stopped.add('f');
+  run(1000);
+  const n = wishes.length;
+  // Someone is allocated f, but the publisher cannot send it (its uplink): asked once, then left asked.
+  const sink = { id: 'x', forward() {}, skip() {}, demand: () => ({ spatial: 2, temporal: 2 }) };
+  producer.addSink(sink);
+  run(400);
+  assert.deepEqual(wishes.at(-1), { q: true, h: false, f: true });
+  assert.equal(wishes.length, n + 1);
+  run(5000);
+  assert.equal(wishes.length, n + 1, 'no flapping while f does not come');
+  assert.ok(!producer.layerOptions(clock.now()).some((o) => o.spatial === 2), 'f asked back and silent for 3 s: no longer offered');
+  producer.removeSink(sink);
+  run(3000);
+  assert.equal(wishes.length, n + 1, 'a layer that does not send is not turned off either');
 });

@@ -2,48 +2,94 @@ import { countDrop } from '../metrics/drop-reasons.ts';
 import { packetStats } from '../metrics/registry.ts';
 import type { RtpView } from '../rtp/rtp-packet.ts';
 import { parseRtcp } from '../rtp/rtcp-compound.ts';
-import type { RtcpPacket, TwccPacket } from '../rtp/rtcp-types.ts';
+import type { RtcpPacket } from '../rtp/rtcp-types.ts';
 import { rttMsFromReportBlock } from './sender-report-clock.ts';
 import type { Consumer } from './consumer.ts';
 import type { Clock } from '../util/clock.ts';
 import type { TransportHandler, TransportState, WebRtcTransport } from '../transport/webrtc-transport.ts';
+import { PacedSender, type PacedSenderOptions } from './paced-sender.ts';
+import { DownlinkController, type DownlinkInputs, type DownlinkOptions } from './downlink-controller.ts';
+import { NO_CAPS } from '../allocation/receive-caps.ts';
+
+export interface SubscribeSessionOptions {
+  /** Priorities and device caps of this subscriber (default: equal priorities, no caps). */
+  inputs?: DownlinkInputs;
+  downlink?: DownlinkOptions;
+  sender?: PacedSenderOptions;
+}
+
+const EQUAL: DownlinkInputs = { priorityOf: () => 0, caps: () => NO_CAPS };
 
 const SR_INTERVAL_MS = 1000;
 
 /**
- * The send side of one subscriber's transport: owns its consumers, answers the browser's feedback
- * (NACK → RTX, PLI/FIR → upstream keyframe request for the layer it gets) and sends sender reports.
+ * The send side of one subscriber's transport: owns its consumers, the paced sender every packet leaves
+ * through and the bandwidth controller that picks their layers; answers the browser's feedback (NACK →
+ * RTX, PLI/FIR → upstream keyframe request for the layer it gets, transport-cc/REMB/RR → the estimator)
+ * and sends sender reports.
  */
 export class SubscribeSession implements TransportHandler {
+  readonly sender: PacedSender;
+  readonly downlink: DownlinkController;
   private readonly bySsrc = new Map<number, Consumer>();
+  private readonly list: Consumer[] = [];
   private readonly rtcpScratch: RtcpPacket[] = [];
   private lastSrMs = 0;
   /** Latest RTT to the subscriber from its receiver reports, -1 until measured. */
   rttMs = -1;
-  /** The latest transport-wide CC feedback from the browser (consumed by bandwidth estimation later). */
-  lastTwcc: TwccPacket | null = null;
   twccFeedbacks = 0;
+  rembs = 0;
+  private closed = false;
   constructor(
     readonly transport: WebRtcTransport,
     private readonly clock: Clock,
     /** The owner's view of the transport's life (connected, failed, closed). */
-    readonly onStateChange: (state: TransportState, reason?: string) => void,
+    private readonly onState: (state: TransportState, reason?: string) => void,
+    opts: SubscribeSessionOptions = {},
   ) {
+    this.sender = new PacedSender(transport, clock, opts.sender);
+    this.downlink = new DownlinkController(this.sender, opts.inputs ?? EQUAL, opts.downlink);
     transport.setHandler(this);
   }
 
-  get consumers(): Consumer[] {
-    return [...new Set(this.bySsrc.values())];
+  /** Live consumers, in the order they were added. */
+  get consumers(): readonly Consumer[] {
+    return this.list;
   }
 
   addConsumer(c: Consumer): void {
+    if (this.list.includes(c)) return;
+    this.list.push(c);
     this.bySsrc.set(c.params.ssrc, c);
     if (c.params.rtxSsrc !== null) this.bySsrc.set(c.params.rtxSsrc, c);
+    if (c.kind === 'video') this.sender.addPaddingSource(c);
+    this.downlink.invalidate();
   }
 
   removeConsumer(c: Consumer): void {
+    const i = this.list.indexOf(c);
+    if (i >= 0) this.list.splice(i, 1);
     this.bySsrc.delete(c.params.ssrc);
     if (c.params.rtxSsrc !== null) this.bySsrc.delete(c.params.rtxSsrc);
+    this.sender.removePaddingSource(c);
+    this.downlink.invalidate();
+  }
+
+  /** Decide layers for the consumers now (before new ones start, so they start on the right layer). */
+  allocateNow(): void {
+    this.downlink.allocateNow(this.clock.now(), this.list);
+  }
+
+  onStateChange(state: TransportState, reason?: string): void {
+    if (state === 'closed' || state === 'failed') this.close();
+    this.onState(state, reason);
+  }
+
+  /** Stop sending: the queue is dropped (the transport closes on its own). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sender.close();
   }
 
   onRtp(_view: RtpView): void {
@@ -86,12 +132,19 @@ export class SubscribeSession implements TransportHandler {
           for (const b of pkt.reports) {
             if (!this.bySsrc.has(b.ssrc) || b.lsr === 0) continue;
             const rtt = rttMsFromReportBlock(b.lsr, b.dlsr, this.clock.wallNow());
-            if (rtt !== null) this.rttMs = this.rttMs < 0 ? rtt : 0.8 * this.rttMs + 0.2 * rtt;
+            if (rtt === null) continue;
+            this.rttMs = this.rttMs < 0 ? rtt : 0.8 * this.rttMs + 0.2 * rtt;
+            this.sender.rttMs = this.rttMs;
+            this.downlink.onRtt(this.rttMs);
           }
           break;
         case 'twcc':
-          this.lastTwcc = pkt;
           this.twccFeedbacks++;
+          this.downlink.onTransportFeedback(pkt, this.clock.now());
+          break;
+        case 'remb':
+          this.rembs++;
+          this.downlink.onRemb(pkt.bitrate, this.clock.now());
           break;
         default:
           break;
@@ -101,6 +154,8 @@ export class SubscribeSession implements TransportHandler {
 
   /** Called by the media loop every ~20 ms. */
   tick(now: number): void {
+    if (this.closed) return;
+    this.downlink.tick(now, this.list);
     if (!this.transport.connected || now - this.lastSrMs < SR_INTERVAL_MS) return;
     this.lastSrMs = now;
     for (const c of this.consumers) {

@@ -57,6 +57,14 @@ export const DROP_REASONS = [
   'too_large',
   'send_failed',
   'nack_not_in_cache',
+  // a NACK for a packet resent less than an RTT ago (the first resend is still on its way)
+  'nack_too_soon',
+  // towards a subscriber: retransmissions over their share of the estimate, the pacer queue full or
+  // a packet waiting too long in it, the queue cleared when the transport closed
+  'rtx_rate_limited',
+  'pacer_queue_full',
+  'pacer_expired',
+  'pacer_cleared',
   'impairment_loss',
 ] as const;
 

@@ -21,6 +21,13 @@ export const packetStats = {
   stunRequests: 0,
 };
 
+/** Bandwidth control towards subscribers and layer control towards publishers (control loops, not per packet). */
+export const bweStats = {
+  allocationChanges: 0,
+  probeClusters: 0,
+  dynacastUpdates: 0,
+};
+
 /** Live object counts, maintained by the objects' own constructors/close(). */
 export const objectCounts = {
   transports: 0,
@@ -59,6 +66,10 @@ export function createMetricsRegistry(): Registry {
   counter('proxima_keyframe_requests_sent_total', 'PLI/FIR sent to publishers (after throttling)', () => packetStats.keyframeRequestsSent);
   counter('proxima_keyframe_requests_received_total', 'PLI/FIR received from subscribers', () => packetStats.keyframeRequestsReceived);
   counter('proxima_stun_requests_total', 'STUN binding requests answered', () => packetStats.stunRequests);
+
+  counter('proxima_allocation_changes_total', 'Per-subscriber layer allocations that changed what is forwarded', () => bweStats.allocationChanges);
+  counter('proxima_probe_clusters_total', 'Bandwidth probe clusters started towards subscribers', () => bweStats.probeClusters);
+  counter('proxima_dynacast_updates_total', 'Layer on/off changes sent to publishers (dynacast)', () => bweStats.dynacastUpdates);
 
   new Counter({
     name: 'proxima_packets_dropped_total',

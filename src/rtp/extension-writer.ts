@@ -85,6 +85,19 @@ export class ExtensionWriter {
     return 4 + ((n + 3) & ~3);
   }
 
+  /**
+   * Where `id`'s data lands relative to the start of the block `writeTo` writes (its 4-byte header
+   * included), or -1 when it is not set: lets a sender patch a value (the transport-wide seq) later.
+   */
+  dataOffset(id: number): number {
+    let p = 4;
+    for (let i = 0; i < this.count; i++) {
+      if (this.ids[i] === id) return p + 1;
+      p += 1 + this.lens[i];
+    }
+    return -1;
+  }
+
   /** Writes the 0xBEDE block at `offset` (RFC 8285 §4.2) and returns its length (0 when empty). */
   writeTo(out: Buffer, offset: number): number {
     const total = this.byteLength();

@@ -69,3 +69,20 @@ test('extBytesEqual compares a rid in place, byte for byte and length', () => {
   assert.equal(extBytesEqual(v, o, len, Buffer.from('ho')), false);
   assert.equal(extBytesEqual(v, -1, 0, Buffer.from('')), false, 'absent');
 });
+
+test('dataOffset names where a value lands, so a sender can patch it after writing', () => {
+  const w = new ExtensionWriter();
+  w.setAudioLevel(4, false, 10);
+  w.setMid(9, 'abc');
+  w.setTransportSeq(3, 0);
+  assert.equal(w.dataOffset(7), -1);
+  const out = Buffer.alloc(200);
+  const hl = writeRtpHeader(out, 0, hdr, w);
+  const at = 12 + w.dataOffset(3);
+  out.writeUInt16BE(4242, at);
+  const v = new RtpView();
+  assert.equal(v.parse(out, hl + 10), null);
+  assert.equal(readTransportSeq(v, 3), 4242);
+  assert.equal(readStringExt(v, 9), 'abc');
+  assert.equal(readAudioLevel(v, 4), 10);
+});

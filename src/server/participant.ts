@@ -9,6 +9,8 @@ import { buildPublishAnswer } from '../signaling/sdp/publish-answer.ts';
 import { isSdpError } from '../signaling/sdp/types.ts';
 import { serverMessage, type Mode, type PersonInfo, type PublisherInfo, type ServerMessage, type TrackInfo } from '../signaling/messages.ts';
 import type { Grants } from './auth/tokens.ts';
+import type { ReceiveCaps } from '../allocation/receive-caps.ts';
+import { INITIAL_DEVICE_CAPS, nextDeviceCaps, type DeviceCapsState, type DeviceReport } from '../allocation/device-caps.ts';
 import { RequestError } from './request-error.ts';
 import { Subscriber } from './subscriber.ts';
 import type { MediaServer } from './media-server.ts';
@@ -39,6 +41,8 @@ export class Participant {
   y = 0;
   mode: Mode = 'normal';
   spotlit = false;
+  /** What this person's device can take, from its reports (src/allocation/device-caps.ts). */
+  deviceCaps: DeviceCapsState = INITIAL_DEVICE_CAPS;
 
   constructor(
     readonly name: string,
@@ -127,6 +131,8 @@ export class Participant {
       producer.audioLevelExtId = m.extIds.audioLevel ?? 0;
       // Speaking raises this person's priority for their listeners (bandwidth allocation reads it).
       if (m.kind === 'audio') producer.onSpeakingChange = (on) => this.space.setSpeaking(this, on);
+      // Dynacast: the publisher encodes only the layers someone is allocated (and always the lowest).
+      producer.onLayerWish = (wish) => this.send(serverMessage.videoLayers(producer.id, wish));
       pub.byMid.set(m.mid, producer);
       pub.session.addProducer(producer);
       this.producers.set(producer.id, producer);
@@ -169,7 +175,20 @@ export class Participant {
   private consume(publisher: Participant, producers: Producer[]): string[] {
     // Nothing to offer yet: no transport either (an unoffered transport would only time out).
     if (producers.length === 0) return [];
-    this.sub ??= new Subscriber(this.media, this.clock, (m) => this.send(m), (s, reason) => this.onTransportState('subscribe', s, reason));
+    this.sub ??= new Subscriber(
+      this.media,
+      this.clock,
+      (m) => this.send(m),
+      (s, reason) => this.onTransportState('subscribe', s, reason),
+      {
+        inputs: {
+          // Closeness, speaking and spotlight, as the proximity rules rank them for this listener.
+          priorityOf: (publisherId) => this.space.engine.linksOf(this.id).get(publisherId)?.priority ?? 0,
+          caps: () => this.receiveCaps,
+        },
+        downlink: { log: this.log.child({ participant: this.id }) },
+      },
+    );
     return this.sub.consume(publisher.id, producers);
   }
 
@@ -189,6 +208,21 @@ export class Participant {
   subscriberAnswer(offerId: number, sdp: string): void {
     if (!this.sub) throw new RequestError('bad_request', `no outstanding subscriber offer ${offerId}`);
     this.sub.onAnswer(offerId, sdp);
+  }
+
+  /** Read by the bandwidth allocation of what this person receives. */
+  get receiveCaps(): ReceiveCaps {
+    return this.deviceCaps.caps;
+  }
+
+  /** The browser's periodic report of its limits: its receive caps follow. */
+  onReport(r: DeviceReport): void {
+    const before = this.deviceCaps;
+    this.deviceCaps = nextDeviceCaps(before, r, this.clock.now());
+    if (this.deviceCaps.level !== before.level) {
+      this.log.info('receive caps changed', { participant: this.id, level: this.deviceCaps.level, caps: this.deviceCaps.caps, cause: this.deviceCaps.cause ?? 'recovered' });
+    }
+    this.sub?.session.downlink.invalidate();
   }
 
   /** This participant's consumer of a publisher's track (the allocator sets its layer target). */

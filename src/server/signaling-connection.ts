@@ -178,6 +178,9 @@ export class SignalingConnection {
       case 'subscriberAnswer':
         p.subscriberAnswer(msg.offerId, msg.sdp);
         return;
+      case 'report':
+        p.onReport(msg);
+        return;
       case 'leave':
         this.leave('left');
         this.send(serverMessage.left(msg.id));

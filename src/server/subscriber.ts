@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Consumer } from '../media/consumer.ts';
-import { SubscribeSession } from '../media/subscribe-session.ts';
+import { SubscribeSession, type SubscribeSessionOptions } from '../media/subscribe-session.ts';
 // The consumer writes exactly the payload types and extension ids the subscribe offer announces.
 import { SUBSCRIBE_EXT_ID as SUBSCRIBE_EXT, SUBSCRIBE_PT } from '../signaling/sdp/server-capabilities.ts';
 import type { Producer } from '../media/producer.ts';
@@ -57,13 +57,19 @@ export class Subscriber {
     private readonly clock: Clock,
     private readonly send: (m: ServerMessage) => void,
     onStateChange: (state: TransportState, reason?: string) => void,
+    opts: SubscribeSessionOptions = {},
   ) {
     const t = mediaServer.createTransport(null, null, 'sub');
-    const session = new SubscribeSession(t, clock, (s, reason) => {
-      // Whatever was sent before the path existed is lost: start every video again at a keyframe.
-      if (s === 'connected') for (const c of session.consumers) c.restartAtKeyframe(clock.now());
-      onStateChange(s, reason);
-    });
+    const session = new SubscribeSession(
+      t,
+      clock,
+      (s, reason) => {
+        // Whatever was sent before the path existed is lost: start every video again at a keyframe.
+        if (s === 'connected') for (const c of session.consumers) c.restartAtKeyframe(clock.now());
+        onStateChange(s, reason);
+      },
+      opts,
+    );
     this.session = session;
     mediaServer.addTickable(session);
   }
@@ -90,7 +96,7 @@ export class Subscriber {
           ext: { transportCc: SUBSCRIBE_EXT.transportCc, absSendTime: SUBSCRIBE_EXT.absSendTime, audioLevel: video ? 0 : SUBSCRIBE_EXT.audioLevel },
         },
         producer,
-        this.session.transport,
+        this.session.sender,
       );
       const slot = this.slots.find((x) => x.inactiveSince !== null && x.inactiveSince <= this.answeredOfferId && x.media.kind === producer.kind);
       const media: SubscribeMedia = {
@@ -148,6 +154,13 @@ export class Subscriber {
     const answer = parseSubscribeAnswer(sdp, pending.mids);
     if (isSdpError(answer)) throw new RequestError('sdp_rejected', answer.message);
     const t = this.session.transport;
+    // Which feedback the browser kept decides how we estimate its downlink (transport-cc, else REMB).
+    const live = answer.media.filter((m) => m.accepted && m.direction !== 'inactive');
+    if (live.length > 0) {
+      const tcc = live.some((m) => m.extIds.transportCc !== undefined && m.codecs.some((c) => c.rtcpFb.includes('transport-cc')));
+      const remb = live.some((m) => m.codecs.some((c) => c.rtcpFb.includes('goog-remb')));
+      this.session.downlink.useEstimator(tcc ? 'transport-cc' : remb ? 'remb' : 'null');
+    }
     if (answer.transport) {
       t.remoteUfrag = answer.transport.iceUfrag;
       // RFC 5763 §5: the answerer chose; active means the browser is the DTLS client.
@@ -156,6 +169,8 @@ export class Subscriber {
     this.pending = null;
     this.answeredOfferId = offerId;
     const now = this.clock.now();
+    // Layers first, so each new video starts on (and asks a keyframe of) the layer it will keep.
+    this.session.allocateNow();
     for (const c of pending.consumers) if (!c.closed) c.resume(now);
     if (this.dirty || this.unannounced.length > 0) this.negotiate();
   }

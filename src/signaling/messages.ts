@@ -68,6 +68,36 @@ export const SubscriberAnswerSchema = z.object({
   offerId: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   sdp: Sdp,
 });
+/**
+ * What the browser knows about its own limits, every few seconds (fire-and-forget, like subscriberAnswer):
+ * a device hint, decoding effort over the last interval, why its encoder limits quality, and the UI's own
+ * receive limits. The server derives this person's receive caps from it (src/allocation/device-caps.ts).
+ */
+const Count = z.number().int().min(0).max(1_000_000_000);
+export const ReportSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  id: RequestId.optional(),
+  type: z.literal('report'),
+  device: z.object({ cores: z.number().int().min(1).max(1024).optional(), memoryGb: z.number().min(0).max(4096).optional(), mobile: z.boolean().optional() }).optional(),
+  receive: z
+    .object({
+      intervalMs: z.number().int().min(1).max(60_000),
+      videos: z.number().int().min(0).max(1024),
+      framesDecoded: Count,
+      framesDropped: Count,
+      decodeMs: Count,
+      freezes: Count.optional(),
+    })
+    .optional(),
+  publish: z
+    .object({
+      qualityLimitationReason: z.enum(['none', 'cpu', 'bandwidth', 'other']),
+      availableOutgoingBitrate: z.number().min(0).max(100_000_000_000).optional(),
+      layers: z.array(z.object({ rid: z.string().min(1).max(16), active: z.boolean(), fps: z.number().min(0).max(1000).optional(), height: z.number().int().min(0).max(10_000).optional() })).max(8).optional(),
+    })
+    .optional(),
+  limits: z.object({ maxVideos: z.number().int().min(0).max(1024).optional(), maxHeight: z.number().int().min(1).max(10_000).optional() }).optional(),
+});
 export const LeaveSchema = req('leave', {});
 export const PingSchema = req('ping', {});
 
@@ -80,6 +110,7 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
   SubscribeSchema,
   UnsubscribeSchema,
   SubscriberAnswerSchema,
+  ReportSchema,
   LeaveSchema,
   PingSchema,
 ]);
@@ -91,6 +122,7 @@ export type PublishMessage = z.infer<typeof PublishSchema>;
 export type SubscribeMessage = z.infer<typeof SubscribeSchema>;
 export type UnsubscribeMessage = z.infer<typeof UnsubscribeSchema>;
 export type SubscriberAnswerMessage = z.infer<typeof SubscriberAnswerSchema>;
+export type ReportMessage = z.infer<typeof ReportSchema>;
 export type LeaveMessage = z.infer<typeof LeaveSchema>;
 export type PingMessage = z.infer<typeof PingSchema>;
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
@@ -177,6 +209,8 @@ export const SubscriberOfferSchema = push('subscriberOffer', { offerId: z.number
 export const PublisherJoinedSchema = push('publisherJoined', { publisher: PublisherInfoSchema });
 export const PublisherLeftSchema = push('publisherLeft', { participantId: Ident });
 export const TracksChangedSchema = push('tracksChanged', { publisher: PublisherInfoSchema });
+/** Dynacast, to a publisher: which simulcast layers (rids) of its track someone watches; encode only those. */
+export const VideoLayersSchema = push('videoLayers', { trackId: Ident, layers: z.array(z.object({ rid: z.string(), active: z.boolean() })) });
 export const ErrorSchema = push('error', {
   id: RequestId.optional(),
   code: z.enum(ERROR_CODES),
@@ -198,6 +232,7 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   PublisherJoinedSchema,
   PublisherLeftSchema,
   TracksChangedSchema,
+  VideoLayersSchema,
   ErrorSchema,
 ]);
 export type JoinedMessage = z.infer<typeof JoinedSchema>;
@@ -215,6 +250,7 @@ export type SubscriberOfferMessage = z.infer<typeof SubscriberOfferSchema>;
 export type PublisherJoinedMessage = z.infer<typeof PublisherJoinedSchema>;
 export type PublisherLeftMessage = z.infer<typeof PublisherLeftSchema>;
 export type TracksChangedMessage = z.infer<typeof TracksChangedSchema>;
+export type VideoLayersMessage = z.infer<typeof VideoLayersSchema>;
 export type ErrorMessage = z.infer<typeof ErrorSchema>;
 export type ServerMessage = z.infer<typeof ServerMessageSchema>;
 
@@ -238,6 +274,7 @@ export const serverMessage = {
   publisherJoined: (publisher: PublisherInfo): PublisherJoinedMessage => ({ v, type: 'publisherJoined', publisher }),
   publisherLeft: (participantId: string): PublisherLeftMessage => ({ v, type: 'publisherLeft', participantId }),
   tracksChanged: (publisher: PublisherInfo): TracksChangedMessage => ({ v, type: 'tracksChanged', publisher }),
+  videoLayers: (trackId: string, layers: VideoLayersMessage['layers']): VideoLayersMessage => ({ v, type: 'videoLayers', trackId, layers }),
   error: (code: ErrorCode, message: string, id?: RequestId): ErrorMessage =>
     id === undefined ? { v, type: 'error', code, message } : { v, type: 'error', id, code, message },
 };

@@ -117,7 +117,7 @@ describe('Chromium through the weather proxy', () => {
     try {
       assert.equal(server.media.announcedPort, proxy.port);
       // Two tiles apart on the office floor: B receives A.
-      const a = await browser.page(`${server.url}/?space=weather&name=A&x=30&y=20&video=640x480`);
+      const a = await browser.page(`${server.url}/?space=weather&name=A&x=30&y=20&video=640x480&simulcast=0`);
       const aId = (await a.evaluate(() => (window as any).proxima.ready)) as string;
       const b = await browser.page(`${server.url}/?space=weather&name=B&x=32&y=20&publish=0`);
       await b.evaluate(() => (window as any).proxima.ready);

@@ -29,12 +29,13 @@ export class TestBrowser {
     private readonly profileDir: string,
   ) {}
 
-  static async launch(): Promise<TestBrowser> {
+  /** `extraArgs`: more Chromium switches for this browser (e.g. field trials). */
+  static async launch(extraArgs: readonly string[] = []): Promise<TestBrowser> {
     const profileDir = mkdtempSync(join(tmpdir(), 'proxima-chromium-'));
     const context = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM_PATH,
       headless: true,
-      args: CHROMIUM_FLAGS,
+      args: [...CHROMIUM_FLAGS, ...extraArgs],
       permissions: ['camera', 'microphone'],
     });
     return new TestBrowser(context, profileDir);

@@ -175,6 +175,9 @@ export class Impairment {
     deliveredBytes: 0,
   };
 
+  /** Told of every datagram the weather drops (tests that classify losses, e.g. by RTP SSRC). */
+  onLoss: ((datagram: Buffer, reason: 'lost_random' | 'lost_burst' | 'queue_overflow') => void) | null = null;
+
   constructor(
     config: ImpairmentPatch,
     private readonly clock: Clock,
@@ -223,11 +226,13 @@ export class Impairment {
       const p = this.geBad ? ge.lossInBad : ge.lossInGood;
       if (p > 0 && this.rng() < p) {
         this.counters.lost_burst++;
+        this.onLoss?.(datagram, 'lost_burst');
         return;
       }
     }
     if (c.loss > 0 && this.rng() < c.loss) {
       this.counters.lost_random++;
+      this.onLoss?.(datagram, 'lost_random');
       return;
     }
 
@@ -239,6 +244,7 @@ export class Impairment {
       // Small epsilon: the fluid backlog is a float; a queue exactly full must still accept an exact fit.
       if (backlogBytes + bytes > c.queueBytes + 1e-6) {
         this.counters.queue_overflow++;
+        this.onLoss?.(datagram, 'queue_overflow');
         return;
       }
       leaveQueue = Math.max(now, this.linkFreeAt) + (bytes * 8) / c.rateKbps;

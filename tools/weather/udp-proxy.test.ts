@@ -131,6 +131,55 @@ describe('WeatherProxy (real UDP on loopback)', () => {
     assert.equal(echoed, before);
   });
 
+  test('a client’s own link: its loss and delay touch only it, and losses are reported with the datagram', async (t) => {
+    const echo = createSocket('udp4');
+    sockets.push(echo);
+    const sourceOf = new Map<string, number>();
+    echo.on('message', (msg, rinfo) => {
+      sourceOf.set(msg.toString('utf8', 0, 1), rinfo.port);
+      echo.send(msg, rinfo.port, rinfo.address);
+    });
+    const echoPort = await bind(echo);
+    const proxy = new WeatherProxy({ listenPort: 0, target: { address: '127.0.0.1', port: echoPort }, seed: 5 });
+    t.after(() => proxy.close());
+    await proxy.start();
+    assert.equal(proxy.linkOf(1), null, 'no such client');
+    const got = { A: [] as number[], B: [] as number[] };
+    const socks = { A: createSocket('udp4'), B: createSocket('udp4') };
+    for (const [name, s] of Object.entries(socks)) {
+      sockets.push(s);
+      s.on('message', (m) => got[name as 'A' | 'B'].push(performance.now() - m.readDoubleBE(1)));
+      await bind(s);
+    }
+    const ping = (name: 'A' | 'B') => {
+      const m = Buffer.alloc(9);
+      m.write(name, 0, 'utf8');
+      m.writeDoubleBE(performance.now(), 1);
+      socks[name].send(m, proxy.port, '127.0.0.1');
+    };
+    ping('A');
+    ping('B');
+    await until(() => got.A.length === 1 && got.B.length === 1, 2000, 'the first round trips');
+    // B's own link: 30 ms down, half of what comes back lost.
+    const link = proxy.linkOf(sourceOf.get('B')!);
+    assert.ok(link);
+    assert.equal(link.client.port, socks.B.address().port);
+    link.down.setConfig({ delayMs: 30, loss: 0.5 });
+    const lost: string[] = [];
+    link.down.onLoss = (d, reason) => lost.push(`${d.toString('utf8', 0, 1)}:${reason}`);
+    for (let i = 0; i < 40; i++) {
+      ping('A');
+      ping('B');
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await until(() => got.A.length === 41 && got.B.length + lost.length === 41, 3000, 'every reply delivered or reported lost');
+    assert.ok(lost.length >= 8 && lost.length <= 32, `B lost about half (${lost.length})`);
+    assert.ok(lost.every((x) => x === 'B:lost_random'));
+    assert.ok(Math.min(...got.B.slice(1)) >= 29, 'B’s replies take its link’s 30 ms');
+    assert.ok(Math.max(...got.A.slice(1)) < 25, 'A is untouched');
+    assert.equal(proxy.stats().down.lost_random, 0, 'the shared weather is clear');
+  });
+
   test('start() fails cleanly on a port in use', async () => {
     const holder = createSocket('udp4');
     sockets.push(holder);

@@ -42,13 +42,25 @@ interface Client {
   port: number;
   upstream: Socket;
   lastSeen: number;
+  /** This client's own access link, before the shared bottleneck (null: only the shared weather). */
+  link: ClientLink | null;
+}
+
+/** One client's own weather, each direction on its own (see WeatherProxy.linkOf). */
+export interface ClientLink {
+  readonly up: Impairment;
+  readonly down: Impairment;
+  /** The client's address as the proxy sees it, and the upstream port the target sees for it. */
+  readonly client: { address: string; port: number };
+  readonly upstreamPort: number;
 }
 
 /**
  * A user-space UDP impairment proxy: clients send to (listenHost, port); each client gets its own
  * upstream socket towards the target, so the target sees one source port per client and its replies go
  * back to the client they answer. Both directions pass through an Impairment (`up` and `down`), each a
- * single shared bottleneck for all clients.
+ * single shared bottleneck for all clients; `linkOf` gives one client an access link of its own in front
+ * of it (its own loss, delay, cap), so one person's bad network does not touch the others'.
  */
 export class WeatherProxy {
   readonly up: Impairment;
@@ -102,6 +114,33 @@ export class WeatherProxy {
     this.target = { ...target };
   }
 
+  /**
+   * The own link of the client the target knows by `upstreamPort` (what the server sees as its remote
+   * port), created with clear weather on first use; null when no such client exists.
+   */
+  linkOf(upstreamPort: number): ClientLink | null {
+    for (const c of this.clients.values()) {
+      let port = 0;
+      try {
+        port = c.upstream.address().port;
+      } catch {
+        continue; // not bound yet: the target cannot know it
+      }
+      if (port !== upstreamPort) continue;
+      if (c.link === null) {
+        const seed = ((this.opts.seed ?? 1) * 31 + upstreamPort) >>> 0;
+        c.link = {
+          up: new Impairment({}, this.clock, seededRandom(seed)),
+          down: new Impairment({}, this.clock, seededRandom((seed ^ 0x5bd1e995) >>> 0)),
+          client: { address: c.address, port: c.port },
+          upstreamPort,
+        };
+      }
+      return c.link;
+    }
+    return null;
+  }
+
   stats(): WeatherProxyStats {
     return {
       clients: this.clients.size,
@@ -123,6 +162,10 @@ export class WeatherProxy {
     this.down.close();
     if (this.sweep) this.clock.clear(this.sweep);
     this.sweep = null;
+    for (const c of this.clients.values()) {
+      c.link?.up.close();
+      c.link?.down.close();
+    }
     const sockets: Socket[] = [...this.clients.values()].map((c) => c.upstream);
     this.clients.clear();
     if (this.listen) sockets.push(this.listen);
@@ -137,13 +180,16 @@ export class WeatherProxy {
     if (!client) client = this.addClient(key, rinfo);
     client.lastSeen = this.clock.now();
     const upstream = client.upstream;
-    this.up.push(msg, (b) => {
-      if (this.closing || this.clients.get(key)?.upstream !== upstream) {
-        this.orphaned++;
-        return;
-      }
-      upstream.send(b, this.target.port, this.target.address);
-    });
+    const shared = (b: Buffer) =>
+      this.up.push(b, (x) => {
+        if (this.closing || this.clients.get(key)?.upstream !== upstream) {
+          this.orphaned++;
+          return;
+        }
+        upstream.send(x, this.target.port, this.target.address);
+      });
+    if (client.link) client.link.up.push(msg, shared);
+    else shared(msg);
   }
 
   private addClient(key: string, rinfo: RemoteInfo): Client {
@@ -151,7 +197,7 @@ export class WeatherProxy {
     upstream.on('error', () => {});
     // Bind now (sync in effect: send queues until bound) so the source port is fixed from the first packet.
     upstream.bind(0, this.opts.listenHost ?? '127.0.0.1');
-    const client: Client = { key, address: rinfo.address, port: rinfo.port, upstream, lastSeen: this.clock.now() };
+    const client: Client = { key, address: rinfo.address, port: rinfo.port, upstream, lastSeen: this.clock.now(), link: null };
     upstream.on('message', (msg, from) => this.fromTarget(client, msg, from));
     this.clients.set(key, client);
     return client;
@@ -164,14 +210,17 @@ export class WeatherProxy {
       return;
     }
     client.lastSeen = this.clock.now();
-    this.down.push(msg, (b) => {
+    const toClient = (b: Buffer) => {
       const listen = this.listen;
       if (!listen || this.closing) {
         this.orphaned++;
         return;
       }
       listen.send(b, client.port, client.address);
-    });
+    };
+    // Down: the shared bottleneck first (the server's side), then the client's own access link.
+    const link = client.link;
+    this.down.push(msg, link ? (b) => link.down.push(b, toClient) : toClient);
   }
 
   private expire(idleMs: number): void {
@@ -179,6 +228,8 @@ export class WeatherProxy {
     for (const [key, c] of this.clients) {
       if (now - c.lastSeen > idleMs) {
         this.clients.delete(key);
+        c.link?.up.close();
+        c.link?.down.close();
         c.upstream.close();
       }
     }

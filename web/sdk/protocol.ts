@@ -11,6 +11,12 @@ export interface TrackInfo {
   mid?: string;
 }
 
+/** Dynacast: whether anyone watches one simulcast layer (rid) of a track we publish. */
+export interface VideoLayer {
+  rid: string;
+  active: boolean;
+}
+
 export interface PublisherInfo {
   participantId: string;
   name: string;

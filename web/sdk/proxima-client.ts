@@ -2,10 +2,17 @@ import { SignalingSocket, type ServerPush } from './signaling-socket.ts';
 import { fetchGuestToken, tokenUrlFor, TokenUnavailableError } from './token.ts';
 import { PeerAudio } from './peer-audio.ts';
 import { PeerStatsSampler, type PeerStats } from './peer-stats.ts';
-import type { Grants, JoinedMessage, Link, Mode, Person, PublisherInfo, SpaceMap, TrackInfo } from './protocol.ts';
+import type { Grants, JoinedMessage, Link, Mode, Person, PublisherInfo, SpaceMap, TrackInfo, VideoLayer } from './protocol.ts';
+import { videoEncodings, type SimulcastOptions } from './simulcast.ts';
+import { PublisherLayers } from './publisher-layers.ts';
+import { deviceHint, publishSample, ReportSampler, type ClientReportBody, type ReceiveLimits } from './client-report.ts';
 
 export type { Grants, Link, MapArea, Mode, Person, PublisherInfo, Rect, SpaceMap, TrackInfo } from './protocol.ts';
 export type { PeerStats } from './peer-stats.ts';
+export type { ReceiveLimits } from './client-report.ts';
+
+/** How `publish` sends video (see sdk/simulcast.ts). */
+export type PublishOptions = SimulcastOptions;
 
 export interface RemoteTrackEvent {
   publisherId: string;
@@ -37,6 +44,8 @@ export interface ClientOptions {
   tokenUrl?: string;
   /** Play received audio through detached `<audio>` elements whose volume follows the link gain (default true). */
   playAudio?: boolean;
+  /** Report device, decode and encode limits to the server this often (ms); 0 turns reports off. Default 2000. */
+  reportIntervalMs?: number;
 }
 
 type Events = {
@@ -84,6 +93,14 @@ export class ProximaClient {
   private offerChain: Promise<void> = Promise.resolve();
   private readonly sampler = new PeerStatsSampler();
   private readonly tokenUrl: string;
+  /** Our simulcast video senders by server track id: the server's dynacast wishes and our own limits. */
+  readonly publishedLayers = new Map<string, PublisherLayers>();
+  private readonly reportSampler = new ReportSampler();
+  private readonly reportIntervalMs: number;
+  private reportTimer: ReturnType<typeof setInterval> | null = null;
+  private limits: ReceiveLimits = {};
+  /** The latest report sent (for a UI or a test). */
+  lastReport: ClientReportBody | null = null;
 
   constructor(
     private readonly url: string,
@@ -91,6 +108,7 @@ export class ProximaClient {
   ) {
     this.tokenUrl = opts.tokenUrl ?? tokenUrlFor(url);
     this.audio = opts.playAudio === false ? null : new PeerAudio();
+    this.reportIntervalMs = opts.reportIntervalMs ?? 2000;
   }
 
   on<K extends keyof Events>(event: K, fn: (e: Events[K]) => void): () => void {
@@ -124,7 +142,11 @@ export class ProximaClient {
     const sig = await SignalingSocket.open(this.url);
     this.sig = sig;
     sig.onPush = (m) => this.onPush(m);
-    sig.onClose = (code, reason) => this.emit('closed', { code, reason });
+    sig.onClose = (code, reason) => {
+      if (this.reportTimer) clearInterval(this.reportTimer);
+      this.reportTimer = null;
+      this.emit('closed', { code, reason });
+    };
     const body: Record<string, unknown> = { space, name };
     if (token) body.token = token;
     if (o.x !== undefined) body.x = o.x;
@@ -140,19 +162,64 @@ export class ProximaClient {
     if (r.grants) this.grants = r.grants;
     const result: JoinResult = { participantId: r.participantId, publishers: r.publishers ?? [], self: r.self, people: r.people ?? [], map: r.map, grants: this.grants };
     this.emit('joined', result);
+    if (this.reportIntervalMs > 0) this.reportTimer = setInterval(() => void this.sendReport(), this.reportIntervalMs);
     return result;
   }
 
-  /** Publish every track of `stream` (sendonly). */
-  async publish(stream: MediaStream): Promise<TrackInfo[]> {
+  /**
+   * Publish every track of `stream` (sendonly). Video goes out as three simulcast layers with temporal
+   * layers unless `{ simulcast: false }` (sdk/simulcast.ts); the server turns off layers nobody watches.
+   */
+  async publish(stream: MediaStream, opts: PublishOptions = {}): Promise<TrackInfo[]> {
     const sig = this.requireSignaling();
     const pc = this.publishPc ?? (this.publishPc = new RTCPeerConnection(this.pcConfig));
-    for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    const added: RTCRtpTransceiver[] = [];
+    for (const track of stream.getTracks()) {
+      const init: RTCRtpTransceiverInit = { direction: 'sendonly', streams: [stream] };
+      if (track.kind === 'video') init.sendEncodings = videoEncodings(track.getSettings().height ?? 480, opts);
+      added.push(pc.addTransceiver(track, init));
+    }
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     const r = (await sig.request('publish', { sdp: offer.sdp })) as ServerPush & { sdp: string; tracks: TrackInfo[] };
     await pc.setRemoteDescription({ type: 'answer', sdp: r.sdp });
+    for (const t of added) {
+      const info = r.tracks.find((x) => x.mid !== undefined && x.mid === t.mid);
+      if (!info || t.sender.track?.kind !== 'video' || this.publishedLayers.has(info.trackId)) continue;
+      const layers = new PublisherLayers(info.trackId, t.sender);
+      layers.onError = (e) => this.emit('error', e);
+      this.publishedLayers.set(info.trackId, layers);
+    }
     return r.tracks;
+  }
+
+  /**
+   * Limits of this device or UI (videos shown at most, tallest tile in pixels): the server allocates within
+   * them on top of what it measures. Sent at once and with every report.
+   */
+  setReceiveLimits(limits: ReceiveLimits): void {
+    this.limits = { ...limits };
+    void this.sendReport();
+  }
+
+  /** Gather and send one report now (normally every reportIntervalMs). */
+  async sendReport(): Promise<void> {
+    const sig = this.sig;
+    if (!sig) return;
+    const now = performance.now();
+    const [sub, pub] = await Promise.all([this.subscribePc?.getStats().catch(() => null) ?? null, this.publishPc?.getStats().catch(() => null) ?? null]);
+    const body: ClientReportBody = { device: deviceHint() };
+    const receive = this.reportSampler.receive(sub, now);
+    if (receive) body.receive = receive;
+    const published = publishSample(pub, now);
+    if (published) {
+      body.publish = published.report;
+      for (const l of this.publishedLayers.values()) l.sample(published.sample);
+    }
+    if (this.limits.maxVideos !== undefined || this.limits.maxHeight !== undefined) body.limits = { ...this.limits };
+    if (this.sig !== sig) return;
+    this.lastReport = body;
+    sig.notify('report', body as Record<string, unknown>);
   }
 
   /**
@@ -216,6 +283,8 @@ export class ProximaClient {
   }
 
   async leave(): Promise<void> {
+    if (this.reportTimer) clearInterval(this.reportTimer);
+    this.reportTimer = null;
     if (this.sig) {
       await this.sig.request('leave').catch(() => undefined);
       this.sig.close();
@@ -258,6 +327,9 @@ export class ProximaClient {
         this.emit(m.type, p);
         break;
       }
+      case 'videoLayers':
+        this.publishedLayers.get(m.trackId as string)?.setWanted(m.layers as VideoLayer[]);
+        break;
       case 'publisherLeft':
         this.publishers.delete(m.participantId as string);
         this.emit('publisherLeft', { participantId: m.participantId as string });

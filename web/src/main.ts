@@ -89,13 +89,14 @@ const ready = (async () => {
   toolbar.refresh();
   refreshPeople();
   showStatus();
+  if (params.maxVideos !== undefined || params.maxHeight !== undefined) client.setReceiveLimits({ maxVideos: params.maxVideos, maxHeight: params.maxHeight });
   ($('map') as HTMLCanvasElement).focus();
   if (params.publish && joined.grants?.publish !== false) {
     const stream = await openMedia();
     if (!stream) {
       toolbar.setMedia('no camera or microphone');
     } else {
-      await client.publish(stream);
+      await client.publish(stream, { simulcast: params.simulcast });
       strip.setLocal(stream, joined.participantId, joined.self?.name ?? params.name);
       toolbar.setMedia([stream.getVideoTracks().length ? 'camera' : '', stream.getAudioTracks().length ? 'mic' : ''].filter(Boolean).join(' + ') + ' live');
     }

@@ -9,8 +9,13 @@ export interface PageParams {
   mode?: Mode;
   token?: string;
   publish: boolean;
-  /** Camera capture size, `video=WxH` (default 640x480): smaller for weak machines or many pages. */
+  /** Camera capture size, `video=WxH` (default 1280x720, which gives Chrome room for three simulcast layers). */
   video: { width: number; height: number };
+  /** `simulcast=0`: send one video encoding instead of three layers. */
+  simulcast: boolean;
+  /** `maxVideos=N`, `maxHeight=H`: this page's receive limits (the server allocates within them). */
+  maxVideos?: number;
+  maxHeight?: number;
 }
 
 function intParam(v: string | null): number | undefined {
@@ -30,10 +35,13 @@ export function readParams(search: string): PageParams {
     token: q.get('token') || undefined,
     publish: q.get('publish') !== '0',
     video: videoSize(q.get('video')),
+    simulcast: q.get('simulcast') !== '0',
+    maxVideos: intParam(q.get('maxVideos')),
+    maxHeight: intParam(q.get('maxHeight')),
   };
 }
 
 function videoSize(v: string | null): { width: number; height: number } {
   const m = /^(\d{2,4})x(\d{2,4})$/.exec(v ?? '');
-  return m ? { width: Number(m[1]), height: Number(m[2]) } : { width: 640, height: 480 };
+  return m ? { width: Number(m[1]), height: Number(m[2]) } : { width: 1280, height: 720 };
 }

@@ -23,7 +23,8 @@ const MID_RE = /^[A-Za-z0-9_.+-]{1,32}$/;
 const TOKEN_RE = /^[A-Za-z0-9_.+\/{}=#-]{1,64}$/; // RFC 8830 msid-id/appdata are token-char; we also bar odd ones
 const FB = {
   audio: [{ type: 'transport-cc' }],
-  video: [{ type: 'transport-cc' }, { type: 'ccm', subtype: 'fir' }, { type: 'nack' }, { type: 'nack', subtype: 'pli' }],
+  // goog-remb only as the fallback estimate when a browser drops transport-cc from its answer.
+  video: [{ type: 'transport-cc' }, { type: 'goog-remb' }, { type: 'ccm', subtype: 'fir' }, { type: 'nack' }, { type: 'nack', subtype: 'pli' }],
 };
 
 /**

@@ -1,0 +1,181 @@
+/**
+ * Bandwidth control towards one subscriber: the loop of docs/allocation.md, "How it is driven".
+ *
+ *   browser feedback (transport-cc / REMB / RR) ─► BandwidthEstimator ─► budget
+ *   consumers (layers, priorities, caps) ─► prioritize ─► applyReceiveCaps ─► allocate(budget, …, previous)
+ *   ─► changed? ─► Consumer.setTarget per video;  estimate ─► pacer rate;  wanted > estimate ─► probe
+ *
+ * Decide, then apply: the allocation is a value; the only state here is the previous one and timers.
+ */
+import { allocate, allocationChanged, describe } from '../allocation/allocate.ts';
+import type { Logger } from '../util/logger.ts';
+import { prioritize } from '../allocation/prioritize.ts';
+import { applyReceiveCaps, NO_CAPS, type ReceiveCaps } from '../allocation/receive-caps.ts';
+import type { Allocation, TrackSubscription } from '../allocation/types.ts';
+import type { BandwidthEstimator, BweStats, TwccFeedback } from '../bwe/estimator.ts';
+import { NullEstimator } from '../bwe/null-estimator.ts';
+import { RembEstimator } from '../bwe/remb-estimator.ts';
+import { TransportCcEstimator } from '../bwe/transport-cc-estimator.ts';
+import { bweStats } from '../metrics/registry.ts';
+import type { Consumer } from './consumer.ts';
+import type { PacedSender } from './paced-sender.ts';
+
+/** How often the allocation is recomputed (and whenever consumers change). */
+export const ALLOCATE_INTERVAL_MS = 200;
+
+export type EstimatorKind = 'transport-cc' | 'remb' | 'null';
+
+/** What the controller asks of the rest of the server about this subscriber. */
+export interface DownlinkInputs {
+  /** Priority of a publisher for this subscriber (proximity rules, 0..1000); 0 when not linked. */
+  priorityOf(publisherId: string): number;
+  /** The subscriber's device limits (client reports); NO_CAPS without any. */
+  caps(): ReceiveCaps;
+}
+
+export interface DownlinkOptions {
+  /** Estimate before any feedback (bps). Default 1 Mbps (TransportCcEstimator's). */
+  initialBps?: number;
+  /** Probing towards more bandwidth. Default true. */
+  probing?: boolean;
+  /** Each applied allocation is logged at debug level. */
+  log?: Logger;
+}
+
+/** A reading for dashboards, tests and plots (allocates: call at a low rate). */
+export interface DownlinkSnapshot {
+  estimator: BweStats;
+  allocation: Allocation | null;
+  /** Allocations applied so far (changes only). */
+  changes: number;
+  pacer: { queuedPackets: number; queuedBytes: number; pacingBps: number };
+  probes: { packets: number; bytes: number };
+  rtxLimited: number;
+}
+
+export class DownlinkController {
+  estimator: BandwidthEstimator;
+  kind: EstimatorKind = 'transport-cc';
+  allocation: Allocation | null = null;
+  changes = 0;
+  /** Called after an allocation was applied (it changed). */
+  onAllocation: ((a: Allocation) => void) | null = null;
+  private lastAllocateMs = -Infinity;
+  private dirty = true;
+
+  constructor(
+    private readonly sender: PacedSender,
+    private readonly inputs: DownlinkInputs,
+    private readonly opts: DownlinkOptions = {},
+  ) {
+    this.estimator = this.create('transport-cc');
+    sender.estimator = this.estimator;
+  }
+
+  /**
+   * What the subscriber's answer negotiated: transport-cc feedback (the real estimator), else REMB (follow
+   * the browser's number), else nothing (no adaptation: a null estimator, unlimited). Changing it restarts
+   * estimation.
+   */
+  useEstimator(kind: EstimatorKind): void {
+    if (kind === this.kind) return;
+    this.kind = kind;
+    this.estimator = this.create(kind);
+    this.sender.estimator = this.estimator;
+    this.dirty = true;
+  }
+
+  onTransportFeedback(fb: TwccFeedback, nowMs: number): void {
+    this.estimator.onTransportFeedback(fb, nowMs);
+  }
+
+  onRemb(bps: number, nowMs: number): void {
+    this.estimator.onRemb?.(bps, nowMs);
+  }
+
+  onRtt(rttMs: number): void {
+    this.estimator.onRtt?.(rttMs);
+  }
+
+  /** Consumers came or went, or a priority changed: allocate at the next tick instead of waiting. */
+  invalidate(): void {
+    this.dirty = true;
+  }
+
+  /** Media loop (~20 ms): allocation every ALLOCATE_INTERVAL_MS (or when invalidated), probing, pacing. */
+  tick(nowMs: number, consumers: readonly Consumer[]): void {
+    if (this.dirty || nowMs - this.lastAllocateMs >= ALLOCATE_INTERVAL_MS) this.allocateNow(nowMs, consumers);
+    const est = this.estimator;
+    if (est instanceof TransportCcEstimator && this.allocation !== null && this.sender.connected) {
+      // Probe only while the subscriber wants more than the estimate (never pad for nothing).
+      const cluster = est.planProbe(nowMs, this.allocation.wantedBitrate);
+      if (cluster !== null) {
+        bweStats.probeClusters++;
+        this.sender.pacer.startCluster(cluster, nowMs);
+      }
+    }
+    this.sender.process(nowMs);
+  }
+
+  /** Decide and apply now. */
+  allocateNow(nowMs: number, consumers: readonly Consumer[]): Allocation {
+    this.dirty = false;
+    this.lastAllocateMs = nowMs;
+    const budget = this.estimator.estimate(nowMs);
+    if (Number.isFinite(budget)) this.sender.pacer.setEstimate(budget);
+    else this.sender.pacer.setPacingRate(UNPACED_BPS);
+    const subs: TrackSubscription[] = [];
+    for (const c of consumers) if (!c.closed) subs.push(this.subscriptionOf(c, nowMs));
+    const prioritized = applyReceiveCaps(prioritize(subs), this.inputs.caps() ?? NO_CAPS);
+    const next = allocate(budget, prioritized, this.allocation);
+    const changed = allocationChanged(this.allocation, next);
+    this.allocation = next;
+    if (changed) {
+      this.changes++;
+      bweStats.allocationChanges++;
+      const byTrack = new Map<string, Consumer>();
+      for (const c of consumers) byTrack.set(c.producer.id, c);
+      for (const t of next.tracks) {
+        if (t.kind !== 'video' || t.reason === 'no_layers') continue;
+        byTrack.get(t.trackId)?.setTarget(t.target);
+      }
+      if (this.opts.log) {
+        const st = this.estimator.stats();
+        this.opts.log.debug('allocation', { allocation: describe(next), estimator: st.kind, state: st.state, signal: st.signal, loss: st.lossFraction, acked: Math.round(st.ackedBps) });
+      }
+      this.onAllocation?.(next);
+    }
+    return next;
+  }
+
+  snapshot(): DownlinkSnapshot {
+    const p = this.sender.pacer;
+    return {
+      estimator: this.estimator.stats(),
+      allocation: this.allocation,
+      changes: this.changes,
+      pacer: { queuedPackets: p.queuedPackets, queuedBytes: p.queuedBytes, pacingBps: p.pacingRateBps },
+      probes: { packets: this.sender.counters.probePackets, bytes: this.sender.counters.probeBytes },
+      rtxLimited: this.sender.counters.rtxLimited,
+    };
+  }
+
+  private subscriptionOf(c: Consumer, nowMs: number): TrackSubscription {
+    const p = c.producer;
+    const priority = this.inputs.priorityOf(p.params.publisherId);
+    if (p.kind === 'audio') return { kind: 'audio', trackId: p.id, priority, bitrate: Math.round(p.layers[0].meter.bitrate(nowMs)) };
+    return { kind: 'video', trackId: p.id, priority, layers: c.layers() };
+  }
+
+  private create(kind: EstimatorKind): BandwidthEstimator {
+    if (kind === 'remb') return new RembEstimator(this.opts.initialBps !== undefined ? { initialBps: this.opts.initialBps } : {});
+    if (kind === 'null') return new NullEstimator();
+    return new TransportCcEstimator({
+      ...(this.opts.initialBps !== undefined ? { initialBps: this.opts.initialBps } : {}),
+      ...(this.opts.probing === false ? { probing: false } : {}),
+    });
+  }
+}
+
+/** Without an estimate (null estimator) the pacer must not hold anything back. */
+const UNPACED_BPS = 10_000_000_000;

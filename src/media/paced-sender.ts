@@ -1,0 +1,251 @@
+/**
+ * The send side of one subscribe transport: every RTP packet towards the subscriber passes here. It asks the
+ * pacer (src/bwe/pacer.ts) whether the packet may leave now; if not, the packet is copied into a slot of a
+ * preallocated pool until the pacer releases it. At the moment a packet really leaves it gets its
+ * transport-wide sequence number (draft-holmer-rmcat-transport-wide-cc-extensions-01 §2: numbered in send
+ * order, so feedback describes the wire) and is reported to the bandwidth estimator.
+ *
+ * Retransmissions are limited to a share of the estimate (a NACK storm on a congested link would otherwise
+ * crowd out the media it tries to repair); probe clusters are filled with padding from a PaddingSource
+ * (RTX of recently sent packets). Nothing here allocates per packet: the pool only grows, in doublings.
+ */
+import { countDrop } from '../metrics/drop-reasons.ts';
+import { Pacer, PACER_QUEUED, PACER_SEND_NOW, PRIORITY_RETRANSMISSION, type PacerDropReason, type PacerOptions, type PacerPriority, type PacerSink } from '../bwe/pacer.ts';
+import type { BandwidthEstimator } from '../bwe/estimator.ts';
+import { NullEstimator } from '../bwe/null-estimator.ts';
+import type { Clock, TimerHandle } from '../util/clock.ts';
+import { WIRE_OVERHEAD_BYTES, type OutgoingTransport } from './media-types.ts';
+
+/** What the sender needs of the transport (a WebRtcTransport). */
+export interface RtpWire {
+  readonly connected: boolean;
+  nextTransportSeq(): number;
+  sendRtp(buf: Buffer, length: number): boolean;
+  sendRtcp(buf: Buffer, length?: number): boolean;
+}
+
+/** Something that can send a padding packet for a probe cluster (a video consumer: RTX of a recent packet). */
+export interface PaddingSource {
+  /** Send about `bytes` (at most one packet) through `sender.sendProbe`; returns the bytes sent, 0 if none. */
+  sendPadding(bytes: number, clusterId: number, nowMs: number): number;
+}
+
+export interface PacedSenderOptions {
+  pacer?: PacerOptions;
+  /** Retransmissions may use this share of the estimate (token bucket, 250 ms burst). Default 0.3. */
+  rtxShare?: number;
+  /** Most packets the pool (and the pacer queue) holds. Default 512. */
+  maxQueuedPackets?: number;
+}
+
+const SLOT_BYTES = 1500;
+const FIRST_SLOTS = 16;
+const RTX_BURST_MS = 250;
+
+export interface PacedSenderCounters {
+  queued: number;
+  rtxLimited: number;
+  probePackets: number;
+  probeBytes: number;
+}
+
+export class PacedSender implements OutgoingTransport, PacerSink {
+  readonly pacer: Pacer;
+  estimator: BandwidthEstimator = new NullEstimator();
+  /** Latest RTT to the subscriber (ms), -1 until measured: consumers use it to skip redundant resends. */
+  rttMs = -1;
+  readonly counters: PacedSenderCounters = { queued: 0, rtxLimited: 0, probePackets: 0, probeBytes: 0 };
+  private readonly rtxShare: number;
+  private readonly maxSlots: number;
+  // Slot pool: buffers, lengths, tcc offsets; a free list as a stack of indices.
+  private slots: Buffer[] = [];
+  private lens = new Int32Array(0);
+  private tccAt = new Int32Array(0);
+  private free = new Int32Array(0);
+  private freeCount = 0;
+  private rtxTokens = 0;
+  private rtxRefillMs = NaN;
+  private timer: TimerHandle | null = null;
+  private timerAt = Infinity;
+  private readonly paddingSources: PaddingSource[] = [];
+  private paddingNext = 0;
+  private closed = false;
+
+  constructor(
+    private readonly wire: RtpWire,
+    private readonly clock: Clock,
+    opts: PacedSenderOptions = {},
+  ) {
+    this.rtxShare = opts.rtxShare ?? 0.3;
+    // One slot more than the pacer may queue: a free slot always exists when a packet is offered.
+    const maxQueue = opts.maxQueuedPackets ?? 512;
+    this.maxSlots = maxQueue + 1;
+    this.pacer = new Pacer(this, { maxQueuePackets: maxQueue, ...opts.pacer });
+    this.grow(FIRST_SLOTS);
+  }
+
+  get connected(): boolean {
+    return this.wire.connected && !this.closed;
+  }
+
+  /** Hot path (OutgoingTransport). */
+  sendRtp(buf: Buffer, length: number, priority: PacerPriority, tccOffset: number): boolean {
+    if (!this.wire.connected || this.closed) {
+      countDrop('srtp_not_ready');
+      return false;
+    }
+    const now = this.clock.now();
+    const size = length + WIRE_OVERHEAD_BYTES;
+    if (priority === PRIORITY_RETRANSMISSION && !this.takeRtxTokens(size, now)) {
+      this.counters.rtxLimited++;
+      countDrop('rtx_rate_limited');
+      return false;
+    }
+    if (this.freeCount === 0 && !this.grow(this.slots.length * 2)) {
+      countDrop('pacer_queue_full');
+      return false;
+    }
+    // Taken before enqueue: an eviction inside it frees another slot onto the stack.
+    const slot = this.free[--this.freeCount];
+    const verdict = this.pacer.enqueue(slot, size, priority, now);
+    if (verdict !== PACER_QUEUED) {
+      this.free[this.freeCount++] = slot;
+      if (verdict === PACER_SEND_NOW) return this.transmit(buf, length, tccOffset, this.pacer.activeClusterId, now);
+      countDrop('pacer_queue_full');
+      return false;
+    }
+    // A byte loop: Buffer.copy of a sub-range allocates a view per call (~150 bytes).
+    const dst = this.slots[slot];
+    for (let i = 0; i < length; i++) dst[i] = buf[i];
+    this.lens[slot] = length;
+    this.tccAt[slot] = tccOffset;
+    this.counters.queued++;
+    this.arm(now);
+    return true;
+  }
+
+  sendRtcp(buf: Buffer, length = buf.length): boolean {
+    return this.wire.sendRtcp(buf, length);
+  }
+
+  /** A padding source sends one probe packet now (inside the pacer's padding call, already charged). */
+  sendProbe(buf: Buffer, length: number, tccOffset: number, clusterId: number): boolean {
+    if (!this.wire.connected || this.closed) return false;
+    const ok = this.transmit(buf, length, tccOffset, clusterId, this.clock.now());
+    if (ok) {
+      this.counters.probePackets++;
+      this.counters.probeBytes += length + WIRE_OVERHEAD_BYTES;
+    }
+    return ok;
+  }
+
+  addPaddingSource(s: PaddingSource): void {
+    if (!this.paddingSources.includes(s)) this.paddingSources.push(s);
+  }
+
+  removePaddingSource(s: PaddingSource): void {
+    const i = this.paddingSources.indexOf(s);
+    if (i >= 0) this.paddingSources.splice(i, 1);
+  }
+
+  /** Media loop: release what the budget allows (the timer does it between ticks). */
+  process(nowMs: number): void {
+    if (!this.closed) this.pacer.process(nowMs);
+    if (this.pacer.queuedPackets > 0) this.arm(nowMs);
+  }
+
+  /** Drops everything queued and stops the timer. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) this.clock.clear(this.timer);
+    this.timer = null;
+    this.pacer.clear();
+  }
+
+  // ---- PacerSink ----
+
+  release(handle: number, _sizeBytes: number, clusterId: number, nowMs: number): void {
+    this.transmit(this.slots[handle], this.lens[handle], this.tccAt[handle], clusterId, nowMs);
+    this.free[this.freeCount++] = handle;
+  }
+
+  drop(handle: number, reason: PacerDropReason): void {
+    this.free[this.freeCount++] = handle;
+    countDrop(reason === 'expired' ? 'pacer_expired' : reason === 'cleared' ? 'pacer_cleared' : 'pacer_queue_full');
+  }
+
+  padding(bytes: number, clusterId: number, nowMs: number): number {
+    const n = this.paddingSources.length;
+    for (let k = 0; k < n; k++) {
+      const s = this.paddingSources[(this.paddingNext + k) % n];
+      const sent = s.sendPadding(bytes, clusterId, nowMs);
+      if (sent > 0) {
+        this.paddingNext = (this.paddingNext + k + 1) % n;
+        return sent + WIRE_OVERHEAD_BYTES;
+      }
+    }
+    return 0;
+  }
+
+  // ----
+
+  private transmit(buf: Buffer, length: number, tccOffset: number, clusterId: number, nowMs: number): boolean {
+    let seq = -1;
+    if (tccOffset >= 0) {
+      seq = this.wire.nextTransportSeq();
+      buf[tccOffset] = seq >> 8;
+      buf[tccOffset + 1] = seq & 0xff;
+    }
+    if (!this.wire.sendRtp(buf, length)) return false;
+    if (seq >= 0) this.estimator.onPacketSent(seq, length + WIRE_OVERHEAD_BYTES, nowMs, clusterId >= 0);
+    return true;
+  }
+
+  private takeRtxTokens(size: number, nowMs: number): boolean {
+    const rate = (this.estimator.estimate(nowMs) * this.rtxShare) / 8000; // bytes per ms
+    const cap = rate * RTX_BURST_MS;
+    if (Number.isNaN(this.rtxRefillMs)) this.rtxTokens = cap;
+    else this.rtxTokens = Math.min(cap, this.rtxTokens + rate * (nowMs - this.rtxRefillMs));
+    this.rtxRefillMs = nowMs;
+    if (!Number.isFinite(rate)) return true;
+    if (this.rtxTokens < size) return false;
+    this.rtxTokens -= size;
+    return true;
+  }
+
+  private arm(nowMs: number): void {
+    const at = this.pacer.nextProcessMs(nowMs);
+    if (!Number.isFinite(at) || (this.timer !== null && this.timerAt <= at)) return;
+    if (this.timer) this.clock.clear(this.timer);
+    this.timerAt = at;
+    this.timer = this.clock.setTimeout(this.onTimer, Math.max(1, at - nowMs));
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = null;
+    this.timerAt = Infinity;
+    this.process(this.clock.now());
+  };
+
+  /** Pool growth: the only allocation, up to maxSlots. */
+  private grow(target: number): boolean {
+    const cur = this.slots.length;
+    const n = Math.min(this.maxSlots, Math.max(target, FIRST_SLOTS));
+    if (n <= cur) return false;
+    const lens = new Int32Array(n);
+    lens.set(this.lens);
+    const tcc = new Int32Array(n);
+    tcc.set(this.tccAt);
+    const free = new Int32Array(n);
+    free.set(this.free.subarray(0, this.freeCount));
+    for (let i = cur; i < n; i++) {
+      this.slots.push(Buffer.alloc(SLOT_BYTES));
+      free[this.freeCount++] = i;
+    }
+    this.lens = lens;
+    this.tccAt = tcc;
+    this.free = free;
+    return true;
+  }
+}
