@@ -20,6 +20,15 @@ import type {
 export const UPGRADE_MARGIN = 0.1;
 /** Resuming costs a keyframe and a visible pop-in, so it asks for a little more headroom than an upgrade. */
 export const RESUME_MARGIN = 0.15;
+/**
+ * The nearest face is the last video to go: the highest-priority video keeps its floor while the total stays
+ * within the budget × (1 + FIRST_VIDEO_SLACK), and resumes once it fits the budget itself (no margin). The
+ * band between the two is its hysteresis. 20 % is what a GCC decrease undershoots the rate it measured
+ * (β = 0.85) plus a little jitter: right after a cut the estimate sits that far under the link, and pausing the
+ * one video left for it would cost a keyframe and a freeze each time. At the bottom of the range the floor is
+ * small next to the audio, so the overshoot is small too.
+ */
+export const FIRST_VIDEO_SLACK = 0.2;
 
 const AUDIO_TARGET: LayerTarget = Object.freeze({ spatial: 0, temporal: 0 });
 
@@ -155,7 +164,7 @@ export function allocate(
   while (active <= lastKeeper) {
     const i = order[active];
     const t = total + ladders[i]![0].bitrate;
-    if (t > b) break;
+    if (t > (active === 0 ? b * (1 + FIRST_VIDEO_SLACK) : b)) break;
     level[i] = 0;
     total = t;
     active++;
@@ -181,7 +190,7 @@ export function allocate(
     while (active < order.length) {
       const i = order[active];
       const t = total + ladders[i]![0].bitrate;
-      if (t > resumeLimit) break;
+      if (t > (active === 0 ? b : resumeLimit)) break;
       level[i] = 0;
       total = t;
       active++;

@@ -56,7 +56,7 @@ export class AimdRateControl {
 
   /**
    * One feedback's verdict. `ackedBps` is the 500 ms received rate (0 = not measured yet), `recentBps` the
-   * last 200 ms one (a decrease takes the larger, see AckedBitrate.recentRate); `packetBytes` the average
+   * last 200 ms one (a decrease takes it when measured, see AckedBitrate.recentRate); `packetBytes` the average
    * packet size.
    */
   update(signal: BweSignal, ackedBps: number, recentBps: number, packetBytes: number, nowMs: number): number {
@@ -84,7 +84,9 @@ export class AimdRateControl {
       this.bps = next;
     } else if (this.state === 'decrease') {
       if (ackedBps > 0) {
-        const next = AIMD_BETA * Math.max(ackedBps, recentBps);
+        // Under over-use the link is saturated and delivers at its rate: the last 200 ms measure it (after a
+        // sudden drop the 500 ms window still averages in what came before, and a cut from it lands too high).
+        const next = AIMD_BETA * (recentBps > 0 ? recentBps : ackedBps);
         if (next < this.bps) this.bps = next;
         if (this.avgMaxKbps >= 0 && ackedKbps < this.avgMaxKbps - 3 * this.sigmaKbps()) this.avgMaxKbps = -1;
         this.trackMax(ackedKbps);
@@ -103,6 +105,13 @@ export class AimdRateControl {
     if (bps <= this.bps) return;
     this.bps = Math.min(this.maxBps, bps);
     if (this.avgMaxKbps >= 0 && bps / 1000 > this.avgMaxKbps + 3 * this.sigmaKbps()) this.avgMaxKbps = -1;
+  }
+
+  /** External ceiling (a standing queue to drain): never above `bps` from now; hold before growing again. */
+  limitTo(bps: number): void {
+    if (bps >= this.bps) return;
+    this.bps = Math.min(this.maxBps, Math.max(this.minBps, bps));
+    this.state = 'hold';
   }
 
   /** External cut (feedback timeout). */

@@ -36,9 +36,10 @@ test('initial cluster at 3× the estimate, capped at wanted × 1.25; none while 
 test('a cluster the path carried continues exponentially at 2×; a saturated one stops and periodic takes over', () => {
   const p = new Prober();
   const c1 = p.plan(0, 1_000_000, 20_000_000)!;
-  // 10 × 1000 B every 2 ms = 4 Mbps sent... received at the same spacing: not saturated.
+  // 10 × 1000 B every 2 ms = 4 Mbps sent... received at the same spacing: not saturated. A cluster proves
+  // at most what it tried (3 Mbps).
   const r1 = runCluster(p, c1, 10, 1000, 2, 2);
-  assert.equal(r1, (9 * 1000 * 8000) / 18);
+  assert.equal(r1, c1.targetBps);
   assert.ok(r1 >= 0.7 * c1.targetBps);
   // The estimator took the result: the next plan continues at 2× it.
   const c2 = p.plan(300, r1, 20_000_000)!;
@@ -48,10 +49,25 @@ test('a cluster the path carried continues exponentially at 2×; a saturated one
   const r2 = runCluster(p, c2, 10, 1000, 1, 4);
   assert.ok(Math.abs(r2 - 0.95 * 2_000_000) < 1, `${r2}`);
   assert.equal(p.plan(600, 2_000_000, 20_000_000), null, 'below 70 % of the target: no exponential step');
-  assert.equal(p.plan(3299, 2_000_000, 20_000_000), null, 'periodic: 3 s after the last cluster started');
-  const c3 = p.plan(3300, 2_000_000, 20_000_000)!;
+  assert.equal(p.plan(1299, 2_000_000, 20_000_000), null, 'periodic: 1 s after the last cluster started');
+  const c3 = p.plan(1300, 2_000_000, 20_000_000)!;
   assert.equal(c3.reason, 'periodic');
   assert.equal(c3.targetBps, 4_000_000);
+  // Saturated again at what the estimate already is: nothing found, the periodic interval doubles…
+  assert.ok(runCluster(p, c3, 10, 1000, 1, 4) < 1.2 * 2_000_000);
+  assert.equal(p.plan(3299, 2_000_000, 20_000_000), null, 'backed off to 2 s');
+  const c4 = p.plan(3300, 2_000_000, 20_000_000)!;
+  assert.equal(c4.reason, 'periodic');
+  runCluster(p, c4, 10, 1000, 1, 4);
+  assert.equal(p.plan(7299, 2_000_000, 20_000_000), null, 'then 4 s');
+  const c5 = p.plan(7300, 2_000_000, 20_000_000)!;
+  // …and a periodic cluster that finds room (the weather cleared) brings it back to 1 s.
+  assert.ok(runCluster(p, c5, 10, 1000, 2, 2) >= 1.2 * 2_000_000);
+  const c6 = p.plan(7600, 3_800_000, 20_000_000)!;
+  assert.equal(c6.reason, 'exponential');
+  runCluster(p, c6, 10, 1000, 1, 4);
+  assert.equal(p.plan(8599, 3_800_000, 20_000_000), null);
+  assert.equal(p.plan(8600, 3_800_000, 20_000_000)!.reason, 'periodic', '1 s again');
 });
 
 test('no exponential step when the estimate did not hold the result (e.g. overuse followed)', () => {
@@ -74,8 +90,9 @@ test('unusable clusters: too many lost, too few received, or no feedback in time
   assert.equal(p.plan(c3.deadlineMs + 500, 1_000_000, 20_000_000), null);
   assert.equal(p.plan(c3.deadlineMs + 1001, 1_000_000, 20_000_000), null, 'times out (and gives up) here');
   assert.equal(p.stats.clustersFailed, 3);
-  assert.ok(p.plan(c3.deadlineMs + 1002, 1_000_000, 20_000_000) === null, 'periodic waits 3 s from the last start');
-  assert.ok(p.plan(9000, 1_000_000, 20_000_000) !== null);
+  assert.ok(p.plan(c3.deadlineMs + 1002, 1_000_000, 20_000_000) === null, 'failed periodic clusters back off (2 s, then 4 s)');
+  assert.equal(p.plan(9999, 1_000_000, 20_000_000), null);
+  assert.ok(p.plan(10_000, 1_000_000, 20_000_000) !== null);
 });
 
 test('probe packets count for the running cluster only until its bytes and packets are sent', () => {

@@ -6,7 +6,9 @@
  *
  * When: an initial cluster at 3× the estimate, then exponential clusters at 2× while each result holds
  * (the estimate took it and it reached ≥ 70 % of its target), and periodic clusters at 2× every
- * `periodicMs` while the estimate is below what the subscriber wants. Never when the estimate already
+ * `periodicMs` while the estimate is below what the subscriber wants, backing off (doubling up to
+ * `maxPeriodicMs`) while periodic clusters find nothing, back to `periodicMs` when one does: a path that
+ * clears (the weather lifts) is found within a second or two. Never when the estimate already
  * covers `wantedBps`: padding is never sent to a subscriber who already has everything they want.
  *
  * Result: min(send rate, receive rate) of the cluster's packets (the first arrival's / last send's bytes
@@ -33,8 +35,10 @@ export interface ProberOptions {
   probeDurationMs?: number;
   /** Default 5. */
   minPackets?: number;
-  /** While estimate < wanted, probe at least this often. Default 3000 ms. */
+  /** While estimate < wanted, probe this often. Default 1000 ms. */
   periodicMs?: number;
+  /** Periodic clusters that find nothing back off up to this interval. Default 4000 ms. */
+  maxPeriodicMs?: number;
   /** Never probe above wanted × this (room for a probe result that comes back a little low). Default 1.25. */
   wantedHeadroom?: number;
   /** Upper bound for any cluster. Default 20 Mbps. */
@@ -55,6 +59,8 @@ const MAX_LOSS = 0.2;
 /** Receive rate below this fraction of the send rate: the bottleneck was saturated. */
 const SATURATED = 0.9;
 const SATURATED_TAKE = 0.95;
+/** A result this far above the estimate it was planned from found room. */
+const PROBE_FOUND = 1.2;
 
 export interface ProberStats {
   clustersStarted: number;
@@ -67,6 +73,16 @@ export class Prober {
   private readonly durationMs: number;
   private readonly minPackets: number;
   private readonly periodicMs: number;
+  private readonly maxPeriodicMs: number;
+  /** The current periodic interval (backs off while periodic clusters find nothing). */
+  private periodicEveryMs: number;
+  /** The estimate when the cluster in flight was planned, and whether it is periodic. */
+  private plannedFrom = 0;
+  private periodic = false;
+  /** The last measured cluster hit the bottleneck (received clearly slower than sent). */
+  private saturated = false;
+  /** When the last cluster stopped sending (its queue shows in feedback for a while after). */
+  private lastSentMs = -Infinity;
   private readonly headroom: number;
   private readonly maxBps: number;
   private readonly fbTimeoutMs: number;
@@ -99,7 +115,9 @@ export class Prober {
   constructor(opts: ProberOptions = {}) {
     this.durationMs = opts.probeDurationMs ?? 15;
     this.minPackets = opts.minPackets ?? 5;
-    this.periodicMs = opts.periodicMs ?? 3000;
+    this.periodicMs = opts.periodicMs ?? 1000;
+    this.maxPeriodicMs = Math.max(this.periodicMs, opts.maxPeriodicMs ?? 4000);
+    this.periodicEveryMs = this.periodicMs;
     this.headroom = opts.wantedHeadroom ?? 1.25;
     this.maxBps = opts.maxBps ?? 20_000_000;
     this.fbTimeoutMs = opts.feedbackTimeoutMs ?? 1000;
@@ -129,7 +147,7 @@ export class Prober {
     } else if (this.continueFrom > 0 && estimateBps >= PROBE_HOLD_FRACTION * this.continueFrom) {
       target = PROBE_FACTOR * Math.max(estimateBps, this.continueFrom);
       reason = 'exponential';
-    } else if (nowMs - this.lastClusterMs >= this.periodicMs) {
+    } else if (nowMs - this.lastClusterMs >= this.periodicEveryMs) {
       target = PROBE_FACTOR * estimateBps;
       reason = 'periodic';
     } else {
@@ -141,6 +159,8 @@ export class Prober {
     // Nothing to learn from a probe barely above the estimate.
     if (target <= estimateBps * 1.05) return null;
     this.initialDone = true;
+    this.plannedFrom = estimateBps;
+    this.periodic = reason === 'periodic';
     const bytes = Math.ceil((target * this.durationMs) / 8000);
     this.id = this.nextId++;
     this.target = target;
@@ -170,6 +190,7 @@ export class Prober {
     }
     if (this.sentPackets === 0) this.firstSend = nowMs;
     this.lastSend = nowMs;
+    this.lastSentMs = nowMs;
     this.lastSendSize = sizeBytes;
     this.sentPackets++;
     this.sentBytes += sizeBytes;
@@ -204,7 +225,7 @@ export class Prober {
     const reported = this.received + this.lost;
     if (reported < this.sentPackets && nowMs <= this.deadline + this.fbTimeoutMs) return 0;
     const result = this.measure();
-    this.finish(result > 0);
+    this.finish(result > 0, result);
     if (result > 0) {
       this.stats.lastResultBps = result;
       if (result >= PROBE_CONTINUE_FRACTION * this.target) this.continueFrom = result;
@@ -212,7 +233,16 @@ export class Prober {
     return result;
   }
 
+  /**
+   * Whether a cluster was sent within the last `windowMs` (or is being sent): an over-use the detector sees
+   * then may be the probe's own burst queueing at the bottleneck, not the media's.
+   */
+  probedWithin(nowMs: number, windowMs: number): boolean {
+    return this.sending || nowMs - this.lastSentMs < windowMs;
+  }
+
   private measure(): number {
+    this.saturated = false;
     const reported = this.received + this.lost;
     if (this.received < MIN_RECEIVED || (reported > 0 && this.lost / reported > MAX_LOSS)) return 0;
     const recvSpan = this.lastArrival - this.firstArrival;
@@ -221,13 +251,19 @@ export class Prober {
     const sendSpan = this.lastSend - this.firstSend;
     // A cluster released in one instant has no meaningful send rate: the receive rate alone speaks.
     const sendRate = sendSpan > 0 ? ((this.sentBytes - this.lastSendSize) * 8000) / sendSpan : Infinity;
-    if (recvRate < SATURATED * sendRate) return recvRate * SATURATED_TAKE;
-    return Math.min(sendRate, recvRate);
+    this.saturated = recvRate < SATURATED * sendRate;
+    if (this.saturated) return Math.min(this.target, recvRate * SATURATED_TAKE);
+    // A cluster proves at most the rate it tried: a few packets sent close together measure high.
+    return Math.min(this.target, sendRate, recvRate);
   }
 
-  private finish(ok: boolean): void {
+  private finish(ok: boolean, result = 0): void {
     this.stats.clustersEvaluated++;
     if (!ok) this.stats.clustersFailed++;
+    // A probe the path carried in full found room and resets the periodic interval; a periodic one that
+    // found none, or ran into the bottleneck (it measured the capacity we are already near), backs it off.
+    if (result >= PROBE_FOUND * this.plannedFrom && !this.saturated) this.periodicEveryMs = this.periodicMs;
+    else if (this.periodic) this.periodicEveryMs = Math.min(this.maxPeriodicMs, this.periodicEveryMs * 2);
     this.id = 0;
     this.sending = false;
   }

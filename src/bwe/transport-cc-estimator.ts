@@ -10,7 +10,7 @@
  *   estimate = clamp(min(delay-based, loss-based, REMB if any), min, max)
  */
 import { AckedBitrate } from './acked-bitrate.ts';
-import { AimdRateControl } from './aimd-rate-control.ts';
+import { AIMD_BETA, AimdRateControl } from './aimd-rate-control.ts';
 import { PacketGrouper, TrendlineDetector } from './delay-based.ts';
 import type { BandwidthEstimator, BweStats, TwccFeedback } from './estimator.ts';
 import { LossBasedControl } from './loss-based.ts';
@@ -42,6 +42,40 @@ const TWCC_REF_US = 64_000;
 /** Average packet size (for the additive increase) smoothing and its start value. */
 const PACKET_SIZE_SMOOTHING = 0.05;
 const SCRATCH_START = 1024;
+/**
+ * A standing queue: GCC reacts to the delay's gradient, so a queue that built before it reacted (a link that
+ * dropped under us, a deep buffer) stays full when the rate merely matches the link. When the smallest
+ * one-way delay of QUEUE_FEEDBACKS feedbacks in a row is QUEUE_MS above the path's base (its minimum over
+ * BASE_WINDOW_MS × 2), the estimate is held at DRAIN_FACTOR × the delivered rate, at most once per
+ * DRAIN_EVERY_MS: the link then drains at ≥ 15 % of its rate. While the queue lasts, the delivered rate is the
+ * link's, so this does not compound.
+ */
+const QUEUE_MS = 150;
+/**
+ * A link that suddenly carries a fraction of what we send (the weather turned, a cap dropped): the queue
+ * grows by tens of ms per feedback and the receiver gets less than half of what left us over the last
+ * 200 ms. The trendline needs several feedbacks to say so, while a deep buffer overflows in a few hundred
+ * ms; this cuts at once to β × what arrived, which is the link's rate while it runs full.
+ */
+const DROP_QUEUE_MS = 60;
+const DROP_QUEUE_RISE_MS = 20;
+const DROP_DELIVERED_SHARE = 0.5;
+const SENT_BUCKET_MS = 50;
+const SENT_BUCKETS = 8;
+/**
+ * An over-use counts only when the least delayed packet of the feedback is this far above the base delay:
+ * a link running full delays every packet (one 1200-byte packet is 10 ms at 1 Mbps), a burst or scheduling
+ * jitter does not.
+ */
+const QUEUE_EVIDENCE_MS = 8;
+const QUEUE_FEEDBACKS = 3;
+const BASE_WINDOW_MS = 15_000;
+const DRAIN_FACTOR = 0.85;
+const DRAIN_EVERY_MS = 1000;
+/** No probe this soon after the estimate went down. */
+const PROBE_AFTER_CUT_MS = 1500;
+/** How long after a probe cluster an over-use is taken for its own queue (feedback interval + RTT + drain). */
+const PROBE_QUEUE_MS = 400;
 /** Short received-rate window a decrease may use when the rate just went up. */
 const RECENT_WINDOW_MS = 200;
 
@@ -78,6 +112,27 @@ export class TransportCcEstimator implements BandwidthEstimator {
   /** Packets feedback reported lost (each once). */
   packetsLost = 0;
   probesApplied = 0;
+  /** Over-use signals ignored because a probe cluster had just been sent. */
+  probeOveruses = 0;
+  /** Over-use signals ignored because no packet of the feedback had queued (see QUEUE_EVIDENCE_MS). */
+  noQueueOveruses = 0;
+  /** Times a standing queue capped the estimate. */
+  queueDrains = 0;
+  /** Times a sudden capacity drop cut the estimate (see DROP_QUEUE_MS). */
+  capacityDrops = 0;
+  private prevQueueMs = 0;
+  private fbRecvBps = 0;
+  // Bytes we sent per 50 ms bucket (by send time), for the rate we sent lately.
+  private readonly sentBuckets = new Float64Array(SENT_BUCKETS);
+  private sentBucket = -1;
+  /** Queueing delay estimate of the latest feedback (ms): its smallest one-way delay above the path's base. */
+  queueMs = 0;
+  // Base one-way delay: minimum over the current and the previous window (receiver clock − ours, ms).
+  private baseCur = Infinity;
+  private basePrev = Infinity;
+  private baseWindowStart = -Infinity;
+  private queueStreak = 0;
+  private lastDrainMs = -Infinity;
 
   constructor(opts: TransportCcOptions = {}) {
     this.minBps = opts.minBps ?? 30_000;
@@ -94,6 +149,8 @@ export class TransportCcEstimator implements BandwidthEstimator {
 
   onPacketSent(transportSeq: number, sizeBytes: number, nowMs: number, isProbe = false): void {
     const cluster = isProbe && this.prober ? this.prober.onProbeSent(sizeBytes, nowMs) : -1;
+    this.advanceSent(nowMs);
+    this.sentBuckets[this.sentBucket % SENT_BUCKETS] += sizeBytes;
     this.history.add(transportSeq, sizeBytes, nowMs, cluster);
     this.lastSentMs = nowMs;
   }
@@ -174,8 +231,22 @@ export class TransportCcEstimator implements BandwidthEstimator {
       }
     }
 
-    if (n > 0) this.ackedBps = this.acked.rate();
-    const signal = this.trend.signal;
+    if (n > 0) {
+      this.ackedBps = this.acked.rate();
+      this.trackQueue(n, nowMs);
+    }
+    let signal = this.trend.signal;
+    // A probe's burst queues at the bottleneck by design: an over-use right after one is the probe's, the
+    // cluster's result says what the path carries; cutting the media's rate for it would be self-harm.
+    if (signal === 'overuse' && this.prober && this.prober.probedWithin(nowMs, PROBE_QUEUE_MS)) {
+      signal = 'underuse'; // AIMD holds
+      this.probeOveruses++;
+    } else if (signal === 'overuse' && n > 0 && this.queueMs < QUEUE_EVIDENCE_MS) {
+      // Congestion keeps a queue: even the least delayed packet of this feedback waits. When it did not, the
+      // rising trend was a burst (a keyframe) or jitter (a busy machine), not a link running full.
+      signal = 'underuse';
+      this.noQueueOveruses++;
+    }
     const recent = signal === 'overuse' ? this.acked.recentRate(RECENT_WINDOW_MS) : 0;
     this.aimd.update(signal, this.ackedBps, recent, this.avgPacketBytes, nowMs);
     if (total > 0 || recovered > 0) this.loss.onFeedback(lost, total, recovered, nowMs);
@@ -189,8 +260,71 @@ export class TransportCcEstimator implements BandwidthEstimator {
         this.probesApplied++;
       }
     }
+    if (n > 0 && this.queueMs > DROP_QUEUE_MS && this.queueMs - this.prevQueueMs > DROP_QUEUE_RISE_MS && nowMs - this.lastCutMs > RECENT_WINDOW_MS) {
+      // The packets of this feedback arrived back to back at the link's rate (it runs full): that rate.
+      const delivered = this.fbRecvBps > 0 ? this.fbRecvBps : this.acked.recentRate(RECENT_WINDOW_MS);
+      const sent = this.sentRate(nowMs);
+      if (delivered > 0 && delivered < DROP_DELIVERED_SHARE * sent && AIMD_BETA * delivered < this.aimd.bps) {
+        this.aimd.limitTo(AIMD_BETA * delivered);
+        this.capacityDrops++;
+      }
+    }
+    if (n > 0) this.prevQueueMs = this.queueMs;
+    if (this.queueStreak >= QUEUE_FEEDBACKS && nowMs - this.lastDrainMs >= DRAIN_EVERY_MS && this.ackedBps > 0) {
+      const target = DRAIN_FACTOR * this.ackedBps;
+      if (target < this.aimd.bps) {
+        this.aimd.limitTo(target);
+        this.lastDrainMs = nowMs;
+        this.queueDrains++;
+      }
+    }
     this.loss.capTo(this.aimd.bps);
     this.combine(nowMs);
+  }
+
+  /** What we sent over the last RECENT_WINDOW_MS (bps), from the 50 ms buckets. */
+  private sentRate(nowMs: number): number {
+    this.advanceSent(nowMs);
+    const k = Math.ceil(RECENT_WINDOW_MS / SENT_BUCKET_MS);
+    let bytes = 0;
+    for (let i = 0; i < k; i++) bytes += this.sentBuckets[(this.sentBucket - i + SENT_BUCKETS * 4) % SENT_BUCKETS];
+    return (bytes * 8000) / (k * SENT_BUCKET_MS);
+  }
+
+  private advanceSent(nowMs: number): void {
+    const b = Math.floor(nowMs / SENT_BUCKET_MS);
+    if (this.sentBucket < 0) this.sentBucket = b;
+    const steps = Math.min(SENT_BUCKETS, b - this.sentBucket);
+    for (let i = 1; i <= steps; i++) this.sentBuckets[(this.sentBucket + i) % SENT_BUCKETS] = 0;
+    if (b > this.sentBucket) this.sentBucket = b;
+  }
+
+  /** One feedback's smallest one-way delay against the path's base (see QUEUE_MS). */
+  private trackQueue(n: number, nowMs: number): void {
+    let min = Infinity;
+    let first = Infinity;
+    let last = -Infinity;
+    let bytes = 0;
+    let firstSize = 0;
+    for (let i = 0; i < n; i++) {
+      const owd = this.sArr[i] - this.sSend[i];
+      if (owd < min) min = owd;
+      const a = this.sArr[i];
+      if (a < first) (first = a), (firstSize = this.sSize[i]);
+      if (a > last) last = a;
+      bytes += this.sSize[i];
+    }
+    // Received rate of this feedback's packets (the first one only opens the interval).
+    this.fbRecvBps = n >= 4 && last - first >= 20 ? ((bytes - firstSize) * 8000) / (last - first) : 0;
+    if (nowMs - this.baseWindowStart >= BASE_WINDOW_MS) {
+      this.basePrev = this.baseCur;
+      this.baseCur = Infinity;
+      this.baseWindowStart = nowMs;
+    }
+    if (min < this.baseCur) this.baseCur = min;
+    const base = Math.min(this.baseCur, this.basePrev);
+    this.queueMs = Math.max(0, min - base);
+    this.queueStreak = this.queueMs > QUEUE_MS ? this.queueStreak + 1 : 0;
   }
 
   onRemb(bps: number, nowMs: number): void {
@@ -227,7 +361,9 @@ export class TransportCcEstimator implements BandwidthEstimator {
 
   /** Convenience for the sender loop: the prober's decision for the current estimate. */
   planProbe(nowMs: number, wantedBps: number): ProbeCluster | null {
-    return this.prober ? this.prober.plan(nowMs, this.estimate(nowMs), wantedBps) : null;
+    // Right after a cut the path is full: a probe would only add to the queue it is draining.
+    if (!this.prober || nowMs - this.lastCutMs < PROBE_AFTER_CUT_MS) return null;
+    return this.prober.plan(nowMs, this.estimate(nowMs), wantedBps);
   }
 
   stats(): BweStats {

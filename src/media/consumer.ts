@@ -166,11 +166,21 @@ export class Consumer implements RtpSink, PaddingSource {
   /**
    * Forward this layer from now on (clamped to what is sent), or pause (null). A spatial change takes
    * effect at the target layer's next keyframe, which is requested now; a temporal change at the next frame
-   * that allows it. Pausing is immediate.
+   * that allows it. Pausing is immediate, and so is an `urgent` step down (the old layer stops at once).
    */
-  setTarget(target: LayerTarget | null): void {
+  setTarget(target: LayerTarget | null, urgent = false): void {
     if (this.producer.kind !== 'video' || this.closed) return;
     const now = this.producer.clock.now();
+    if (urgent && target !== null && this.cur !== null && !this.paused && this.cur.spatial > clampLayer(target.spatial)) {
+      // The link cannot carry the current layer: stop it now and restart at the target's keyframe (a short
+      // gap) instead of pushing it into an overflowing queue until that keyframe comes (a long freeze).
+      this.targetPaused = false;
+      this.targetSpatial = clampLayer(target.spatial);
+      this.targetTemporal = clampLayer(target.temporal);
+      this.startOver(now, this.transport.connected);
+      this.onLayerChange?.(this);
+      return;
+    }
     if (target === null) {
       if (this.targetPaused) return;
       this.targetPaused = true;
@@ -274,6 +284,12 @@ export class Consumer implements RtpSink, PaddingSource {
   /** Subscriber's generic NACK (RFC 4585 §6.2.1): resend from the layer's cache, as RTX when negotiated. */
   onNack(seqs: readonly number[]): void {
     if (this.producer.kind !== 'video' || this.paused) return;
+    if (this.targetPaused || this.cur === null) {
+      // Paused, or starting over at a keyframe: the lost packets can no longer be decoded, a resend of them
+      // would only take bandwidth from what can.
+      for (let i = 0; i < seqs.length; i++) countDrop('nack_not_decodable');
+      return;
+    }
     const now = this.producer.clock.now();
     const rtt = this.transport.rttMs;
     const minGap = Math.max(MIN_RESEND_INTERVAL_MS, rtt > 0 ? rtt * RESEND_RTT_SHARE : 0);
@@ -309,7 +325,11 @@ export class Consumer implements RtpSink, PaddingSource {
     for (let tries = 0; tries < PADDING_SPAN; tries++) {
       const seq = (newest - this.padBack) & 0xffff;
       this.padBack = (this.padBack + 1) % PADDING_SPAN;
-      if (this.histOutSeq[seq & (HISTORY - 1)] !== seq) continue;
+      const slot = seq & (HISTORY - 1);
+      if (this.histOutSeq[slot] !== seq) continue;
+      // Much bigger than asked: a slow cluster of full-size packets would itself build the queue it measures.
+      const cached = this.producer.layers[this.histLayer[slot]]?.cache?.get(this.histSrcSeq[slot]) ?? null;
+      if (cached === null || cached.length > 2 * bytes) continue;
       const len = this.writeResend(seq, true);
       if (len > 0 && this.transport.sendProbe(this.out, len, this.tccOffset, clusterId)) return len;
     }

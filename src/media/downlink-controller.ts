@@ -104,7 +104,9 @@ export class DownlinkController {
 
   /** Media loop (~20 ms): allocation every ALLOCATE_INTERVAL_MS (or when invalidated), probing, pacing. */
   tick(nowMs: number, consumers: readonly Consumer[]): void {
-    if (this.dirty || nowMs - this.lastAllocateMs >= ALLOCATE_INTERVAL_MS) this.allocateNow(nowMs, consumers);
+    // A sharp fall of the estimate is acted on at once: a link that just dropped overflows in ~100 ms.
+    const fell = this.allocation !== null && this.estimator.estimate(nowMs) < SHARP_FALL * this.allocation.budget;
+    if (this.dirty || fell || nowMs - this.lastAllocateMs >= ALLOCATE_INTERVAL_MS) this.allocateNow(nowMs, consumers);
     const est = this.estimator;
     if (est instanceof TransportCcEstimator && this.allocation !== null && this.sender.connected) {
       // Probe only while the subscriber wants more than the estimate (never pad for nothing).
@@ -130,14 +132,20 @@ export class DownlinkController {
     const next = allocate(budget, prioritized, this.allocation);
     const changed = allocationChanged(this.allocation, next);
     this.allocation = next;
+    // Repairs use what the media leaves, and at least RTX_MIN_SHARE of the estimate: a lost packet of a
+    // video being watched matters more than the next frame's bits.
+    this.sender.rtxBudgetBps = Number.isFinite(budget) ? Math.max(RTX_MIN_SHARE * budget, budget - next.totalBitrate) : NaN;
     if (changed) {
       this.changes++;
       bweStats.allocationChanges++;
       const byTrack = new Map<string, Consumer>();
       for (const c of consumers) byTrack.set(c.producer.id, c);
+      // What is forwarded now far beyond the budget (the link just dropped): step down at once, not at the
+      // lower layer's keyframe.
+      const urgent = Number.isFinite(budget) && this.forwardedBitrate(prioritized, consumers) > URGENT_OVERSHOOT * budget;
       for (const t of next.tracks) {
         if (t.kind !== 'video' || t.reason === 'no_layers') continue;
-        byTrack.get(t.trackId)?.setTarget(t.target);
+        byTrack.get(t.trackId)?.setTarget(t.target, urgent);
       }
       if (this.opts.log) {
         const st = this.estimator.stats();
@@ -160,6 +168,21 @@ export class DownlinkController {
     };
   }
 
+  /** Bitrate of what the consumers forward right now (their current layers), audio included. */
+  private forwardedBitrate(subs: readonly TrackSubscription[], consumers: readonly Consumer[]): number {
+    let total = 0;
+    for (const s of subs) {
+      if (s.kind === 'audio') {
+        if (!s.muted) total += s.bitrate;
+        continue;
+      }
+      const cur = consumers.find((c) => c.producer.id === s.trackId)?.current ?? null;
+      if (cur === null) continue;
+      for (const l of s.layers) if (l.spatial === cur.spatial && l.temporal === cur.temporal) total += l.bitrate;
+    }
+    return total;
+  }
+
   private subscriptionOf(c: Consumer, nowMs: number): TrackSubscription {
     const p = c.producer;
     const priority = this.inputs.priorityOf(p.params.publisherId);
@@ -177,5 +200,9 @@ export class DownlinkController {
   }
 }
 
+const RTX_MIN_SHARE = 0.1;
+const SHARP_FALL = 0.8;
+/** Forwarding more than this × the budget makes a step down urgent (see Consumer.setTarget). */
+const URGENT_OVERSHOOT = 1.5;
 /** Without an estimate (null estimator) the pacer must not hold anything back. */
 const UNPACED_BPS = 10_000_000_000;

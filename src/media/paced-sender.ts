@@ -38,7 +38,15 @@ export interface PacedSenderOptions {
   maxQueuedPackets?: number;
 }
 
+/**
+ * Pacing rate = estimate × this. Lower than GCC's customary 2.5: towards a subscriber whose link is the
+ * bottleneck a keyframe burst then waits here, behind audio (which passes the queue), instead of in the
+ * link's queue in front of it; and the burst barely moves the delay the estimator watches.
+ */
+export const PACING_FACTOR = 1.5;
 const SLOT_BYTES = 1500;
+/** Pacer timer period while a backlog exists: the budget it accumulates (≤ 40 ms) leaves in a few packets. */
+const PACER_TICK_MS = 5;
 const FIRST_SLOTS = 16;
 const RTX_BURST_MS = 250;
 
@@ -54,6 +62,11 @@ export class PacedSender implements OutgoingTransport, PacerSink {
   estimator: BandwidthEstimator = new NullEstimator();
   /** Latest RTT to the subscriber (ms), -1 until measured: consumers use it to skip redundant resends. */
   rttMs = -1;
+  /**
+   * Rate retransmissions may use (bps), set by the bandwidth controller from what the allocation leaves;
+   * NaN: `rtxShare` of the estimate.
+   */
+  rtxBudgetBps = NaN;
   readonly counters: PacedSenderCounters = { queued: 0, rtxLimited: 0, probePackets: 0, probeBytes: 0 };
   private readonly rtxShare: number;
   private readonly maxSlots: number;
@@ -66,7 +79,6 @@ export class PacedSender implements OutgoingTransport, PacerSink {
   private rtxTokens = 0;
   private rtxRefillMs = NaN;
   private timer: TimerHandle | null = null;
-  private timerAt = Infinity;
   private readonly paddingSources: PaddingSource[] = [];
   private paddingNext = 0;
   private closed = false;
@@ -80,7 +92,7 @@ export class PacedSender implements OutgoingTransport, PacerSink {
     // One slot more than the pacer may queue: a free slot always exists when a packet is offered.
     const maxQueue = opts.maxQueuedPackets ?? 512;
     this.maxSlots = maxQueue + 1;
-    this.pacer = new Pacer(this, { maxQueuePackets: maxQueue, ...opts.pacer });
+    this.pacer = new Pacer(this, { maxQueuePackets: maxQueue, pacingFactor: PACING_FACTOR, ...opts.pacer });
     this.grow(FIRST_SLOTS);
   }
 
@@ -150,8 +162,10 @@ export class PacedSender implements OutgoingTransport, PacerSink {
 
   /** Media loop: release what the budget allows (the timer does it between ticks). */
   process(nowMs: number): void {
-    if (!this.closed) this.pacer.process(nowMs);
-    if (this.pacer.queuedPackets > 0) this.arm(nowMs);
+    if (this.closed) return;
+    this.pacer.process(nowMs);
+    // A probe cluster is sent at its rate between media ticks too, or it would not finish before its deadline.
+    if (this.pacer.queuedPackets > 0 || this.pacer.activeClusterId >= 0) this.arm(nowMs);
   }
 
   /** Drops everything queued and stops the timer. */
@@ -203,7 +217,8 @@ export class PacedSender implements OutgoingTransport, PacerSink {
   }
 
   private takeRtxTokens(size: number, nowMs: number): boolean {
-    const rate = (this.estimator.estimate(nowMs) * this.rtxShare) / 8000; // bytes per ms
+    const bps = Number.isNaN(this.rtxBudgetBps) ? this.estimator.estimate(nowMs) * this.rtxShare : this.rtxBudgetBps;
+    const rate = bps / 8000; // bytes per ms
     const cap = rate * RTX_BURST_MS;
     if (Number.isNaN(this.rtxRefillMs)) this.rtxTokens = cap;
     else this.rtxTokens = Math.min(cap, this.rtxTokens + rate * (nowMs - this.rtxRefillMs));
@@ -214,18 +229,18 @@ export class PacedSender implements OutgoingTransport, PacerSink {
     return true;
   }
 
-  private arm(nowMs: number): void {
-    const at = this.pacer.nextProcessMs(nowMs);
-    if (!Number.isFinite(at) || (this.timer !== null && this.timerAt <= at)) return;
-    if (this.timer) this.clock.clear(this.timer);
-    this.timerAt = at;
-    this.timer = this.clock.setTimeout(this.onTimer, Math.max(1, at - nowMs));
+  /** While packets wait (or a probe cluster runs), the pacer runs every PACER_TICK_MS: one timer per backlog, not per packet. */
+  private arm(_nowMs: number): void {
+    if (this.timer === null) this.timer = this.clock.setInterval(this.onTimer, PACER_TICK_MS);
   }
 
   private readonly onTimer = (): void => {
-    this.timer = null;
-    this.timerAt = Infinity;
-    this.process(this.clock.now());
+    if (this.closed) return;
+    this.pacer.process(this.clock.now());
+    if (this.pacer.queuedPackets === 0 && this.pacer.activeClusterId < 0 && this.timer !== null) {
+      this.clock.clear(this.timer);
+      this.timer = null;
+    }
   };
 
   /** Pool growth: the only allocation, up to maxSlots. */

@@ -141,6 +141,8 @@ export class ProducerLayer {
    * someone is allocated it), until it was asked back and did not come within WAKE_TIMEOUT_MS.
    */
   standby: { options: LayerOption[]; wokeAtMs: number } | null = null;
+  /** The standby rates of a layer that just came back, and when (see Producer.layerOptions). */
+  backFromStandby: { options: LayerOption[]; atMs: number } | null = null;
   private readonly keyframes: ScheduledKeyframeThrottle;
 
   constructor(

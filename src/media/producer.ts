@@ -9,7 +9,7 @@ import { ProducerLayer, type ProducerUpstream, type PublisherSr } from './produc
 import type { LayerOption } from '../allocation/types.ts';
 import { layerRequested, WAKE_TIMEOUT_MS } from './dynacast.ts';
 import type { Clock } from '../util/clock.ts';
-import type { PacketMeta, ProducerParams, RtpSink } from './media-types.ts';
+import { WIRE_OVERHEAD_BYTES, type PacketMeta, type ProducerParams, type RtpSink } from './media-types.ts';
 import type { ReceiveStats } from './receive-stats.ts';
 
 export type { ProducerUpstream, PublisherSr } from './producer-layer.ts';
@@ -19,6 +19,8 @@ export { ProducerLayer } from './producer-layer.ts';
 const RERANK_INTERVAL_MS = 1000;
 /** Dynacast decisions this often. */
 const DYNACAST_INTERVAL_MS = 200;
+/** A layer back from standby is offered at no less than its old rates this long (its meter refills). */
+const LAYER_RAMP_MS = 2000;
 
 /** Dynacast's wish for the publisher: one entry per rid, in a=simulcast order. */
 export type LayerWish = Array<{ rid: string; active: boolean }>;
@@ -165,7 +167,8 @@ export class Producer {
       // A newer timestamp starts a frame (RFC 3550 §5.1: one timestamp per frame).
       const frame = layer.lastTimestamp < 0 || ((view.timestamp - layer.lastTimestamp) | 0) > 0;
       if (frame) layer.lastTimestamp = view.timestamp;
-      layer.meter.onPacket(nowMs, view.length, tid, frame);
+      // Counted as on the wire (IP/UDP and SRTP tag too): the estimate the allocator compares with is.
+      layer.meter.onPacket(nowMs, view.length + WIRE_OVERHEAD_BYTES, tid, frame);
     }
     if (!started && this.layers.length > 1) this.rerank(nowMs);
     if (sinks.length === 0) {
@@ -194,13 +197,25 @@ export class Producer {
     const out: LayerOption[] = [];
     if (this.params.kind !== 'video') return out;
     for (const l of this.bySpatial) {
-      if (!l.isActive(nowMs)) {
-        // Turned off by dynacast: offered at the rates it had, so a subscriber can be allocated it again.
-        const sb = l.standby;
-        if (sb !== null && (sb.wokeAtMs < 0 || nowMs - sb.wokeAtMs < WAKE_TIMEOUT_MS)) for (const o of sb.options) out.push({ ...o, spatial: l.spatial });
+      const sb = l.standby;
+      if (sb !== null) {
+        // Turned off by dynacast: offered at the rates it had (a stopping layer's meter decays and would look
+        // cheap), so a subscriber can be allocated it again; once asked back, until it comes or times out.
+        if (sb.wokeAtMs < 0 || nowMs - sb.wokeAtMs < WAKE_TIMEOUT_MS) for (const o of sb.options) out.push({ ...o, spatial: l.spatial });
         continue;
       }
+      // A layer silent for LAYER_FRESH_MS stopped (the publisher's uplink or CPU): not on offer.
+      if (!l.isFresh(nowMs)) continue;
+      const start = out.length;
       this.measuredOptions(l, nowMs, out);
+      // Just back from standby, its meter has not filled a window yet: no cheaper than it was.
+      const back = l.backFromStandby;
+      if (back !== null && nowMs - back.atMs < LAYER_RAMP_MS) {
+        for (let i = start; i < out.length; i++) {
+          const was = back.options.find((o) => o.temporal === out[i].temporal);
+          if (was && was.bitrate > out[i].bitrate) out[i] = { ...out[i], bitrate: was.bitrate };
+        }
+      }
     }
     return out;
   }
@@ -252,11 +267,14 @@ export class Producer {
       else if (l.unwantedSinceMs < 0) l.unwantedSinceMs = nowMs;
       // Standby ends when the layer, asked back, sends again or does not come within WAKE_TIMEOUT_MS.
       const sb = l.standby;
-      if (sb !== null && sb.wokeAtMs >= 0 && (l.lastPacketMs >= sb.wokeAtMs || nowMs - sb.wokeAtMs >= WAKE_TIMEOUT_MS)) l.standby = null;
+      if (sb !== null && sb.wokeAtMs >= 0 && (l.lastPacketMs >= sb.wokeAtMs || nowMs - sb.wokeAtMs >= WAKE_TIMEOUT_MS)) {
+        if (l.lastPacketMs >= sb.wokeAtMs) l.backFromStandby = { options: sb.options, atMs: nowMs };
+        l.standby = null;
+      }
       const next = layerRequested({ wanted, sending, requested: l.requested, lowest: r === lowest, unwantedSinceMs: l.unwantedSinceMs }, nowMs);
       if (next === l.requested) continue;
       changed = true;
-      if (!next) l.standby = { options: this.measuredOptions(l, nowMs, []), wokeAtMs: -1 };
+      if (!next) l.standby = { options: atLeastExpected(this.measuredOptions(l, nowMs, [])), wokeAtMs: -1 };
       else if (l.standby !== null) l.standby.wokeAtMs = nowMs;
       l.requested = next;
     }
@@ -309,6 +327,31 @@ export class Producer {
     }
     for (let i = 0; i < a.length; i++) a[i].spatial = i;
   }
+}
+
+/**
+ * Bits per pixel per frame a camera layer typically needs in VP8 (≈ 550 kbps at 640×360×30). A layer turned
+ * off while its encoder was still ramping up measured too little; its standby rate is at least this, so
+ * waking it does not allocate a bitrate the layer will not keep to.
+ */
+const EXPECTED_BITS_PER_PIXEL = 0.08;
+/** Share of a layer's bits in temporal layers 0..t of three (L1T3: the base layer carries about half). */
+const TEMPORAL_SHARE = [0.5, 0.75, 1, 1];
+
+/** One spatial layer's options with each rate raised to at least what its size and frame rate need. */
+function atLeastExpected(opts: LayerOption[]): LayerOption[] {
+  let top = 0;
+  let fullFps = 0;
+  for (const o of opts) {
+    if (o.temporal > top) top = o.temporal;
+    if ((o.fps ?? 0) > fullFps) fullFps = o.fps ?? 0;
+  }
+  return opts.map((o) => {
+    if (!o.width || !o.height || !(fullFps > 0)) return o;
+    const share = top === 0 ? 1 : TEMPORAL_SHARE[Math.min(3, o.temporal + (2 - Math.min(2, top)))];
+    const expected = o.width * o.height * Math.min(30, fullFps) * EXPECTED_BITS_PER_PIXEL * share;
+    return o.bitrate >= expected ? o : { ...o, bitrate: Math.round(expected) };
+  });
 }
 
 /** Whether layer `a` ranks below `b` (see the class comment). */

@@ -622,7 +622,7 @@ test('dynacast: layers nobody is allocated go off after a second, stay offered a
   const opts = consumer.layers();
   const f = opts.find((o) => o.spatial === 2 && o.temporal === 2);
   assert.ok(f, 'f is still offered to the allocator while off');
-  assert.ok(Math.abs(f.bitrate - fRate) < 0.1 * fRate, `at the rate it had (${f.bitrate} vs ${fRate})`);
+  assert.ok(f.bitrate >= 0.9 * fRate, `at least at the rate it had (${f.bitrate} vs ${fRate}; a layer still ramping up is offered at what its size needs)`);
   assert.equal(wishes.length, 2);
 
   // Allocated f again: asked back at once; it resumes and the consumer gets it.

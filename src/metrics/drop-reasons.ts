@@ -57,8 +57,10 @@ export const DROP_REASONS = [
   'too_large',
   'send_failed',
   'nack_not_in_cache',
-  // a NACK for a packet resent less than an RTT ago (the first resend is still on its way)
+  // a NACK for a packet resent less than an RTT ago (the first resend is still on its way); a NACK while the
+  // video is paused or waits for a keyframe (the resend could not be decoded)
   'nack_too_soon',
+  'nack_not_decodable',
   // towards a subscriber: retransmissions over their share of the estimate, the pacer queue full or
   // a packet waiting too long in it, the queue cleared when the transport closed
   'rtx_rate_limited',

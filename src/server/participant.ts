@@ -9,6 +9,8 @@ import { buildPublishAnswer } from '../signaling/sdp/publish-answer.ts';
 import { isSdpError } from '../signaling/sdp/types.ts';
 import { serverMessage, type Mode, type PersonInfo, type PublisherInfo, type ServerMessage, type TrackInfo } from '../signaling/messages.ts';
 import type { Grants } from './auth/tokens.ts';
+import type { DownlinkController } from '../media/downlink-controller.ts';
+import type { WebRtcTransport } from '../transport/webrtc-transport.ts';
 import type { ReceiveCaps } from '../allocation/receive-caps.ts';
 import { INITIAL_DEVICE_CAPS, nextDeviceCaps, type DeviceCapsState, type DeviceReport } from '../allocation/device-caps.ts';
 import { RequestError } from './request-error.ts';
@@ -208,6 +210,16 @@ export class Participant {
   subscriberAnswer(offerId: number, sdp: string): void {
     if (!this.sub) throw new RequestError('bad_request', `no outstanding subscriber offer ${offerId}`);
     this.sub.onAnswer(offerId, sdp);
+  }
+
+  /** The subscribe connection (null before the first subscription): tests find its path by its remote port. */
+  get subscribeTransport(): WebRtcTransport | null {
+    return this.sub?.session.transport ?? null;
+  }
+
+  /** Bandwidth control of what this person receives (null before the first subscription). */
+  get downlink(): DownlinkController | null {
+    return this.sub?.session.downlink ?? null;
   }
 
   /** Read by the bandwidth allocation of what this person receives. */

@@ -34,6 +34,8 @@ export class NodeClient {
   onClose: (code: number, reason: string) => void = () => {};
   /** Called when the subscribe peer is created (before it connects), to hook its packets. */
   onSubscriberPeer: (peer: NodePeer) => void = () => {};
+  /** Called with every push (a message that answers no request), whether or not pushes are retained. */
+  onPush: (m: Msg) => void = () => {};
   /** Called with the m-lines of each subscribe offer once it is answered. */
   onSubscribeTracks: (tracks: OfferedTrack[]) => void = () => {};
   /** Every push (message without a pending request id), oldest first; empty when `retainPushes` is off. */
@@ -190,6 +192,7 @@ export class NodeClient {
       this.offerChain = this.offerChain.then(() => this.answer(Number(m.offerId), String(m.sdp))).catch((e: Error) => void this.errors.push(e));
     }
     if (this.retainPushes) this.pushes.push(m);
+    this.onPush(m);
   }
 
   private async answer(offerId: number, sdp: string): Promise<void> {

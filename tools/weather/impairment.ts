@@ -175,8 +175,9 @@ export class Impairment {
     deliveredBytes: 0,
   };
 
-  /** Told of every datagram the weather drops (tests that classify losses, e.g. by RTP SSRC). */
+  /** Told of every datagram the weather drops, and of every one it delivers (tests that classify them, e.g. by RTP SSRC). */
   onLoss: ((datagram: Buffer, reason: 'lost_random' | 'lost_burst' | 'queue_overflow') => void) | null = null;
+  onDeliver: ((datagram: Buffer, atMs: number) => void) | null = null;
 
   constructor(
     config: ImpairmentPatch,
@@ -321,6 +322,7 @@ export class Impairment {
       this.heap.pop();
       this.counters.delivered++;
       this.counters.deliveredBytes += head.buf.length;
+      this.onDeliver?.(head.buf, now);
       head.deliver(head.buf);
     }
     if (!this.closed) this.arm();

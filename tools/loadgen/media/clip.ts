@@ -2,7 +2,7 @@
  * A pre-encoded media clip (VP8 layers + Opus) and a real-time player that loops it for one publisher.
  */
 import type { Clock, TimerHandle } from '../../../src/util/clock.ts';
-import { ensureClipFiles, layerSpecs, type ClipFileOptions } from './fixtures.ts';
+import { ensureClipFiles, hasTemporalLayers, layerSpecs, TEMPORAL_PATTERN, TEMPORAL_SYNC, type ClipFileOptions } from './fixtures.ts';
 import { readIvfFile, type IvfFile } from './ivf.ts';
 import { opusPacketSamples, readOggOpusFile } from './ogg-opus.ts';
 import { isVp8Keyframe } from './vp8-packetizer.ts';
@@ -12,6 +12,10 @@ export interface VideoFrame {
   keyframe: boolean;
   /** index in the clip */
   index: number;
+  /** VP8 temporal layer (RFC 7741 TID), -1 for a clip without temporal layers. */
+  tid: number;
+  /** The frame references only layer 0 (RFC 7741 Y bit). */
+  layerSync: boolean;
 }
 
 export interface VideoLayer {
@@ -41,24 +45,37 @@ export async function loadClip(opts: ClipFileOptions): Promise<MediaClip> {
   const ivfs = await Promise.all(files.video.map((p) => readIvfFile(p)));
   const opus = await readOggOpusFile(files.audio);
   return buildClip(
-    ivfs.map((ivf, i) => ({ name: files.video[i], ivf, targetKbps: specs[i].kbps })),
+    ivfs.map((ivf, i) => ({ name: files.video[i], ivf, targetKbps: specs[i].kbps, temporal: hasTemporalLayers(opts.layers) })),
     opus.packets,
     files.audio,
   );
 }
 
 /** Assembles and validates a clip from parsed files (exported for tests with the small committed fixture). */
-export function buildClip(layers: { name: string; ivf: IvfFile; targetKbps: number }[], opus: Buffer[], audioName = 'audio'): MediaClip {
+export function buildClip(layers: { name: string; ivf: IvfFile; targetKbps: number; temporal?: boolean }[], opus: Buffer[], audioName = 'audio'): MediaClip {
   if (layers.length === 0) throw new Error('a clip needs at least one video layer');
   const first = layers[0];
   const frameCount = first.ivf.frames.length;
   if (frameCount === 0) throw new Error(`${first.name}: no frames`);
   const fps = frameRate(first.name, first.ivf);
   const out: VideoLayer[] = [];
-  for (const { name, ivf, targetKbps } of layers) {
+  for (const { name, ivf, targetKbps, temporal } of layers) {
     if (ivf.frames.length !== frameCount) throw new Error(`${name}: ${ivf.frames.length} frames, but ${first.name} has ${frameCount}`);
     if (Math.abs(frameRate(name, ivf) - fps) > 1e-9) throw new Error(`${name}: frame rate differs from ${first.name}`);
-    const frames = ivf.frames.map((f, index) => ({ data: f.data, keyframe: isVp8Keyframe(f.data), index }));
+    const n = TEMPORAL_PATTERN.length;
+    // The encoder's temporal pattern runs on frame count, so a frame's layer follows from its index.
+    const frames = ivf.frames.map((f, index) => ({
+      data: f.data,
+      keyframe: isVp8Keyframe(f.data),
+      index,
+      tid: temporal ? TEMPORAL_PATTERN[index % n] : -1,
+      layerSync: temporal ? TEMPORAL_SYNC[index % n] : false,
+    }));
+    if (temporal) {
+      // (A loop back to frame 0 is always fine: it is a keyframe.)
+      const k = frames.find((f) => f.keyframe && f.tid !== 0);
+      if (k) throw new Error(`${name}: keyframe at frame ${k.index} is not on temporal layer 0`);
+    }
     if (!frames[0].keyframe) throw new Error(`${name}: frame 0 is not a keyframe`);
     out.push({ width: ivf.width, height: ivf.height, targetKbps, frames });
   }

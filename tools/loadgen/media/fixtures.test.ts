@@ -22,7 +22,7 @@ test('encodes three aligned simulcast layers and Opus once, then reuses them', a
   assert.ok(lines.some((l) => /^encoded 3 VP8 layers \(2\.1 s\) in \d+\.\d s$/.test(l)), lines.join('\n'));
   assert.ok(lines.some((l) => /^encoded Opus audio/.test(l)), lines.join('\n'));
   assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.tmp')), [], 'no temporary files left');
-  assert.match(basename(files.video[2]), /^vp8-sim3-1280x720-1500k-30fps-g60-2\.1s-v1\.ivf$/);
+  assert.match(basename(files.video[2]), /^vp8-sim3-t3-40-60-100-1280x720-1500k-30fps-g60-2\.1s-v1\.ivf$/);
 
   const ivfs = await Promise.all(files.video.map((p) => readIvfFile(p)));
   assert.deepEqual(
@@ -51,6 +51,17 @@ test('encodes three aligned simulcast layers and Opus once, then reuses them', a
   );
 
   const clip = await loadClip(opts);
+  // L1T3: layers 0 2 1 2; a layer-0 frame references the frame four back, so it costs more than the
+  // layer-2 frames that reference their neighbour (evidence the encoder really layered).
+  for (const l of clip.layers) {
+    assert.deepEqual(l.frames.slice(0, 8).map((f) => f.tid), [0, 2, 1, 2, 0, 2, 1, 2]);
+    assert.deepEqual(l.frames.slice(0, 4).map((f) => f.layerSync), [false, true, true, false]);
+    const mean = (tid: number) => {
+      const xs = l.frames.filter((f, i) => i > 0 && i < 60 && f.tid === tid).map((f) => f.data.length);
+      return xs.reduce((a, b) => a + b, 0) / xs.length;
+    };
+    assert.ok(mean(0) > 1.3 * mean(2), `${l.width}x${l.height}: TL0 frames ${mean(0).toFixed(0)} B vs TL2 ${mean(2).toFixed(0)} B`);
+  }
   assert.equal(clip.fps, 30);
   assert.equal(clip.frameCount, 63);
   assert.equal(clip.durationMs, 2100);
@@ -71,7 +82,7 @@ test('clear errors when ffmpeg is missing or fails, and no partial files', async
   await assert.rejects(ensureClipFiles({ layers: 1, durationS: 1, dir: d, ffmpegPath: '/bin/false' }), /ffmpeg failed \(exit 1\)/);
   assert.deepEqual(readdirSync(d), []);
   await assert.rejects(ensureClipFiles({ layers: 1, durationS: 0, dir: d }), /durationS/);
-  await assert.rejects(ensureClipFiles({ layers: 2 as 1, dir: d }), /layers must be 1, 3 or 'thumb'/);
+  await assert.rejects(ensureClipFiles({ layers: 2 as 1, dir: d }), /layers must be 1, 3, 'sim360' or 'thumb'/);
 });
 
 test('the default cache directory is <project>/.cache/media', () => {

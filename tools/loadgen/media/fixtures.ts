@@ -27,19 +27,27 @@ const SIMULCAST: readonly LayerSpec[] = [
   { width: 1280, height: 720, kbps: 1500 },
 ];
 
+/** Simulcast as Chrome sends it from a 640×360 camera (the SDK's ladder for that size). */
+const SIMULCAST_360: readonly LayerSpec[] = [
+  { width: 160, height: 90, kbps: 80 },
+  { width: 320, height: 180, kbps: 200 },
+  { width: 640, height: 360, kbps: 600 },
+];
+
 /** A thumbnail as a crowd sees each other: small and at half the frame rate, so a 60-person mingle fits this machine. */
 const THUMB: readonly LayerSpec[] = [{ width: 320, height: 180, kbps: 100 }];
 export const THUMB_FPS = 15;
 
-/** Which clip: one 640x360 layer, three simulcast layers, or a 15 fps thumbnail. */
-export type ClipKind = 1 | 3 | 'thumb';
+/** Which clip: one 640x360 layer, three simulcast layers (top 1280x720, or top 640x360), or a 15 fps thumbnail. */
+export type ClipKind = 1 | 3 | 'sim360' | 'thumb';
 
 /** Layer parameters, low to high. */
 export function layerSpecs(layers: ClipKind): readonly LayerSpec[] {
   if (layers === 1) return SINGLE;
   if (layers === 3) return SIMULCAST;
+  if (layers === 'sim360') return SIMULCAST_360;
   if (layers === 'thumb') return THUMB;
-  throw new Error(`layers must be 1, 3 or 'thumb', got ${String(layers)}`);
+  throw new Error(`layers must be 1, 3, 'sim360' or 'thumb', got ${String(layers)}`);
 }
 
 /** Frame rate and GOP (2 s) of a clip kind. */
@@ -71,14 +79,34 @@ export interface ClipFiles {
 // Bump when the encoder settings change in a way the names below do not capture.
 const FORMAT = 'v1';
 
+/**
+ * VP8 temporal layers of the simulcast clip, as Chrome sends with scalabilityMode L1T3: frames cycle through
+ * temporal layers 0, 2, 1, 2 (7.5 / 15 / 30 fps cumulative); libvpx's layering mode 3 makes the layer-1 and
+ * the first layer-2 frame of each cycle reference only layer 0 (layer sync, RFC 7741 §4.2 Y bit).
+ */
+export const TEMPORAL_PATTERN: readonly number[] = [0, 2, 1, 2];
+export const TEMPORAL_SYNC: readonly boolean[] = [false, true, true, false];
+export const TEMPORAL_RATE_SHARE: readonly number[] = [0.4, 0.6, 1];
+
 // Realtime libvpx settings a browser-like sender would use: no lookahead or alt-ref (they add delay),
-// error-resilient mode, fixed GOP.
-function vp8EncoderArgs(kbps: number, gop: number): string[] {
-  return [
+// error-resilient mode, fixed GOP (a multiple of the temporal cycle, so every keyframe is a layer-0 frame).
+function vp8EncoderArgs(kbps: number, gop: number, temporal: boolean): string[] {
+  const args = [
     '-c:v', 'libvpx', '-pix_fmt', 'yuv420p', '-deadline', 'realtime', '-cpu-used', '8', '-lag-in-frames', '0',
     '-auto-alt-ref', '0', '-error-resilient', '1', '-g', String(gop), '-keyint_min', String(gop),
     '-b:v', `${kbps}k`,
   ];
+  if (temporal) {
+    // Cumulative rates as libwebrtc splits three temporal layers (40 % / 60 % / 100 %).
+    const rates = TEMPORAL_RATE_SHARE.map((f) => Math.round(kbps * f)).join(',');
+    args.push('-ts-parameters', `ts_number_layers=3:ts_target_bitrate=${rates}:ts_rate_decimator=4,2,1:ts_periodicity=4:ts_layer_id=${TEMPORAL_PATTERN.join(',')}:ts_layering_mode=3`);
+  }
+  return args;
+}
+
+/** Whether a clip kind's layers carry VP8 temporal layers (the simulcast one, like Chrome's L1T3). */
+export function hasTemporalLayers(layers: ClipKind): boolean {
+  return layers === 3 || layers === 'sim360';
 }
 
 const inFlight = new Map<string, Promise<void>>();
@@ -94,10 +122,12 @@ export async function ensureClipFiles(opts: ClipFileOptions): Promise<ClipFiles>
   }
   const dir = opts.dir ?? DEFAULT_MEDIA_DIR;
   await mkdir(dir, { recursive: true });
-  const set = opts.layers === 3 ? 'sim3' : opts.layers === 'thumb' ? 'thumb' : 'single';
+  const t3 = `t3-${TEMPORAL_RATE_SHARE.map((f) => Math.round(f * 100)).join('-')}`;
+  const set = opts.layers === 3 ? `sim3-${t3}` : opts.layers === 'sim360' ? `sim360-${t3}` : opts.layers === 'thumb' ? 'thumb' : 'single';
+  const temporal = hasTemporalLayers(opts.layers);
   const common = `${fps}fps-g${gop}-${durationS}s-${FORMAT}`;
   const video = specs.map((l) => join(dir, `vp8-${set}-${l.width}x${l.height}-${l.kbps}k-${common}.ivf`));
-  const audio = join(dir, `opus-48k-mono-${AUDIO_KBPS}k-${AUDIO_FRAME_MS}ms-${durationS}s-${FORMAT}.ogg`);
+  const audio = join(dir, `opus-48k-mono-${AUDIO_KBPS}k-cbr-${AUDIO_FRAME_MS}ms-${durationS}s-${FORMAT}.ogg`);
   const ffmpeg = opts.ffmpegPath ?? 'ffmpeg';
   const progress = opts.onProgress ?? (() => {});
 
@@ -108,7 +138,7 @@ export async function ensureClipFiles(opts: ClipFileOptions): Promise<ClipFiles>
     const top = specs[n - 1];
     const graph =
       `[0:v]split=${n}` + specs.map((_, i) => `[s${i}]`).join('') + ';' + specs.map((l, i) => `[s${i}]scale=${l.width}:${l.height}[o${i}]`).join(';');
-    const outputs = specs.flatMap((l, i) => ['-map', `[o${i}]`, ...vp8EncoderArgs(l.kbps, gop), '-f', 'ivf', '{out' + i + '}']);
+    const outputs = specs.flatMap((l, i) => ['-map', `[o${i}]`, ...vp8EncoderArgs(l.kbps, gop, temporal), '-f', 'ivf', '{out' + i + '}']);
     // -t before -i: with several filter_complex outputs an output-side -t does not stop the source.
     const args = ['-t', String(durationS), '-f', 'lavfi', '-i', `testsrc2=size=${top.width}x${top.height}:rate=${fps}`, '-filter_complex', graph, ...outputs];
     await encode(ffmpeg, args, video, `${n} VP8 layer${n > 1 ? 's' : ''} (${durationS} s)`, progress);
@@ -117,7 +147,8 @@ export async function ensureClipFiles(opts: ClipFileOptions): Promise<ClipFiles>
     if (await allExist([audio])) return;
     const args = [
       '-t', String(durationS), '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-c:a', 'libopus', '-ac', '1', '-b:a', `${AUDIO_KBPS}k`, '-frame_duration', String(AUDIO_FRAME_MS), '-f', 'ogg', '{out0}',
+      // Constant bitrate: a pure tone would otherwise take ~45 kbps of VBR, more than a browser spends on speech.
+      '-c:a', 'libopus', '-ac', '1', '-b:a', `${AUDIO_KBPS}k`, '-vbr', 'off', '-frame_duration', String(AUDIO_FRAME_MS), '-f', 'ogg', '{out0}',
     ];
     await encode(ffmpeg, args, [audio], `Opus audio (${durationS} s)`, progress);
   });

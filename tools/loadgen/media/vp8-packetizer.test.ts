@@ -89,3 +89,31 @@ test('rejects bad arguments', () => {
   assert.throws(() => new Vp8Packetizer(0, 4), /maxPayloadBytes/);
   assert.throws(() => new Vp8Packetizer().packetize(Buffer.alloc(0)), /empty VP8 frame/);
 });
+
+test('with temporal layers: TID, layer sync and TL0PICIDX (counting layer-0 frames) round-trip', () => {
+  const p = new Vp8Packetizer(7, 300);
+  const d = new Vp8Descriptor();
+  const pattern = [0, 2, 1, 2, 0, 2, 1, 2];
+  const sync = [false, true, true, false, false, true, true, false];
+  const seen: Array<[number, boolean, number]> = [];
+  for (let n = 0; n < pattern.length; n++) {
+    const frame = frames[n % frames.length];
+    const out = p.packetize(frame, pattern[n], sync[n]);
+    const rebuilt: Buffer[] = [];
+    for (const b of out) {
+      assert.equal(d.parse(b, 0, b.length), null);
+      assert.equal(d.descriptorLength, 6);
+      assert.equal(d.tid, pattern[n]);
+      assert.equal(d.layerSync, sync[n]);
+      rebuilt.push(b.subarray(d.descriptorLength));
+    }
+    seen.push([d.tid, d.layerSync, d.tl0PicIdx]);
+    assert.deepEqual(Buffer.concat(rebuilt), frame);
+  }
+  // Layer-0 frames raise TL0PICIDX; the frames after carry the same value.
+  assert.deepEqual(
+    seen.map((s) => s[2]),
+    [8, 8, 8, 8, 9, 9, 9, 9],
+  );
+  assert.throws(() => p.packetize(frames[1], 4), /TID is 2 bits/);
+});

@@ -38,6 +38,7 @@ export class ClipPublisher {
   readonly player: ClipPlayer;
   keyframeRequests = 0;
   private readonly packetizers: Vp8Packetizer[];
+  private readonly active: boolean[];
   private readonly last = new Map<string, { ts: number; at: number; clockRate: number }>();
   private srTimer: TimerHandle | null = null;
   private readonly rnd: () => number;
@@ -60,6 +61,7 @@ export class ClipPublisher {
       byLayer.set(v.layer, i);
     });
     this.packetizers = opts.video.map(() => new Vp8Packetizer(Math.floor(rnd() * 0x8000)));
+    this.active = opts.video.map(() => true);
     this.talkShare = opts.talkShare ?? 1;
     this.talking = rnd() < this.talkShare;
     this.player = new ClipPlayer(
@@ -87,6 +89,24 @@ export class ClipPublisher {
     };
   }
 
+  /**
+   * Dynacast (server `videoLayers`): stop or resume one video stream, by NodePeer key. A resumed stream
+   * starts at a keyframe (the clip's keyframes are aligned, so every layer jumps to it), as a browser's
+   * re-enabled encoder does.
+   */
+  setActive(key: string, active: boolean): void {
+    const k = this.opts.video.findIndex((v) => v.key === key);
+    if (k < 0 || this.active[k] === active) return;
+    this.active[k] = active;
+    if (active) this.player.requestKeyframe();
+  }
+
+  /** Whether a video stream is being sent (not stopped by dynacast). */
+  isActive(key: string): boolean {
+    const k = this.opts.video.findIndex((v) => v.key === key);
+    return k >= 0 && this.active[k];
+  }
+
   start(): void {
     this.player.start();
     this.srTimer = this.clock.setInterval(() => this.sendReports(), SR_INTERVAL_MS);
@@ -99,7 +119,8 @@ export class ClipPublisher {
   }
 
   private sendFrame(k: number, frame: VideoFrame, ts: number): void {
-    const payloads = this.packetizers[k]!.packetize(frame.data);
+    if (!this.active[k]) return;
+    const payloads = this.packetizers[k]!.packetize(frame.data, frame.tid, frame.layerSync);
     for (let i = 0; i < payloads.length; i++) this.send(this.opts.video[k]!.key, payloads[i]!, ts, i === payloads.length - 1, 90000);
   }
 

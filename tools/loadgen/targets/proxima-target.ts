@@ -80,6 +80,11 @@ export class ProximaTarget {
     });
     const c = client;
     let publisher: ClipPublisher | null = null;
+    // Dynacast: stop sending the layers the server says nobody watches, as the browser SDK does.
+    c.onPush = (m) => {
+      if (m.type !== 'videoLayers' || !publisher || !Array.isArray(m.layers)) return;
+      for (const l of m.layers as Array<{ rid: string; active: boolean }>) publisher.setActive(`video/${l.rid}`, l.active);
+    };
     try {
       if (spec.publish) {
         const simulcast = spec.simulcast === true && o.clip.layers.length === SIMULCAST_RIDS.length;
