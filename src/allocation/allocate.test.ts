@@ -680,3 +680,15 @@ test('cost: 24 tracks, 10 000 calls in under 2 s (~0.2 s on a quiet core)', () =
   const ms = performance.now() - t0;
   assert.ok(ms < 2000, `${ms.toFixed(0)} ms`);
 });
+
+test('the nearest face keeps its floor while the link demonstrably carries it, even below the estimate', () => {
+  const subs = prioritize([...person('near', 900), ...person('far', 100)]);
+  const audio = 2 * AUDIO_BPS;
+  const floor = 75_000;
+  const budget = (audio + floor) / (1 + FIRST_VIDEO_SLACK) - 10_000; // below the slack
+  const without = allocate(budget, subs, null);
+  assert.equal(targetOf(without, 'near'), null);
+  const carried = allocate(budget, subs, null, { carriedBps: audio + floor });
+  assert.deepEqual(targetOf(carried, 'near'), T(0, 0));
+  assert.equal(targetOf(carried, 'far'), null, 'only the nearest');
+});

@@ -112,6 +112,7 @@ export function allocate(
   // A negative margin would let growth overshoot the budget.
   const upgradeLimit = b / (1 + Math.max(0, opts.upgradeMargin ?? UPGRADE_MARGIN));
   const resumeLimit = b / (1 + Math.max(0, opts.resumeMargin ?? RESUME_MARGIN));
+  const firstLimit = Math.max(b * (1 + FIRST_VIDEO_SLACK), opts.carriedBps ?? 0);
   // Never upgrade on a falling estimate: shed now, grow again once it holds or rises.
   const mayGrow = previous === null || b >= previous.budget;
   const n = prioritized.length;
@@ -164,7 +165,7 @@ export function allocate(
   while (active <= lastKeeper) {
     const i = order[active];
     const t = total + ladders[i]![0].bitrate;
-    if (t > (active === 0 ? b * (1 + FIRST_VIDEO_SLACK) : b)) break;
+    if (t > (active === 0 ? firstLimit : b)) break;
     level[i] = 0;
     total = t;
     active++;

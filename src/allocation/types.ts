@@ -86,4 +86,10 @@ export interface AllocateOptions {
   readonly upgradeMargin?: number;
   /** A video paused for budget resumes only if the total stays ≤ budget / (1 + resumeMargin). */
   readonly resumeMargin?: number;
+  /**
+   * What the link demonstrably delivered lately (bps; the estimator's received rate). The nearest face keeps
+   * its floor while the total fits this too: an estimate just cut below what the link was carrying does not
+   * prove the link cannot carry audio and one small video.
+   */
+  readonly carriedBps?: number;
 }

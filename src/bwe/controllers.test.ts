@@ -119,6 +119,18 @@ test('loss-based: < 2 % grows, 2–10 % holds, > 10 % cuts by (1 − 0.5·p) at 
   assert.equal(r.lossFraction, 0);
 });
 
+test('loss-based: 2–10 % loss with no queue building is the medium’s and lets the estimate grow; above 10 % it still cuts', () => {
+  const l = new LossBasedControl(1_000_000, 30_000, 20_000_000);
+  l.onFeedback(0, 100, 0, 0, false);
+  l.onFeedback(5, 100, 0, 1000, false); // 5 %, no queue
+  assert.ok(l.bps > 1_070_000 && l.bps < 1_090_000, `${l.bps}`);
+  const grown = l.bps;
+  l.onFeedback(5, 100, 0, 2000, true); // 5 % while a queue builds: congestion, hold
+  assert.equal(l.bps, grown);
+  l.onFeedback(20, 100, 0, 3000, false);
+  assert.equal(l.bps, grown * 0.9);
+});
+
 test('acked bitrate: bytes over the last 500 ms of receiver time; unknown until 250 ms of history', () => {
   const a = new AckedBitrate();
   for (let t = 0; t < 200; t += 10) a.add(1000 + t, 1250); // 1 Mbps

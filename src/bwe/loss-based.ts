@@ -3,6 +3,11 @@
  * reports: loss is measured over windows of reported packets; < 2 % lets the estimate grow (8 %/s),
  * 2–10 % holds it, > 10 % cuts it to As·(1 − 0.5·p), at most once per RTT + 300 ms so one loss episode
  * seen in several windows is not punished twice. The caller keeps it at or below the delay-based estimate.
+ *
+ * One departure from §7: 2–10 % loss while no queue builds (the caller says so) is the medium's own loss —
+ * radio, a bad link — not congestion, and lets the estimate grow as below 2 %: otherwise a path with a
+ * steady few percent of random loss could never ramp up at all, and the delay-based controller is what
+ * watches the queue there.
  */
 
 export const LOSS_LOW = 0.02;
@@ -34,7 +39,7 @@ export class LossBasedControl {
   }
 
   /** Reported packets of one feedback (`lost` of `total`; `recovered` = earlier "lost" now received). */
-  onFeedback(lost: number, total: number, recovered: number, nowMs: number): void {
+  onFeedback(lost: number, total: number, recovered: number, nowMs: number, queueing = true): void {
     if (Number.isNaN(this.windowStart)) this.windowStart = nowMs;
     this.lost = Math.max(0, this.lost + lost - recovered);
     this.total += total;
@@ -47,7 +52,7 @@ export class LossBasedControl {
     this.windowStart = nowMs;
     const dt = Number.isNaN(this.lastIncrease) ? 0 : Math.min(2000, nowMs - this.lastIncrease);
     this.lastIncrease = nowMs;
-    if (p < LOSS_LOW) {
+    if (p < LOSS_LOW || (p <= LOSS_HIGH && !queueing)) {
       this.bps = this.bps * Math.pow(LOSS_INCREASE_PER_S, dt / 1000) + dt; // + 1 kbps/s
     } else if (p > LOSS_HIGH && nowMs - this.lastDecrease >= DECREASE_GAP_MS + this.rttMs) {
       this.bps *= 1 - 0.5 * p;

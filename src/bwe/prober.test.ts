@@ -26,7 +26,7 @@ test('initial cluster at 3× the estimate, capped at wanted × 1.25; none while 
   assert.equal(c.reason, 'initial');
   assert.equal(c.targetBps, PROBE_INITIAL_FACTOR * 1_000_000);
   assert.equal(c.bytes, Math.ceil((3_000_000 * 15) / 8000), '15 ms worth');
-  assert.equal(c.minPackets, 5);
+  assert.equal(c.minPackets, 10);
   assert.ok(c.deadlineMs > c.startMs);
   for (let t = 1; t < 100; t++) assert.equal(p.plan(t, 1_000_000, 10_000_000), null);
   const q = new Prober();
@@ -59,15 +59,15 @@ test('a cluster the path carried continues exponentially at 2×; a saturated one
   const c4 = p.plan(3300, 2_000_000, 20_000_000)!;
   assert.equal(c4.reason, 'periodic');
   runCluster(p, c4, 10, 1000, 1, 4);
-  assert.equal(p.plan(7299, 2_000_000, 20_000_000), null, 'then 4 s');
-  const c5 = p.plan(7300, 2_000_000, 20_000_000)!;
+  assert.equal(p.plan(5299, 2_000_000, 20_000_000), null, 'and no more than 2 s');
+  const c5 = p.plan(5300, 2_000_000, 20_000_000)!;
   // …and a periodic cluster that finds room (the weather cleared) brings it back to 1 s.
   assert.ok(runCluster(p, c5, 10, 1000, 2, 2) >= 1.2 * 2_000_000);
-  const c6 = p.plan(7600, 3_800_000, 20_000_000)!;
+  const c6 = p.plan(5600, 3_800_000, 20_000_000)!;
   assert.equal(c6.reason, 'exponential');
   runCluster(p, c6, 10, 1000, 1, 4);
-  assert.equal(p.plan(8599, 3_800_000, 20_000_000), null);
-  assert.equal(p.plan(8600, 3_800_000, 20_000_000)!.reason, 'periodic', '1 s again');
+  assert.equal(p.plan(6599, 3_800_000, 20_000_000), null);
+  assert.equal(p.plan(6600, 3_800_000, 20_000_000)!.reason, 'periodic', '1 s again');
 });
 
 test('no exponential step when the estimate did not hold the result (e.g. overuse followed)', () => {
@@ -90,18 +90,18 @@ test('unusable clusters: too many lost, too few received, or no feedback in time
   assert.equal(p.plan(c3.deadlineMs + 500, 1_000_000, 20_000_000), null);
   assert.equal(p.plan(c3.deadlineMs + 1001, 1_000_000, 20_000_000), null, 'times out (and gives up) here');
   assert.equal(p.stats.clustersFailed, 3);
-  assert.ok(p.plan(c3.deadlineMs + 1002, 1_000_000, 20_000_000) === null, 'failed periodic clusters back off (2 s, then 4 s)');
-  assert.equal(p.plan(9999, 1_000_000, 20_000_000), null);
-  assert.ok(p.plan(10_000, 1_000_000, 20_000_000) !== null);
+  assert.ok(p.plan(c3.deadlineMs + 1002, 1_000_000, 20_000_000) === null, 'failed periodic clusters back off (to 2 s at most)');
+  assert.equal(p.plan(7999, 1_000_000, 20_000_000), null);
+  assert.ok(p.plan(8000, 1_000_000, 20_000_000) !== null);
 });
 
 test('probe packets count for the running cluster only until its bytes and packets are sent', () => {
   const p = new Prober();
-  const c = p.plan(0, 100_000, 1_000_000)!; // 300 kbps × 15 ms = 563 bytes, 5 packets
+  const c = p.plan(0, 100_000, 1_000_000)!; // 300 kbps × 15 ms = 563 bytes, 10 packets
   assert.equal(p.activeClusterId, c.id);
-  for (let i = 0; i < 5; i++) assert.equal(p.onProbeSent(200, i), c.id);
+  for (let i = 0; i < 10; i++) assert.equal(p.onProbeSent(200, i), c.id);
   assert.equal(p.activeClusterId, -1);
-  assert.equal(p.onProbeSent(200, 6), -1, 'the cluster is complete');
+  assert.equal(p.onProbeSent(200, 11), -1, 'the cluster is complete');
   // Feedback for an older cluster id is ignored.
   p.onProbeFeedback(c.id + 7, 100, 200);
 });

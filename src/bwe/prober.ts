@@ -33,11 +33,14 @@ export interface ProbeCluster {
 export interface ProberOptions {
   /** Default 15 ms worth of the target rate per cluster. */
   probeDurationMs?: number;
-  /** Default 5. */
+  /**
+   * Default 10: arrival times of a handful of packets bunch on a busy receiver or a bursty link and measure
+   * a rate the link does not have; ten smooth that out.
+   */
   minPackets?: number;
   /** While estimate < wanted, probe this often. Default 1000 ms. */
   periodicMs?: number;
-  /** Periodic clusters that find nothing back off up to this interval. Default 4000 ms. */
+  /** Periodic clusters that find nothing back off up to this interval. Default 2000 ms: a path that clears is found within ~2 s. */
   maxPeriodicMs?: number;
   /** Never probe above wanted × this (room for a probe result that comes back a little low). Default 1.25. */
   wantedHeadroom?: number;
@@ -114,9 +117,9 @@ export class Prober {
 
   constructor(opts: ProberOptions = {}) {
     this.durationMs = opts.probeDurationMs ?? 15;
-    this.minPackets = opts.minPackets ?? 5;
+    this.minPackets = opts.minPackets ?? 10;
     this.periodicMs = opts.periodicMs ?? 1000;
-    this.maxPeriodicMs = Math.max(this.periodicMs, opts.maxPeriodicMs ?? 4000);
+    this.maxPeriodicMs = Math.max(this.periodicMs, opts.maxPeriodicMs ?? 2000);
     this.periodicEveryMs = this.periodicMs;
     this.headroom = opts.wantedHeadroom ?? 1.25;
     this.maxBps = opts.maxBps ?? 20_000_000;

@@ -72,6 +72,8 @@ const QUEUE_FEEDBACKS = 3;
 const BASE_WINDOW_MS = 15_000;
 const DRAIN_FACTOR = 0.85;
 const DRAIN_EVERY_MS = 1000;
+/** Loss while the queue is above this is taken for congestion (it holds or cuts the estimate); a jittery path keeps a few tens of ms. */
+const LOSS_QUEUE_MS = 80;
 /** No probe this soon after the estimate went down. */
 const PROBE_AFTER_CUT_MS = 1500;
 /** How long after a probe cluster an over-use is taken for its own queue (feedback interval + RTT + drain). */
@@ -112,6 +114,8 @@ export class TransportCcEstimator implements BandwidthEstimator {
   /** Packets feedback reported lost (each once). */
   packetsLost = 0;
   probesApplied = 0;
+  /** Told of each transport seq feedback first reports lost (repairs; see SubscribeSession). */
+  onLost: ((transportSeq: number) => void) | null = null;
   /** Over-use signals ignored because a probe cluster had just been sent. */
   probeOveruses = 0;
   /** Over-use signals ignored because no packet of the feedback had queued (see QUEUE_EVIDENCE_MS). */
@@ -187,6 +191,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
         if (prev !== FB_NONE) continue; // already reported (lost or received)
         h.setStatus(slot, FB_LOST);
         this.packetsLost++;
+        this.onLost?.((fb.baseSeq + k) & 0xffff);
         if (counts) {
           lost++;
           total++;
@@ -249,7 +254,9 @@ export class TransportCcEstimator implements BandwidthEstimator {
     }
     const recent = signal === 'overuse' ? this.acked.recentRate(RECENT_WINDOW_MS) : 0;
     this.aimd.update(signal, this.ackedBps, recent, this.avgPacketBytes, nowMs);
-    if (total > 0 || recovered > 0) this.loss.onFeedback(lost, total, recovered, nowMs);
+    // Loss with a queue building is congestion; without one, the medium's (see LossBasedControl).
+    const queueing = signal === 'overuse' || this.queueMs > LOSS_QUEUE_MS;
+    if (total > 0 || recovered > 0) this.loss.onFeedback(lost, total, recovered, nowMs, queueing);
     if (this.prober) {
       const r = this.prober.evaluate(nowMs);
       // The probe's rate becomes a floor for both controllers, unless the path is already signalling
@@ -352,6 +359,11 @@ export class TransportCcEstimator implements BandwidthEstimator {
       }
     }
     return this.current;
+  }
+
+  /** Loss fraction of the last completed loss window (0..1); cheap, unlike stats(). */
+  get lossFraction(): number {
+    return this.loss.lossFraction;
   }
 
   /** Received rate measured from feedback (bps), 0 until known: for the allocator and the prober. */

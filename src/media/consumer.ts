@@ -34,8 +34,10 @@ const MAX_PACKET = 1500;
 /** While waiting for a keyframe, ask again this often (requests or keyframes may be lost). */
 const KEYFRAME_RETRY_MS = 1000;
 /** A NACK for a packet resent less than this share of the RTT ago is answered by the resend in flight. */
-const RESEND_RTT_SHARE = 0.8;
+const RESEND_RTT_SHARE = 0.5;
 const MIN_RESEND_INTERVAL_MS = 10;
+/** …but never longer than this: a browser re-asks about once per its own RTT estimate, which may be lower than ours. */
+const MAX_RESEND_INTERVAL_MS = 40;
 /** Probe padding resends one of the last this many packets (newest first). */
 const PADDING_SPAN = 32;
 /** RFC 3550 §5.1: the padding count is one byte. */
@@ -68,6 +70,8 @@ export class Consumer implements RtpSink, PaddingSource {
   closed = false;
   /** Called after the forwarded layer changed (spatial switch, temporal step, paused by target). */
   onLayerChange: ((consumer: Consumer) => void) | null = null;
+  /** Called when a packet was resent (NACK answer or probe padding): its seq as sent first, and the RTX seq (-1 without RTX). */
+  onResend: ((seq: number, rtxSeq: number) => void) | null = null;
   /** Spatial switches done (the first layer counts as one). */
   switchCount = 0;
   packetsSent = 0;
@@ -108,6 +112,8 @@ export class Consumer implements RtpSink, PaddingSource {
   private readonly histPic = new Int32Array(HISTORY);
   private readonly histTl0 = new Int16Array(HISTORY);
   private readonly histResentAt = new Float64Array(HISTORY).fill(-Infinity);
+  /** Out seq of the keyframe the current layer started with (-1 before): packets before it are not repaired. */
+  private switchOutSeq = -1;
   /** How far back from the newest packet the next probe padding resends. */
   private padBack = 0;
   private rtxSeq = Math.floor(Math.random() * 0x10000);
@@ -283,6 +289,22 @@ export class Consumer implements RtpSink, PaddingSource {
 
   /** Subscriber's generic NACK (RFC 4585 §6.2.1): resend from the layer's cache, as RTX when negotiated. */
   onNack(seqs: readonly number[]): void {
+    for (let i = 0; i < seqs.length; i++) packetStats.nacksReceived++;
+    this.resendSeqs(seqs, false);
+  }
+
+  /**
+   * The subscriber's transport-wide feedback reported this packet lost (on a lossy path, see PacedSender):
+   * repair it without waiting for a NACK, which a browser does not always send (or which is lost too).
+   */
+  repairLost(seq: number): void {
+    this.lostScratch[0] = seq;
+    this.resendSeqs(this.lostScratch, true);
+  }
+
+  private readonly lostScratch = [0];
+
+  private resendSeqs(seqs: readonly number[], proactive: boolean): void {
     if (this.producer.kind !== 'video' || this.paused) return;
     if (this.targetPaused || this.cur === null) {
       // Paused, or starting over at a keyframe: the lost packets can no longer be decoded, a resend of them
@@ -292,12 +314,18 @@ export class Consumer implements RtpSink, PaddingSource {
     }
     const now = this.producer.clock.now();
     const rtt = this.transport.rttMs;
-    const minGap = Math.max(MIN_RESEND_INTERVAL_MS, rtt > 0 ? rtt * RESEND_RTT_SHARE : 0);
+    const minGap = Math.min(MAX_RESEND_INTERVAL_MS, Math.max(MIN_RESEND_INTERVAL_MS, rtt > 0 ? rtt * RESEND_RTT_SHARE : 0));
     for (const seq of seqs) {
-      packetStats.nacksReceived++;
       const slot = seq & (HISTORY - 1);
       if (this.histOutSeq[slot] !== seq) {
         countDrop('nack_not_in_cache');
+        continue;
+      }
+      if (!this.transport.lossy && this.switchOutSeq >= 0 && ((seq - this.switchOutSeq) & 0xffff) >= 0x8000) {
+        // Sent before the keyframe the stream restarted from (a layer switch): the decoder can do without it,
+        // and on a congested link the bandwidth is better spent. (On a lossy but uncongested one the repair
+        // is cheap and may still complete the frame shown just before the switch.)
+        countDrop('nack_not_decodable');
         continue;
       }
       if (now - this.histResentAt[slot] < minGap) {
@@ -309,6 +337,17 @@ export class Consumer implements RtpSink, PaddingSource {
       if (this.transport.sendRtp(this.out, len, PRIORITY_RETRANSMISSION, this.tccOffset)) {
         this.histResentAt[slot] = now;
         packetStats.rtxPacketsOut++;
+        if (proactive) packetStats.rtxProactiveOut++;
+        this.onResend?.(seq, this.params.rtxSsrc !== null ? this.rtxSeq : -1);
+        // A lossy path: a second copy (its own RTX seq), so a lost repair is not a lost frame.
+        if (this.transport.lossy && this.params.rtxSsrc !== null) {
+          const again = this.writeResend(seq, true);
+          if (again > 0 && this.transport.sendRtp(this.out, again, PRIORITY_RETRANSMISSION, this.tccOffset)) {
+            packetStats.rtxPacketsOut++;
+            packetStats.rtxDuplicatesOut++;
+            this.onResend?.(seq, this.rtxSeq);
+          }
+        }
       }
     }
   }
@@ -331,7 +370,10 @@ export class Consumer implements RtpSink, PaddingSource {
       const cached = this.producer.layers[this.histLayer[slot]]?.cache?.get(this.histSrcSeq[slot]) ?? null;
       if (cached === null || cached.length > 2 * bytes) continue;
       const len = this.writeResend(seq, true);
-      if (len > 0 && this.transport.sendProbe(this.out, len, this.tccOffset, clusterId)) return len;
+      if (len > 0 && this.transport.sendProbe(this.out, len, this.tccOffset, clusterId)) {
+        this.onResend?.(seq, this.rtxSeq);
+        return len;
+      }
     }
     const ext = this.ext;
     ext.clear();
@@ -564,6 +606,7 @@ export class Consumer implements RtpSink, PaddingSource {
   /** A keyframe of `layer` starts its stream here. */
   private switched(layer: ProducerLayer): void {
     this.cur = layer;
+    this.switchOutSeq = this.rewriter.outSeq;
     this.curTemporal = this.targetTemporal;
     // A new layer has its own timestamp base.
     this.lastFrameSrcTs = -1;

@@ -60,6 +60,8 @@ export class DownlinkController {
   changes = 0;
   /** Called after an allocation was applied (it changed). */
   onAllocation: ((a: Allocation) => void) | null = null;
+  /** Transport-wide feedback reported this packet lost (transport-cc only). */
+  onPacketLost: ((transportSeq: number) => void) | null = null;
   private lastAllocateMs = -Infinity;
   private dirty = true;
 
@@ -129,12 +131,17 @@ export class DownlinkController {
     const subs: TrackSubscription[] = [];
     for (const c of consumers) if (!c.closed) subs.push(this.subscriptionOf(c, nowMs));
     const prioritized = applyReceiveCaps(prioritize(subs), this.inputs.caps() ?? NO_CAPS);
-    const next = allocate(budget, prioritized, this.allocation);
+    const carried = this.estimator instanceof TransportCcEstimator ? this.estimator.ackedBitrate() : 0;
+    const next = allocate(budget, prioritized, this.allocation, { carriedBps: carried });
     const changed = allocationChanged(this.allocation, next);
     this.allocation = next;
     // Repairs use what the media leaves, and at least RTX_MIN_SHARE of the estimate: a lost packet of a
-    // video being watched matters more than the next frame's bits.
+    // video being watched matters more than the next frame's bits (and on a lossy path each is sent twice).
     this.sender.rtxBudgetBps = Number.isFinite(budget) ? Math.max(RTX_MIN_SHARE * budget, budget - next.totalBitrate) : NaN;
+    // Loss without a queue is the path's (radio, a bad cable), not congestion: there a second copy of each
+    // repair costs little and saves frames; on a congested link it would only add to the overflow.
+    const est = this.estimator;
+    this.sender.lossy = est instanceof TransportCcEstimator && est.lossFraction >= LOSSY_FRACTION && est.queueMs < LOSSY_MAX_QUEUE_MS;
     if (changed) {
       this.changes++;
       bweStats.allocationChanges++;
@@ -191,6 +198,12 @@ export class DownlinkController {
   }
 
   private create(kind: EstimatorKind): BandwidthEstimator {
+    const est = this.createEstimator(kind);
+    if (est instanceof TransportCcEstimator) est.onLost = (seq) => this.onPacketLost?.(seq);
+    return est;
+  }
+
+  private createEstimator(kind: EstimatorKind): BandwidthEstimator {
     if (kind === 'remb') return new RembEstimator(this.opts.initialBps !== undefined ? { initialBps: this.opts.initialBps } : {});
     if (kind === 'null') return new NullEstimator();
     return new TransportCcEstimator({
@@ -200,7 +213,10 @@ export class DownlinkController {
   }
 }
 
-const RTX_MIN_SHARE = 0.1;
+const RTX_MIN_SHARE = 0.25;
+const LOSSY_MAX_QUEUE_MS = 50;
+/** Feedback loss from which each retransmission is sent twice. */
+const LOSSY_FRACTION = 0.02;
 const SHARP_FALL = 0.8;
 /** Forwarding more than this × the budget makes a step down urgent (see Consumer.setTarget). */
 const URGENT_OVERSHOOT = 1.5;

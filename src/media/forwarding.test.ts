@@ -14,6 +14,7 @@ import { dropCount } from '../metrics/drop-reasons.ts';
 class CapturingTransport implements OutgoingTransport {
   connected = true;
   rttMs = -1;
+  lossy = false;
   sent: Array<{ seq: number; ts: number; ssrc: number; pt: number; marker: boolean; payload: Buffer; tseq: number }> = [];
   private tseq = 0;
   nextTransportSeq(): number {
@@ -146,6 +147,26 @@ test('a NACK is answered with RTX: RTX SSRC and payload type, the original seque
   rtx.payload.copy(b, 12);
   v.parse(b);
   assert.equal(rtxOriginalSeq(v), wanted.seq);
+});
+
+test('on a lossy path each retransmission goes out twice, under two RTX sequence numbers; a repeated NACK within the guard is not resent', () => {
+  const { producer, transport, consumer, clock } = setup();
+  consumer.resume(clock.now());
+  for (let i = 0; i < 10; i++) producer.onRtp(vp8Packet(500 + i, 1000, i === 0), clock.now(), false);
+  transport.lossy = true;
+  const wanted = transport.sent[4];
+  consumer.onNack([wanted.seq]);
+  const rtx = transport.sent.slice(10);
+  assert.equal(rtx.length, 2);
+  assert.ok(rtx.every((r) => r.ssrc === CONSUMER.rtxSsrc && r.payload.readUInt16BE(0) === wanted.seq));
+  assert.equal(rtx[1].seq, (rtx[0].seq + 1) & 0xffff, 'each copy its own RTX sequence number');
+  const before = dropCount('nack_too_soon');
+  consumer.onNack([wanted.seq]);
+  assert.equal(transport.sent.length, 12, 'asked again at once: the copies are on their way');
+  assert.equal(dropCount('nack_too_soon') - before, 1);
+  clock.advance(50);
+  consumer.onNack([wanted.seq]);
+  assert.equal(transport.sent.length, 14, 'asked again later: resent');
 });
 
 test('a NACK for something never sent or long gone is a counted drop, not a crash', () => {

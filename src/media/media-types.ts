@@ -70,6 +70,8 @@ export interface OutgoingTransport {
   readonly connected: boolean;
   /** Latest RTT to the subscriber (ms), -1 when unknown. */
   readonly rttMs: number;
+  /** The path loses packets often enough that each retransmission is sent twice (see PacedSender). */
+  readonly lossy: boolean;
   sendRtp(buf: Buffer, length: number, priority: PacerPriority, tccOffset: number): boolean;
   sendRtcp(buf: Buffer, length?: number): boolean;
   /** A probe's padding packet, sent at once (the pacer already counted it). */

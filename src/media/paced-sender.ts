@@ -45,6 +45,8 @@ export interface PacedSenderOptions {
  */
 export const PACING_FACTOR = 1.5;
 const SLOT_BYTES = 1500;
+/** Transport seqs remembered with the RTP stream and sequence number they carried (power of two). */
+const TSEQ_HISTORY = 4096;
 /** Pacer timer period while a backlog exists: the budget it accumulates (≤ 40 ms) leaves in a few packets. */
 const PACER_TICK_MS = 5;
 const FIRST_SLOTS = 16;
@@ -67,6 +69,12 @@ export class PacedSender implements OutgoingTransport, PacerSink {
    * NaN: `rtxShare` of the estimate.
    */
   rtxBudgetBps = NaN;
+  /**
+   * Set by the bandwidth controller when the subscriber's feedback reports loss at or above
+   * LOSSY_FRACTION: each retransmission then goes out twice (a lost retransmission is otherwise repaired
+   * only if the browser asks again, which it often does not; on a 5 % path that is 1 in 20 repairs).
+   */
+  lossy = false;
   readonly counters: PacedSenderCounters = { queued: 0, rtxLimited: 0, probePackets: 0, probeBytes: 0 };
   private readonly rtxShare: number;
   private readonly maxSlots: number;
@@ -80,6 +88,8 @@ export class PacedSender implements OutgoingTransport, PacerSink {
   private rtxRefillMs = NaN;
   private timer: TimerHandle | null = null;
   private readonly paddingSources: PaddingSource[] = [];
+  private readonly tseqSsrc = new Float64Array(TSEQ_HISTORY).fill(-1);
+  private readonly tseqRtpSeq = new Uint16Array(TSEQ_HISTORY);
   private paddingNext = 0;
   private closed = false;
 
@@ -151,6 +161,16 @@ export class PacedSender implements OutgoingTransport, PacerSink {
     return ok;
   }
 
+  /**
+   * The RTP stream (SSRC) and sequence number the packet with this transport seq carried, for repairing a
+   * packet transport-wide feedback reports lost: `onStream(ssrc, seq)`; nothing if it is too old.
+   */
+  streamOf(transportSeq: number, onStream: (ssrc: number, seq: number) => void): void {
+    const k = transportSeq & (TSEQ_HISTORY - 1);
+    const ssrc = this.tseqSsrc[k];
+    if (ssrc >= 0) onStream(ssrc, this.tseqRtpSeq[k]);
+  }
+
   addPaddingSource(s: PaddingSource): void {
     if (!this.paddingSources.includes(s)) this.paddingSources.push(s);
   }
@@ -210,6 +230,10 @@ export class PacedSender implements OutgoingTransport, PacerSink {
       seq = this.wire.nextTransportSeq();
       buf[tccOffset] = seq >> 8;
       buf[tccOffset + 1] = seq & 0xff;
+      // RFC 3550 §5.1: sequence number at 2, SSRC at 8.
+      const k = seq & (TSEQ_HISTORY - 1);
+      this.tseqSsrc[k] = buf.readUInt32BE(8);
+      this.tseqRtpSeq[k] = (buf[2] << 8) | buf[3];
     }
     if (!this.wire.sendRtp(buf, length)) return false;
     if (seq >= 0) this.estimator.onPacketSent(seq, length + WIRE_OVERHEAD_BYTES, nowMs, clusterId >= 0);

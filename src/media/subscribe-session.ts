@@ -49,6 +49,10 @@ export class SubscribeSession implements TransportHandler {
   ) {
     this.sender = new PacedSender(transport, clock, opts.sender);
     this.downlink = new DownlinkController(this.sender, opts.inputs ?? EQUAL, opts.downlink);
+    // On a lossy path, a media packet the browser's feedback reports lost is repaired at once.
+    this.downlink.onPacketLost = (tseq) => {
+      if (this.sender.lossy) this.sender.streamOf(tseq, this.repairLost);
+    };
     transport.setHandler(this);
   }
 
@@ -74,6 +78,11 @@ export class SubscribeSession implements TransportHandler {
     this.sender.removePaddingSource(c);
     this.downlink.invalidate();
   }
+
+  private readonly repairLost = (ssrc: number, seq: number): void => {
+    const c = this.bySsrc.get(ssrc);
+    if (c !== undefined && c.params.ssrc === ssrc && c.kind === 'video') c.repairLost(seq);
+  };
 
   /** Decide layers for the consumers now (before new ones start, so they start on the right layer). */
   allocateNow(): void {

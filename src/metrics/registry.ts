@@ -14,6 +14,8 @@ export const packetStats = {
   rtcpPacketsOut: 0,
   rtxPacketsIn: 0,
   rtxPacketsOut: 0,
+  rtxDuplicatesOut: 0,
+  rtxProactiveOut: 0,
   nacksReceived: 0,
   nacksSent: 0,
   keyframeRequestsSent: 0,
@@ -61,6 +63,8 @@ export function createMetricsRegistry(): Registry {
   counter('proxima_rtcp_packets_sent_total', 'RTCP compound packets sent', () => packetStats.rtcpPacketsOut);
   counter('proxima_rtx_packets_received_total', 'RTX retransmissions received from publishers', () => packetStats.rtxPacketsIn);
   counter('proxima_rtx_packets_sent_total', 'RTX retransmissions sent to subscribers', () => packetStats.rtxPacketsOut);
+  counter('proxima_rtx_duplicates_sent_total', 'Second copies of retransmissions sent on lossy paths (included in rtx_packets_sent)', () => packetStats.rtxDuplicatesOut);
+  counter('proxima_rtx_proactive_sent_total', 'Retransmissions of packets the subscriber’s transport-wide feedback reported lost, sent before any NACK (lossy paths)', () => packetStats.rtxProactiveOut);
   counter('proxima_nacks_received_total', 'Generic NACK sequence numbers requested by subscribers', () => packetStats.nacksReceived);
   counter('proxima_nacks_sent_total', 'Generic NACK sequence numbers requested from publishers', () => packetStats.nacksSent);
   counter('proxima_keyframe_requests_sent_total', 'PLI/FIR sent to publishers (after throttling)', () => packetStats.keyframeRequestsSent);

@@ -69,16 +69,22 @@ export interface Publisher {
  */
 export type PublisherKind = 'chromium' | 'headless';
 
-/** Per SSRC of what the subscriber's link carried down: arrivals and losses (RTP only). */
+/** Per SSRC of what the subscriber's link carried down: arrivals, gaps and losses (RTP only: headers are in the clear). */
 export class WireWatch {
   readonly delivered = new Map<number, number>();
   readonly lost = new Map<number, number>();
   /** Longest gap between two arrivals per SSRC since the last reset (ms). */
   readonly maxGap = new Map<number, number>();
+  /** Sequence numbers lost, and delivered, for the SSRCs being traced (see trace()). */
+  readonly lostSeqs = new Map<number, number[]>();
+  readonly deliveredSeqs = new Map<number, Set<number>>();
   private readonly lastAt = new Map<number, number>();
+  private readonly traced = new Set<number>();
   bytes = 0;
 
   attach(link: ClientLink): void {
+    // A new link (the ICE path moved): gaps start over, or the first packet would count the move.
+    this.lastAt.clear();
     link.down.onDeliver = (b, at) => {
       this.bytes += b.length;
       const ssrc = rtpSsrc(b);
@@ -87,11 +93,23 @@ export class WireWatch {
       const last = this.lastAt.get(ssrc);
       if (last !== undefined) this.maxGap.set(ssrc, Math.max(this.maxGap.get(ssrc) ?? 0, at - last));
       this.lastAt.set(ssrc, at);
+      if (this.traced.has(ssrc)) this.deliveredSeqs.get(ssrc)!.add(b.readUInt16BE(2));
     };
     link.down.onLoss = (b) => {
       const ssrc = rtpSsrc(b);
-      if (ssrc >= 0) this.lost.set(ssrc, (this.lost.get(ssrc) ?? 0) + 1);
+      if (ssrc < 0) return;
+      this.lost.set(ssrc, (this.lost.get(ssrc) ?? 0) + 1);
+      if (this.traced.has(ssrc)) this.lostSeqs.get(ssrc)!.push(b.readUInt16BE(2));
     };
+  }
+
+  /** Record the sequence numbers of these SSRCs from now on (lost and delivered). */
+  trace(ssrcs: readonly number[]): void {
+    for (const x of ssrcs) {
+      this.traced.add(x);
+      this.lostSeqs.set(x, []);
+      this.deliveredSeqs.set(x, new Set());
+    }
   }
 
   /** Starts a new window for gaps (counts keep running). */
@@ -123,6 +141,30 @@ export interface PageVideo {
   maxGapMs: number;
   height: number;
   freezes: Array<{ atMs: number; gapMs: number }>;
+}
+
+/** One point of a recorded timeline (see AdaptationScenario.record). */
+export interface TimelinePoint {
+  /** ms since the recording started. */
+  t: number;
+  estimateBps: number;
+  /** What crossed the subscriber's link down in the interval (kbit/s, UDP payloads). */
+  rxKbps: number;
+  state: string;
+  /** Per publisher, nearest first. */
+  tracks: Array<{
+    name: string;
+    distance: number;
+    /** Allocated video layer ('-' paused) and what is forwarded now. */
+    target: string;
+    current: string;
+    reason: string;
+    /** Longest gap between audio packets delivered in the interval (ms). */
+    audioGapMs: number;
+    /** Height of the video the page shows, frames it showed so far. */
+    height: number;
+    frames: number;
+  }>;
 }
 
 export class AdaptationScenario {
@@ -317,6 +359,49 @@ export class AdaptationScenario {
       m.set(r.publisherId, e);
     }
     return m;
+  }
+
+  /** The subscriber page's clock (performance.now()), to place its freeze events. */
+  async pageNow(): Promise<number> {
+    return (await this.sub!.evaluate(() => performance.now())) as number;
+  }
+
+  /** Samples everything every `everyMs` for `ms`; `at(t)` runs before each sample (to change the weather). */
+  async record(ms: number, everyMs: number, at?: (tMs: number) => void): Promise<TimelinePoint[]> {
+    const out: TimelinePoint[] = [];
+    const t0 = Date.now();
+    let bytes = this.wire.bytes;
+    let last = t0;
+    this.wire.resetGaps();
+    while (Date.now() - t0 < ms) {
+      const next = t0 + (out.length + 1) * everyMs;
+      await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+      const now = Date.now();
+      at?.(now - t0);
+      const server = this.serverSample();
+      const videos = await this.pageVideos();
+      const rx = ((this.wire.bytes - bytes) * 8) / Math.max(1, now - last);
+      bytes = this.wire.bytes;
+      last = now;
+      const tracks = this.publishers.map((p) => {
+        const c = this.consumers(p.id);
+        const v = server.tracks.find((x) => x.publisher === p.name && x.kind === 'video');
+        const pv = videos.find((x) => x.publisherId === p.id);
+        return {
+          name: p.name,
+          distance: p.distance,
+          target: v?.target ?? '-',
+          current: v?.current ?? '-',
+          reason: v?.reason ?? '?',
+          audioGapMs: c.audio ? Math.round(this.wire.maxGap.get(c.audio.params.ssrc) ?? 0) : 0,
+          height: pv?.height ?? 0,
+          frames: pv?.frames ?? 0,
+        };
+      });
+      this.wire.resetGaps();
+      out.push({ t: now - t0, estimateBps: server.estimateBps, rxKbps: rx, state: server.state, tracks });
+    }
+    return out;
   }
 
   async close(): Promise<void> {

@@ -50,11 +50,18 @@ export function layerSpecs(layers: ClipKind): readonly LayerSpec[] {
   throw new Error(`layers must be 1, 3, 'sim360' or 'thumb', got ${String(layers)}`);
 }
 
-/** Frame rate and GOP (2 s) of a clip kind. */
+/**
+ * Frame rate and GOP of a clip kind: a keyframe every 2 s, except the 360p simulcast clip, which has one only
+ * where it starts (10 s): it stands in for a browser, which sends keyframes only when asked (a PLI makes the
+ * player jump to the next one, see ClipPlayer.requestKeyframe), so receivers repair losses by NACK instead
+ * of waiting for the next keyframe.
+ */
 export function clipTiming(layers: ClipKind): { fps: number; gop: number } {
   const fps = layers === 'thumb' ? THUMB_FPS : CLIP_FPS;
+  if (layers === 'sim360') return { fps, gop: BROWSER_LIKE_GOP_S * fps };
   return { fps, gop: (CLIP_GOP_FRAMES * fps) / CLIP_FPS };
 }
+const BROWSER_LIKE_GOP_S = 10;
 
 export const DEFAULT_MEDIA_DIR = join(fileURLToPath(new URL('../../../', import.meta.url)), '.cache', 'media');
 
