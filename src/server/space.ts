@@ -78,7 +78,9 @@ export class Space {
     this.subscriptions.forget(p.id);
   }
 
+  /** The server is closing: everyone leaves (their transports, senders and timers close), then the timers stop. */
   close(): void {
+    for (const p of [...this.participants.values()]) p.close('server closing');
     this.clock.clear(this.tickTimer);
     if (this.flushTimer) this.clock.clear(this.flushTimer);
     for (const w of this.walkers.values()) w.cancel();

@@ -69,6 +69,11 @@ export class UdpMux implements MediaNetwork {
 
   /** Fire-and-forget send; a failed send is counted, never thrown. */
   send(buf: Buffer, address: string, port: number): void {
+    if (this.closed) {
+      // A timer that outlived the server (a pacer draining): the socket is gone.
+      countDrop('send_failed');
+      return;
+    }
     if (this.impairment !== null && buf[0] >= 128 && buf[0] <= 191 && this.random() < this.impairment.sendLoss) {
       countDrop('impairment_loss');
       return;
@@ -92,7 +97,10 @@ export class UdpMux implements MediaNetwork {
     return this.rng / 0x1_0000_0000;
   }
 
+  private closed = false;
+
   close(): void {
+    this.closed = true;
     this.socket.off('message', this.onMessage);
     this.routes.clear();
   }

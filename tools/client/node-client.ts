@@ -79,6 +79,11 @@ export class NodeClient {
     return c;
   }
 
+  /** A message that gets no response (subscriberAnswer, report). */
+  notify(type: string, body: Record<string, unknown> = {}): void {
+    this.ws.send(JSON.stringify({ v: 1, type, ...body }));
+  }
+
   request(type: string, body: Record<string, unknown> = {}): Promise<Msg> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

@@ -98,7 +98,7 @@ export class ProximaClient {
   private readonly reportSampler = new ReportSampler();
   private readonly reportIntervalMs: number;
   private reportTimer: ReturnType<typeof setInterval> | null = null;
-  private limits: ReceiveLimits = {};
+  private limits: ReceiveLimits | null = null;
   /** The latest report sent (for a UI or a test). */
   lastReport: ClientReportBody | null = null;
 
@@ -198,7 +198,7 @@ export class ProximaClient {
    * them on top of what it measures. Sent at once and with every report.
    */
   setReceiveLimits(limits: ReceiveLimits): void {
-    this.limits = { ...limits };
+    this.limits = { ...limits }; // {} lifts earlier limits
     void this.sendReport();
   }
 
@@ -216,7 +216,7 @@ export class ProximaClient {
       body.publish = published.report;
       for (const l of this.publishedLayers.values()) l.sample(published.sample);
     }
-    if (this.limits.maxVideos !== undefined || this.limits.maxHeight !== undefined) body.limits = { ...this.limits };
+    if (this.limits) body.limits = { ...this.limits };
     if (this.sig !== sig) return;
     this.lastReport = body;
     sig.notify('report', body as Record<string, unknown>);

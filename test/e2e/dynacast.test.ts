@@ -1,0 +1,88 @@
+/**
+ * Dynacast with real Chromium publishing: the server tells the publisher which simulcast layers someone is
+ * allocated, the SDK turns the others off with RTCRtpSender.setParameters, and the publisher's own
+ * outbound-rtp stats show it. A layer nobody watches is inactive within 2 s; it comes back within 2 s of
+ * someone needing it. Two ways nobody watches the top layer: the one viewer limits its tiles to 180 px, and
+ * the one viewer walks out of range (then only the lowest layer stays on, for whoever walks in next).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestServer, serverDiagnostics } from '../testkit/proxima.ts';
+import { TestBrowser, waitFor, type Page } from '../testkit/browser.ts';
+import { SIMULCAST_TRIAL, quietNoiseFile } from '../testkit/adaptation.ts';
+import type { ProximaServer } from '../../src/server/proxima-server.ts';
+
+type Layer = { rid: string; active: boolean; bytesSent: number; frameHeight: number };
+
+/** The publisher's video outbound-rtp per rid. */
+async function layersOf(page: Page): Promise<Layer[]> {
+  return (await page.evaluate(async () => {
+    const st = await (window as any).proxima.stats();
+    return st.outbound
+      .filter((s: any) => s.kind === 'video')
+      .map((s: any) => ({ rid: s.rid, active: s.active !== false, bytesSent: s.bytesSent ?? 0, frameHeight: s.frameHeight ?? 0 }))
+      .sort((a: any, b: any) => (a.rid < b.rid ? -1 : 1));
+  })) as Layer[];
+}
+
+/** Polls until `ok(layers)`; returns how long it took (ms). */
+async function timeUntil(page: Page, what: string, ok: (l: Map<string, Layer>) => boolean, timeoutMs = 8000): Promise<number> {
+  const t0 = Date.now();
+  await waitFor(what, async () => ok(new Map((await layersOf(page)).map((l) => [l.rid, l]))), timeoutMs, 100).catch(async (e: Error) => {
+    throw new Error(`${e.message}; layers ${JSON.stringify(await layersOf(page))}; server ${serverDiagnostics()}`);
+  });
+  return Date.now() - t0;
+}
+
+describe('dynacast: Chromium publishes three layers, encodes only what someone watches', () => {
+  let server: ProximaServer;
+  let browser: TestBrowser;
+  let viewerBrowser: TestBrowser;
+  let pub: Page;
+  let sub: Page;
+  before(async () => {
+    server = await startTestServer();
+    browser = await TestBrowser.launch([SIMULCAST_TRIAL, `--use-file-for-fake-audio-capture=${quietNoiseFile()}`]);
+    viewerBrowser = await TestBrowser.launch();
+  });
+  after(async () => {
+    await viewerBrowser?.close();
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('a layer nobody is allocated goes inactive within 2 s and is back within 2 s of being needed', async () => {
+    pub = await browser.page(`${server.url}/?space=dyn&name=P&x=20&y=21&video=640x360`);
+    const pubId = (await pub.evaluate(() => (window as any).proxima.ready)) as string;
+    // Alone, nobody watches: only the lowest layer stays on once Chrome sends the others.
+    sub = await viewerBrowser.page(`${server.url}/?space=dyn&name=S&x=21&y=21&publish=0`);
+    await sub.evaluate(() => (window as any).proxima.ready);
+    await timeUntil(pub, 'all three layers active and sending', (l) => l.size === 3 && [...l.values()].every((x) => x.active && x.bytesSent > 0), 20_000);
+    await waitFor('the viewer to get the top layer', async () => {
+      const peers = (await sub.evaluate(() => (window as any).proxima.peers())) as Array<{ id: string; video: { frameHeight: number } }>;
+      return peers.find((p) => p.id === pubId)?.video.frameHeight === 360;
+    }, 20_000);
+
+    // The viewer's tiles are 180 px tall: nobody is allocated f.
+    await sub.evaluate(() => (window as any).proxima.client.setReceiveLimits({ maxHeight: 180 }));
+    const off = await timeUntil(pub, 'f inactive', (l) => l.get('f')?.active === false && l.get('h')?.active === true && l.get('q')?.active === true);
+    // Needed again.
+    await sub.evaluate(() => (window as any).proxima.client.setReceiveLimits({}));
+    const on = await timeUntil(pub, 'f active again', (l) => l.get('f')?.active === true);
+    await waitFor('the viewer back on 360p', async () => {
+      const peers = (await sub.evaluate(() => (window as any).proxima.peers())) as Array<{ id: string; video: { frameHeight: number } }>;
+      return peers.find((p) => p.id === pubId)?.video.frameHeight === 360;
+    }, 10_000);
+
+    // The viewer walks out of range: nobody watches at all; only q stays on for the next one walking in.
+    await sub.evaluate(() => (window as any).proxima.move(34, 21));
+    const away = await timeUntil(pub, 'h and f inactive, q on', (l) => l.get('f')?.active === false && l.get('h')?.active === false && l.get('q')?.active === true);
+    await sub.evaluate(() => (window as any).proxima.move(21, 21));
+    const back = await timeUntil(pub, 'f active on walking back', (l) => l.get('f')?.active === true);
+    console.log(`dynacast: f off ${off} ms after nobody needs it, on ${on} ms after it is needed; walk away → off ${away} ms, walk back → on ${back} ms (walks included)`);
+    assert.ok(off <= 2000, `f inactive after ${off} ms`);
+    assert.ok(on <= 2000, `f active again after ${on} ms`);
+    assert.ok(away <= 2000 + 2000, `f and h off ${away} ms after the walk started (walk ~1.6 s at 8 tiles/s)`);
+    assert.ok(back <= 2000 + 2000, `f on ${back} ms after the walk back started`);
+  });
+});
