@@ -1,5 +1,5 @@
 // Runs every test file through node's built-in runner (with tsx for TypeScript).
-// Unit tests live beside the code (src/**/*.test.ts); integration and browser tests under test/.
+// Unit tests live beside the code (src/, tools/, web/); integration and browser tests under test/.
 // Usage: node scripts/run-tests.mjs [path-filter ...]
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -16,7 +16,7 @@ function walk(dir, out) {
   return out;
 }
 const filters = process.argv.slice(2);
-let files = ['src', 'test', 'tools'].filter((d) => existsSync(join(root, d))).flatMap((d) => walk(join(root, d), [])).sort();
+let files = ['src', 'test', 'tools', 'web'].filter((d) => existsSync(join(root, d))).flatMap((d) => walk(join(root, d), [])).sort();
 if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
 if (files.length === 0) {
   console.error('no test files matched');

@@ -358,8 +358,9 @@ test('a layer that stops sending makes consumers fall back to the next lower one
     clock.advance(33);
   }
   plis.length = 0;
-  // f stops (the browser dropped it for bandwidth): after a second without packets it is not "sending".
-  for (let i = 0; i < 35; i++) {
+  // f stops (the browser dropped it for bandwidth): silent for LAYER_FRESH_MS (350 ms) while h keeps sending,
+  // it counts as stopped; a viewer does not wait out the second a layer takes to stop counting as sending.
+  for (let i = 0; i < 12; i++) {
     feed('q', false);
     feed('h', false);
     clock.advance(33);

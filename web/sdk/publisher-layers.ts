@@ -1,20 +1,17 @@
 /**
  * Which simulcast layers of our camera are encoded: the server says which ones someone watches
- * (`videoLayers`, dynacast), and this device may hold back the top ones when its own uplink or CPU cannot
- * carry them (Chrome reports why it limits quality in outbound-rtp `qualityLimitationReason`). A layer is
- * active when it is wanted and not held back; the lowest layer is never turned off here. Changes go through
- * `RTCRtpSender.setParameters`, one at a time.
+ * (`videoLayers`, dynacast), and this device holds back the top one while its encoder is CPU-limited
+ * (outbound-rtp `qualityLimitationReason: cpu`): one layer less to encode saves more than Chrome's own
+ * resolution cuts. An uplink that cannot carry every layer needs nothing here: Chrome's simulcast rate
+ * allocation stops encoding the top layers its estimate cannot cover and resumes them when it can, and the
+ * server moves viewers off a layer that went quiet. A layer is active when it is wanted and not held back;
+ * the lowest layer is never turned off here. Changes go through `RTCRtpSender.setParameters`, one at a time.
  */
 
-/** Consecutive limited samples (one per report interval) before the top active layer is held back. */
+/** Consecutive CPU-limited samples (one per report interval) before the top active layer is held back. */
 const LIMIT_AFTER = 2;
 /** A layer held back for CPU is tried again after this long. */
 const CPU_HOLD_MS = 20_000;
-/** Uplink: hold back when the estimate stays below this share of the active layers' ceilings… */
-const BANDWIDTH_LOW = 0.8;
-/** …and bring one back when it covers this share of them with that layer, for RESTORE_AFTER samples. */
-const BANDWIDTH_HIGH = 1.2;
-const RESTORE_AFTER = 3;
 
 export interface LayerSample {
   /** outbound-rtp of this sender, by rid. */
@@ -27,14 +24,11 @@ export interface LayerSample {
 export class PublisherLayers {
   /** Rids lowest first (as encoded), with their ceilings. */
   readonly rids: string[];
-  private readonly maxBitrate: number[];
   /** The server's wish per rid (all wanted until it says otherwise). */
   private readonly wanted: boolean[];
   /** Held back by this device, with the reason and since when. */
-  private readonly held: Array<{ reason: 'cpu' | 'bandwidth'; since: number } | null>;
+  private readonly held: Array<{ reason: 'cpu'; since: number } | null>;
   private cpuStreak = 0;
-  private lowStreak = 0;
-  private highStreak = 0;
   private applying: Promise<void> = Promise.resolve();
   private applied: boolean[] | null = null;
   onError: (e: Error) => void = () => {};
@@ -45,7 +39,6 @@ export class PublisherLayers {
   ) {
     const enc = sender.getParameters().encodings ?? [];
     this.rids = enc.map((e, i) => e.rid ?? String(i));
-    this.maxBitrate = enc.map((e) => e.maxBitrate ?? 0);
     this.wanted = enc.map(() => true);
     this.held = enc.map(() => null);
   }
@@ -60,36 +53,27 @@ export class PublisherLayers {
   }
 
   /** What is active now (wanted and not held back), by rid. */
-  active(): Array<{ rid: string; active: boolean; heldFor: 'cpu' | 'bandwidth' | null; wanted: boolean }> {
+  active(): Array<{ rid: string; active: boolean; heldFor: 'cpu' | null; wanted: boolean }> {
     return this.rids.map((rid, i) => ({ rid, active: this.isActive(i), heldFor: this.held[i]?.reason ?? null, wanted: this.wanted[i] }));
   }
 
-  /** One stats sample (about every 2 s): hold back or restore the top layer. */
+  /** One stats sample (about every 2 s): hold back the top layer, or try a held one again. */
   sample(s: LayerSample): void {
     if (this.rids.length < 2) return;
     const top = this.topActive();
     const reason = top >= 0 ? s.byRid.get(this.rids[top])?.qualityLimitationReason : undefined;
     this.cpuStreak = reason === 'cpu' ? this.cpuStreak + 1 : 0;
-    const need = this.ceilingSum((i) => this.isActive(i));
-    const aob = s.availableOutgoingBitrate;
-    this.lowStreak = aob > 0 && need > 0 && aob < BANDWIDTH_LOW * need && reason === 'bandwidth' ? this.lowStreak + 1 : 0;
     let changed = false;
-    if (top > 0 && (this.cpuStreak >= LIMIT_AFTER || this.lowStreak >= LIMIT_AFTER)) {
-      this.held[top] = { reason: this.cpuStreak >= LIMIT_AFTER ? 'cpu' : 'bandwidth', since: s.nowMs };
-      this.cpuStreak = this.lowStreak = this.highStreak = 0;
+    if (top > 0 && this.cpuStreak >= LIMIT_AFTER) {
+      this.held[top] = { reason: 'cpu', since: s.nowMs };
+      this.cpuStreak = 0;
       changed = true;
     }
-    // Restore the lowest held layer: CPU holds after a while, bandwidth holds when the uplink has room.
+    // Restore the lowest held layer after a while without CPU trouble.
     const next = this.held.findIndex((h) => h !== null);
-    if (!changed && next >= 0) {
-      const h = this.held[next]!;
-      const withIt = this.ceilingSum((i) => this.isActive(i) || i === next);
-      this.highStreak = aob > BANDWIDTH_HIGH * withIt ? this.highStreak + 1 : 0;
-      if ((h.reason === 'cpu' && s.nowMs - h.since >= CPU_HOLD_MS && reason !== 'cpu') || (h.reason === 'bandwidth' && this.highStreak >= RESTORE_AFTER)) {
-        this.held[next] = null;
-        this.highStreak = 0;
-        changed = true;
-      }
+    if (!changed && next >= 0 && s.nowMs - this.held[next]!.since >= CPU_HOLD_MS && reason !== 'cpu') {
+      this.held[next] = null;
+      changed = true;
     }
     if (changed) this.apply();
   }
@@ -101,12 +85,6 @@ export class PublisherLayers {
   private topActive(): number {
     for (let i = this.rids.length - 1; i >= 0; i--) if (this.isActive(i)) return i;
     return -1;
-  }
-
-  private ceilingSum(pick: (i: number) => boolean): number {
-    let s = 0;
-    for (let i = 0; i < this.rids.length; i++) if (pick(i)) s += this.maxBitrate[i];
-    return s;
   }
 
   /** Serialised setParameters; a change while one is in flight is applied after it. */
