@@ -598,19 +598,25 @@ test('PLIs from the subscriber go to the SSRC of the layer it receives', () => {
 // ---------------------------------------------------------------------------------------------------------
 // Dynacast: what the sinks want decides what the publisher encodes.
 
-test('dynacast: layers nobody is allocated go off after a second, stay offered at their rates, come back at once', () => {
-  const { producer, consumer, feed, clock } = setup(['q', 'h', 'f']);
+/** A publisher sending q/h/f (except the `stopped` ones) and the producer's dynacast wishes, recorded. */
+function dynacastSetup() {
+  const s = setup(['q', 'h', 'f']);
   const wishes: Array<Record<string, boolean>> = [];
-  producer.onLayerWish = (w) => wishes.push(Object.fromEntries(w.map((x) => [x.rid, x.active])));
-  consumer.resume(clock.now());
+  s.producer.onLayerWish = (w) => wishes.push(Object.fromEntries(w.map((x) => [x.rid, x.active])));
   const stopped = new Set<string>();
   const run = (ms: number) => {
     for (let t = 0; t < ms; t += 33) {
-      for (const rid of ['q', 'h', 'f']) if (!stopped.has(rid)) feed(rid, t === 0);
-      clock.advance(33);
-      producer.tick(clock.now());
+      for (const rid of ['q', 'h', 'f']) if (!stopped.has(rid)) s.feed(rid, t === 0);
+      s.clock.advance(33);
+      s.producer.tick(s.clock.now());
     }
   };
+  s.consumer.resume(s.clock.now());
+  return { ...s, wishes, stopped, run };
+}
+
+test('dynacast: layers nobody is allocated go off after a second, stay offered at their rates, come back at once', () => {
+  const { consumer, wishes, stopped, run } = dynacastSetup();
   run(900);
   assert.equal(wishes.length, 0, 'not within the first second');
   run(500);
@@ -642,18 +648,7 @@ test('dynacast: layers nobody is allocated go off after a second, stay offered a
 });
 
 test('dynacast: the lowest sending layer stays on with no sinks; a layer asked back that never comes is not flipped', () => {
-  const { producer, consumer, feed, clock } = setup(['q', 'h', 'f']);
-  const wishes: Array<Record<string, boolean>> = [];
-  producer.onLayerWish = (w) => wishes.push(Object.fromEntries(w.map((x) => [x.rid, x.active])));
-  const stopped = new Set<string>();
-  const run = (ms: number) => {
-    for (let t = 0; t < ms; t += 33) {
-      for (const rid of ['q', 'h', 'f']) if (!stopped.has(rid)) feed(rid, t === 0);
-      clock.advance(33);
-      producer.tick(clock.now());
-    }
-  };
-  consumer.resume(clock.now());
+  const { producer, consumer, clock, wishes, stopped, run } = dynacastSetup();
   run(500);
   consumer.close(); // nobody watches
   run(1500);
