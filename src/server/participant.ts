@@ -212,6 +212,11 @@ export class Participant {
     this.sub.onAnswer(offerId, sdp);
   }
 
+  /** The publish connection (null before publishing): tests find its path by its remote port. */
+  get publishTransport(): WebRtcTransport | null {
+    return this.pub?.session.transport ?? null;
+  }
+
   /** The subscribe connection (null before the first subscription): tests find its path by its remote port. */
   get subscribeTransport(): WebRtcTransport | null {
     return this.sub?.session.transport ?? null;
