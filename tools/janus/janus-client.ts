@@ -46,6 +46,11 @@ export interface SubscribeOptions {
   connectTimeoutMs?: number;
   /** Receiver report period like a browser's; 0 = none (then Janus answers no NACKs: see janus-rtcp.ts). Default 1000. */
   receiverReportMs?: number;
+  /**
+   * Where to send instead of Janus's candidate, given that candidate (e.g. a weather proxy forwarding to
+   * it). Janus is ICE-lite: it answers, and sends media to, whatever address our checks come from.
+   */
+  remote?: (janusCandidate: { ip: string; port: number }) => { ip: string; port: number } | Promise<{ ip: string; port: number }>;
 }
 
 export interface JanusPublication {
@@ -176,8 +181,12 @@ export class JanusVideoRoomClient {
     }
   }
 
-  /** Subscribes to every stream of `feedId`; resolves once DTLS is up. */
-  static async subscribe(url: string, room: RoomId, feedId: FeedId, opts: SubscribeOptions = {}): Promise<JanusSubscription> {
+  /**
+   * Subscribes to every stream of `feedId`; resolves once DTLS is up. Several feeds make one multistream
+   * subscription (Janus ≥ 1.0): one PeerConnection, m-lines in order of the feeds (see `streams` for which
+   * mid carries which feed).
+   */
+  static async subscribe(url: string, room: RoomId, feedId: FeedId | readonly FeedId[], opts: SubscribeOptions = {}): Promise<JanusSubscription> {
     const certificate = opts.certificate ?? (await createDtlsCertificate());
     const ice = generateIceCredentials();
     const bindIp = opts.bindIp ?? '127.0.0.1';
@@ -188,11 +197,13 @@ export class JanusVideoRoomClient {
       link = await openJanusLink(ice, bindIp);
       session = await JanusSession.create(url);
       const handle = await session.attach(VIDEOROOM);
-      const r = await handle.message({ request: 'join', room, ptype: 'subscriber', streams: [{ feed: feedId }] });
+      const feeds: readonly FeedId[] = Array.isArray(feedId) ? feedId : [feedId as FeedId];
+      const r = await handle.message({ request: 'join', room, ptype: 'subscriber', streams: feeds.map((feed) => ({ feed })) });
       if (r.data.videoroom !== 'attached' || !r.jsep || r.jsep.type !== 'offer') throw new Error(`Janus subscriber join: no attached event with an offer: ${JSON.stringify(r.data)}`);
       const offerSdp = r.jsep.sdp;
       const a = answerSubscribeOffer(offerSdp, { ice, fingerprint: certificate.fingerprint, candidate: { ip: link.address, port: link.port }, preferIp: bindIp });
-      link.setRemote(a.remote.candidate.ip, a.remote.candidate.port);
+      const to = opts.remote ? await opts.remote(a.remote.candidate) : a.remote.candidate;
+      link.setRemote(to.ip, to.port);
       peer = new NodePeer({ link, certificate, ice });
       const rtcp = new SubscriberRtcp(peer, link, a.tracks, opts.receiverReportMs || 1000);
       // Janus starts ICE for this handle when it has our answer: start first, then check.

@@ -35,7 +35,19 @@ export interface InboundStreamReport {
   frames: FrameStats | null;
   /** Sender → this receiver, per packet (ms). */
   delay: Histogram;
+  /**
+   * Longest time between two new packets (first arrivals of a sequence number, RTX repairs included) in
+   * the window, the gap running into it from before and one still going on at report time included. For
+   * audio this is what a listener hears as a dropout (Opus is not NACKed); 0 before a second packet.
+   */
+  maxArrivalGapMs: number;
+  /** Arrival gaps of at least LONG_GAP_MS in the window, as [end ms, gap ms] (the first 100; one still going on ends at report time). */
+  longGaps: Array<[number, number]>;
 }
+
+/** Three Opus packets missing in a row: the shortest gap `longGaps` lists. */
+export const LONG_GAP_MS = 60;
+const MAX_LONG_GAPS = 100;
 
 /** Ring of recently seen extended seqs, to count duplicates and losses exactly. */
 const SEEN = 8192;
@@ -52,6 +64,9 @@ export class InboundStream {
   private r: InboundStreamReport;
   private lastPliMs = Number.NEGATIVE_INFINITY;
   private sendLog: SendLog | null = null;
+  /** Arrival of the latest new packet (NaN: none yet, or the stream was paused since). */
+  private lastArrivalMs = NaN;
+  private maxArrivalGapMs = 0;
 
   constructor(
     readonly info: InboundStreamInfo,
@@ -81,6 +96,12 @@ export class InboundStream {
     }
     this.seen[slot] = ext;
     r.packets++;
+    if (!Number.isNaN(this.lastArrivalMs)) {
+      const gap = nowMs - this.lastArrivalMs;
+      if (gap > this.maxArrivalGapMs) this.maxArrivalGapMs = gap;
+      if (gap >= LONG_GAP_MS && r.longGaps.length < MAX_LONG_GAPS) r.longGaps.push([nowMs, gap]);
+    }
+    this.lastArrivalMs = nowMs;
     this.nack?.onPacket(seq, nowMs);
     if (!repaired && (this.sendLog ??= this.findSendLog())) {
       const sent = this.sendLog.sentAt(buf, offset, length);
@@ -113,6 +134,8 @@ export class InboundStream {
   setActive(active: boolean): void {
     if (active === this.active) return;
     this.active = active;
+    // Off on purpose is no dropout: gaps start over with the first packet after it is back.
+    this.lastArrivalMs = NaN;
     if (active) this.frames?.resume();
     else this.frames?.pause();
   }
@@ -125,6 +148,7 @@ export class InboundStream {
   /** Start a new measured window: counters from zero, the decoder chain and the seq state kept. */
   startWindow(): void {
     this.r = this.emptyReport();
+    this.maxArrivalGapMs = 0;
     this.firstExt = this.unwrap.hasValue ? this.unwrap.highestExt + 1 : NaN;
     this.frames?.resetStats();
   }
@@ -140,10 +164,13 @@ export class InboundStream {
       r.lost = r.expected <= SEEN ? r.expected - got : Math.max(0, r.expected - r.packets);
     }
     if (this.frames) r.frames = this.frames.snapshot(nowMs);
+    const ongoing = this.active && !Number.isNaN(this.lastArrivalMs) ? nowMs - this.lastArrivalMs : 0;
+    r.maxArrivalGapMs = Math.max(this.maxArrivalGapMs, ongoing);
+    if (ongoing >= LONG_GAP_MS) return { ...r, longGaps: [...r.longGaps, [nowMs, ongoing]] };
     return r;
   }
 
   private emptyReport(): InboundStreamReport {
-    return { publisherId: this.info.publisherId, kind: this.info.kind, packets: 0, bytes: 0, expected: 0, lost: 0, rtxPackets: 0, duplicates: 0, nacksSent: 0, plisSent: 0, frames: null, delay: new Histogram() };
+    return { publisherId: this.info.publisherId, kind: this.info.kind, packets: 0, bytes: 0, expected: 0, lost: 0, rtxPackets: 0, duplicates: 0, nacksSent: 0, plisSent: 0, frames: null, delay: new Histogram(), maxArrivalGapMs: 0, longGaps: [] };
   }
 }
