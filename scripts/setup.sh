@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing for `npm start` (server) or `npm test` (test): npm packages, and for tests
-# Debian's chromium. Idempotent and quiet when everything is there.
+# Debian's chromium and nats-server (cluster control-plane tests). Idempotent and quiet when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want="${1:-server}"
@@ -33,7 +33,8 @@ apt_install() {
   fi
 }
 
-# test: browsers, namespaces, media encoding and the Janus peer; loadgen: media encoding; bench: all of them.
+# test: browsers, namespaces, media encoding, the Janus peer and NATS (cluster mode: a real nats-server, with
+# JetStream, is started per test); loadgen: media encoding; bench: all of them.
 missing=()
 case "$want" in
   test | bench)
@@ -41,6 +42,7 @@ case "$want" in
     command -v ip >/dev/null || missing+=(iproute2)
     command -v ffmpeg >/dev/null || missing+=(ffmpeg)
     command -v janus >/dev/null || missing+=(janus)
+    command -v "${PROXIMA_NATS_SERVER:-nats-server}" >/dev/null || missing+=(nats-server)
     ;;
   loadgen)
     command -v ffmpeg >/dev/null || missing+=(ffmpeg)

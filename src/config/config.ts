@@ -52,6 +52,33 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ walkSpeed: 8 }),
+    /**
+     * Cluster mode (docs/cascading.md): unset = one process, no external services. Every node of a cluster
+     * names the same NATS server and cluster secret.
+     */
+    cluster: z
+      .object({
+        /** NATS server URL(s), e.g. nats://10.0.0.5:4222. */
+        natsUrl: z.string().min(1),
+        /** This node's id, unique in the cluster: [A-Za-z0-9_-], at most 64. */
+        nodeId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'cluster.nodeId must be 1..64 of [A-Za-z0-9_-]'),
+        /** Region / data centre, for assigning people to nodes near them. */
+        region: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('default'),
+        /** Shared by every node: relay keys are derived with it, so only cluster members can join links. */
+        secret: z.string().min(32, 'cluster.secret must be at least 32 characters'),
+        /** The relay UDP socket (between nodes). */
+        relayBindIp: z.string().min(1).default('0.0.0.0'),
+        relayPort: z.number().int().min(0).max(65535).default(40001),
+        /** Address other nodes send relay datagrams to; auto = media.announcedIp. */
+        relayAnnouncedIp: z.string().min(1).default('auto'),
+        /** Where clients reach this node's signaling; default http://<media.announcedIp>:<http.port>. */
+        signalingUrl: z.string().url().optional(),
+        /** Node heartbeat and down detection (ms). */
+        heartbeatMs: z.number().int().min(50).max(10_000).default(500),
+        deadAfterMs: z.number().int().min(150).max(60_000).default(1500),
+      })
+      .strict()
+      .optional(),
     logLevel: LogLevel.default('info'),
   })
   .strict();
@@ -75,6 +102,11 @@ const ENV: Record<string, { path: [string, string?]; kind: 'int' | 'string' | 'b
   PROXIMA_ANNOUNCED_PORT: { path: ['media', 'announcedPort'], kind: 'int' },
   PROXIMA_PUBLISH_DTLS_ROLE: { path: ['media', 'publishDtlsRole'], kind: 'string' },
   PROXIMA_LOG_LEVEL: { path: ['logLevel'], kind: 'string' },
+  PROXIMA_NATS_URL: { path: ['cluster', 'natsUrl'], kind: 'string' },
+  PROXIMA_NODE_ID: { path: ['cluster', 'nodeId'], kind: 'string' },
+  PROXIMA_REGION: { path: ['cluster', 'region'], kind: 'string' },
+  PROXIMA_CLUSTER_SECRET: { path: ['cluster', 'secret'], kind: 'string' },
+  PROXIMA_RELAY_PORT: { path: ['cluster', 'relayPort'], kind: 'int' },
 };
 
 function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
@@ -146,5 +178,6 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
   }
   const cfg = parsed.data;
   if (cfg.media.announcedIp === 'auto') cfg.media.announcedIp = detectAnnouncedIp();
+  if (cfg.cluster && cfg.cluster.relayAnnouncedIp === 'auto') cfg.cluster.relayAnnouncedIp = cfg.media.announcedIp;
   return cfg;
 }

@@ -51,6 +51,8 @@ export interface RtpSink {
   skip(view: RtpView, layer: ProducerLayer): void;
   /** Dynacast: the layer (spatial rank) this sink needs of a video, null for none. Read a few times a second. */
   demand?(): LayerTarget | null;
+  /** Dynacast for a sink that stands for many subscribers (a relay to another node): spatial ranks as bits. */
+  demandMask?(): number;
 }
 
 /**

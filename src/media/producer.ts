@@ -251,6 +251,10 @@ export class Producer {
     const n = this.bySpatial.length;
     let wantedMask = 0;
     for (const s of this.sinks) {
+      if (s.demandMask) {
+        wantedMask |= s.demandMask();
+        continue;
+      }
       const t = s.demand?.();
       if (t === null || t === undefined) continue;
       wantedMask |= 1 << Math.min(t.spatial, n - 1);

@@ -68,6 +68,36 @@ export const DROP_REASONS = [
   'pacer_expired',
   'pacer_cleared',
   'impairment_loss',
+  // relay links (src/transport/relay): datagrams between SFU nodes. In: shorter than header + tag, a version
+  // we do not speak, a senderNum that names no peer, a counter of 0 or past 2^53, the AES-GCM tag failed
+  // (tampered, or keys from another cluster secret), a counter already accepted or behind the replay window,
+  // a type we do not know, a PING/PONG of the wrong size or a PONG answering no ping of ours, no handler
+  // set, the handler threw. Out: no such peer, the payload over the datagram budget, the endpoint not
+  // started or closed, an offset/length outside the buffer, the socket reported an error.
+  'relay_truncated',
+  'relay_bad_version',
+  'relay_unknown_sender',
+  'relay_bad_counter',
+  'relay_auth_failed',
+  'relay_replayed',
+  'relay_too_old',
+  'relay_unknown_type',
+  'relay_malformed',
+  'relay_no_handler',
+  'relay_handler_error',
+  'relay_unknown_peer',
+  'relay_too_large',
+  'relay_not_open',
+  'relay_bad_range',
+  'relay_send_failed',
+  // cascading (src/cascade/relay): a packet of our own origin came back, a stream no track of this node
+  // has, a packet from a node that is not this track's upstream (the old path after a switch), a want
+  // that does not parse or is older than one already applied
+  'relay_loop',
+  'relay_unknown_stream',
+  'relay_not_upstream',
+  'relay_control_invalid',
+  'relay_control_stale',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

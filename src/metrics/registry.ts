@@ -30,6 +30,35 @@ export const bweStats = {
   dynacastUpdates: 0,
 };
 
+/**
+ * Relay links between SFU nodes (src/transport/relay), all endpoints of the process together. Datagram
+ * counts are authenticated datagrams of every type (RTP, RTCP, PING, PONG, CONTROL); bytes are UDP payload
+ * bytes (header + ciphertext + tag). Per-peer and per-stream numbers: `RelayEndpoint.stats()`.
+ */
+export const relayStats = {
+  datagramsSent: 0,
+  bytesSent: 0,
+  datagramsReceived: 0,
+  bytesReceived: 0,
+  pingsSent: 0,
+  pongsReceived: 0,
+  /** A send found every pooled buffer still held by the socket and the pool at its limit, so it allocated one. */
+  sendSlotFallbacks: 0,
+  /** Peers currently added, over all endpoints. */
+  peers: 0,
+};
+
+/** Cascading (src/cascade): tracks between nodes, counted over the process. */
+export const cascadeStats = {
+  /** A relayed track moved to a new upstream node (a route change or a failure). */
+  upstreamSwitches: 0,
+  /** Packets sent again to a downstream node from this node's cache. */
+  nacksAnswered: 0,
+  /** Sequence numbers NACKed towards upstream nodes. */
+  nacksSentUp: 0,
+  keyframeRequestsUp: 0,
+};
+
 /** Live object counts, maintained by the objects' own constructors/close(). */
 export const objectCounts = {
   transports: 0,
@@ -37,6 +66,26 @@ export const objectCounts = {
   consumers: 0,
   participants: 0,
 };
+
+/** Why a control-plane message (NATS subject or KV value, src/cascade/control) was dropped. */
+export const CONTROL_INVALID_REASONS = ['too_large', 'utf8', 'json', 'version', 'schema'] as const;
+export type ControlInvalidReason = (typeof CONTROL_INVALID_REASONS)[number];
+/** kind → reason → count; kinds are the control message names (a fixed set in cascade/control/messages.ts). */
+const controlInvalid = new Map<string, Map<ControlInvalidReason, number>>();
+export function countControlInvalid(kind: string, reason: ControlInvalidReason): void {
+  let byReason = controlInvalid.get(kind);
+  if (!byReason) controlInvalid.set(kind, (byReason = new Map()));
+  byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
+}
+/** For tests and diagnostics: the count for one kind (all reasons, or one). */
+export function controlInvalidCount(kind: string, reason?: ControlInvalidReason): number {
+  const byReason = controlInvalid.get(kind);
+  if (!byReason) return 0;
+  if (reason) return byReason.get(reason) ?? 0;
+  let n = 0;
+  for (const v of byReason.values()) n += v;
+  return n;
+}
 
 export function createMetricsRegistry(): Registry {
   const registry = new Registry();
@@ -86,6 +135,29 @@ export function createMetricsRegistry(): Registry {
     },
   });
   void DROP_REASONS;
+  new Counter({
+    name: 'proxima_control_messages_invalid_total',
+    help: 'Control-plane messages between nodes (NATS) dropped as invalid, by message kind and reason',
+    labelNames: ['kind', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [kind, byReason] of controlInvalid) for (const [reason, n] of byReason) this.inc({ kind, reason }, n);
+    },
+  });
+
+  counter('proxima_relay_datagrams_sent_total', 'Datagrams sent on relay links to other SFU nodes (all types)', () => relayStats.datagramsSent);
+  counter('proxima_relay_bytes_sent_total', 'UDP payload bytes sent on relay links (header + ciphertext + tag)', () => relayStats.bytesSent);
+  counter('proxima_relay_datagrams_received_total', 'Authenticated datagrams received on relay links (all types)', () => relayStats.datagramsReceived);
+  counter('proxima_relay_bytes_received_total', 'UDP payload bytes of authenticated datagrams received on relay links', () => relayStats.bytesReceived);
+  counter('proxima_relay_pings_sent_total', 'RTT pings sent to relay peers', () => relayStats.pingsSent);
+  counter('proxima_relay_pongs_received_total', 'RTT pongs received from relay peers (each one RTT sample)', () => relayStats.pongsReceived);
+  counter('proxima_relay_send_slot_fallbacks_total', 'Relay sends that found every pooled send buffer still in the socket (pool at its limit) and allocated one', () => relayStats.sendSlotFallbacks);
+  gauge('proxima_relay_peers', 'Relay peers (other SFU nodes) currently linked', () => relayStats.peers);
+  counter('proxima_cascade_upstream_switches_total', 'Relayed tracks moved to a new upstream node (route change or failure)', () => cascadeStats.upstreamSwitches);
+  counter('proxima_cascade_nacks_answered_total', 'Packets resent to a downstream node from this node cache', () => cascadeStats.nacksAnswered);
+  counter('proxima_cascade_nacks_sent_up_total', 'Sequence numbers NACKed towards upstream nodes', () => cascadeStats.nacksSentUp);
+  counter('proxima_cascade_keyframe_requests_up_total', 'Keyframe requests sent towards upstream nodes', () => cascadeStats.keyframeRequestsUp);
 
   gauge('proxima_transports', 'Open WebRTC transports', () => objectCounts.transports);
   gauge('proxima_producers', 'Open producers (published tracks)', () => objectCounts.producers);

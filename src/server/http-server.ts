@@ -18,6 +18,14 @@ export interface HttpServerDeps {
   web: WebAssets;
   clock: Clock;
   log: Logger;
+  /** Cluster mode: which nodes a client may connect to (set once the node has joined its cluster). */
+  cluster: { current: ClusterDirectory | null };
+}
+
+/** What the HTTP API needs of cluster mode (src/cascade/cluster-node.ts). */
+export interface ClusterDirectory {
+  readonly nodeId: string;
+  nodesFor(hint: { region?: string }): Array<{ id: string; region: string; signalingUrl: string; load: number; draining: boolean; self: boolean }>;
 }
 
 /** HTTP: the web client, /metrics, /healthz; WebSocket signaling at /ws. */
@@ -56,6 +64,14 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: HttpServer
     case '/metrics':
       res.writeHead(200, { 'content-type': deps.metrics.contentType }).end(await deps.metrics.metrics());
       return;
+    case '/api/cluster': {
+      // Where to connect: every node, best first for the region hint (single process: just this one).
+      const region = new URL(req.url ?? '/', 'http://x').searchParams.get('region') ?? undefined;
+      const c = deps.cluster.current;
+      const body = c ? { node: c.nodeId, nodes: c.nodesFor(region && /^[A-Za-z0-9_.-]{1,64}$/.test(region) ? { region } : {}) } : { node: null, nodes: [] };
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+      return;
+    }
     case '/healthz':
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, mediaPort: deps.media.port }));
       return;

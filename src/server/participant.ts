@@ -17,6 +17,7 @@ import { RequestError } from './request-error.ts';
 import { Subscriber } from './subscriber.ts';
 import type { MediaServer } from './media-server.ts';
 import type { Space } from './space.ts';
+import type { Speaker } from './speaker.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 
@@ -32,7 +33,8 @@ const id = (prefix: string) => `${prefix}${randomBytes(6).toString('hex')}`;
  * One person in a space: their two transports (publish: the browser offers; subscribe: we offer), the
  * tracks they publish and the tracks they receive. Owns and closes all of them.
  */
-export class Participant {
+export class Participant implements Speaker {
+  readonly remote = false;
   readonly id = id('p');
   readonly producers = new Map<string, Producer>();
   private pub: PublishSide | null = null;
@@ -154,7 +156,7 @@ export class Participant {
    * client sends; a granted publisher is normally received already (this undoes an opt-out).
    */
   subscribe(publisherId: string, trackIds?: string[]): string[] {
-    const publisher = this.space.participants.get(publisherId);
+    const publisher = this.space.speaker(publisherId);
     if (!publisher || publisher === this) throw new RequestError('unknown_publisher', `no publisher ${publisherId} in this space`);
     const producers = this.selectProducers(publisher, trackIds);
     if (!this.space.isGranted(this.id, publisherId)) throw new RequestError('forbidden', `${publisher.name} is not within reach`);
@@ -163,7 +165,7 @@ export class Participant {
   }
 
   /** The rules link us to `speaker`: receive all its tracks (called by the SubscriptionManager). */
-  followSpeaker(speaker: Participant): void {
+  followSpeaker(speaker: Speaker): void {
     if (this.closed || speaker.closed) return;
     this.consume(speaker, [...speaker.producers.values()]);
   }
@@ -174,7 +176,7 @@ export class Participant {
     this.stopConsuming(speakerId);
   }
 
-  private consume(publisher: Participant, producers: Producer[]): string[] {
+  private consume(publisher: Speaker, producers: Producer[]): string[] {
     // Nothing to offer yet: no transport either (an unoffered transport would only time out).
     if (producers.length === 0) return [];
     this.sub ??= new Subscriber(
@@ -196,7 +198,7 @@ export class Participant {
 
   /** A client opts out of a publisher (until the link ends and comes back). */
   unsubscribe(publisherId: string, trackIds?: string[]): string[] {
-    const publisher = this.space.participants.get(publisherId);
+    const publisher = this.space.speaker(publisherId);
     if (!publisher) throw new RequestError('unknown_publisher', `no publisher ${publisherId} in this space`);
     if (!trackIds) this.space.subscriptions.optOut(this.id, publisherId);
     return this.stopConsuming(publisherId, trackIds);
@@ -278,7 +280,7 @@ export class Participant {
     if (hadTracks) this.space.announceLeft(this);
   }
 
-  private selectProducers(publisher: Participant, trackIds?: string[]): Producer[] {
+  private selectProducers(publisher: Speaker, trackIds?: string[]): Producer[] {
     if (!trackIds) return [...publisher.producers.values()];
     return trackIds.map((t) => {
       const p = publisher.producers.get(t);

@@ -11,6 +11,7 @@ import { loadWebAssets } from './web-assets.ts';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { loadSpaceMap } from '../proximity/map.ts';
+import { ClusterNode, type ClusterNodeOptions } from '../cascade/cluster-node.ts';
 
 /** The built-in map: an office with desks, a private meeting room and a stage. */
 export const DEFAULT_MAP = fileURLToPath(new URL('../proximity/maps/office.json', import.meta.url));
@@ -24,9 +25,11 @@ export class ProximaServer {
     private readonly http: Server,
     private readonly wss: WebSocketServer,
     readonly log: Logger,
+    /** Cluster mode (config.cluster), null on a single process. */
+    readonly cluster: ClusterNode | null,
   ) {}
 
-  static async start(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Promise<ProximaServer> {
+  static async start(config: Config, opts: { clock?: Clock; log?: Logger; relayAddressOf?: ClusterNodeOptions['relayAddressOf'] } = {}): Promise<ProximaServer> {
     const clock = opts.clock ?? systemClock;
     const log = opts.log ?? createLogger(config.logLevel);
     const media = await MediaServer.start({
@@ -46,7 +49,8 @@ export class ProximaServer {
     if (config.auth.guestTokens) log.info('issuing guest tokens at POST /api/token (embedded default; set auth.guestTokens=false in production)');
     const web = await loadWebAssets((m) => log.info(m));
     const auth = { secret, guestTokens: config.auth.guestTokens, guestTokenTtlS: config.auth.guestTokenTtlS };
-    const { server, wss } = createHttpServer({ spaces, auth, media, metrics: createMetricsRegistry(), web, clock, log });
+    const clusterRef: { current: ClusterNode | null } = { current: null };
+    const { server, wss } = createHttpServer({ spaces, auth, media, metrics: createMetricsRegistry(), web, clock, log, cluster: clusterRef });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.http.port, config.http.host, () => {
@@ -54,7 +58,26 @@ export class ProximaServer {
         resolve();
       });
     });
-    const s = new ProximaServer(config, media, spaces, server, wss, log);
+    let cluster: ClusterNode | null = null;
+    if (config.cluster) {
+      const port = (server.address() as { port: number }).port;
+      try {
+        cluster = await ClusterNode.start({
+          cluster: config.cluster,
+          signalingUrl: config.cluster.signalingUrl ?? `http://${config.media.announcedIp}:${port}`,
+          spaces,
+          clock,
+          log,
+          ...(opts.relayAddressOf ? { relayAddressOf: opts.relayAddressOf } : {}),
+        });
+      } catch (e) {
+        server.close();
+        await media.close();
+        throw e;
+      }
+      clusterRef.current = cluster;
+    }
+    const s = new ProximaServer(config, media, spaces, server, wss, log, cluster);
     log.info('proxima listening', { http: `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${s.httpPort}/`, mediaPort: media.port });
     return s;
   }
@@ -74,6 +97,7 @@ export class ProximaServer {
     await new Promise<void>((r) => this.http.close(() => r()));
     this.http.closeAllConnections?.();
     this.spaces.closeAll();
+    await this.cluster?.close();
     await this.media.close();
   }
 }

@@ -169,9 +169,11 @@ export class SignalingConnection {
       case 'spotlight': {
         const targetId = msg.participantId ?? p.id;
         const target = p.space.participants.get(targetId);
-        if (!target) throw new RequestError('unknown_publisher', `no participant ${targetId} in this space`);
+        const remote = !target && p.space.remotes.has(targetId) && p.space.observer !== null;
+        if (!target && !remote) throw new RequestError('unknown_publisher', `no participant ${targetId} in this space`);
         if (!p.grants.spotlight) throw new RequestError('forbidden', 'this token does not allow spotlighting');
-        p.space.setSpotlight(target, msg.on);
+        if (target) p.space.setSpotlight(target, msg.on);
+        else p.space.observer!.spotlightRemote(targetId, msg.on);
         this.send(serverMessage.spotlightSet(msg.id, targetId, msg.on));
         return;
       }

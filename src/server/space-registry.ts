@@ -5,6 +5,9 @@ import type { Clock } from '../util/clock.ts';
 /** Spaces by id, all on the configured map: created on first join, dropped when the last person leaves. */
 export class SpaceRegistry {
   private readonly spaces = new Map<string, Space>();
+  /** Cluster mode: a space opened here / released here (src/cascade/cluster-node.ts follows it). */
+  onOpen: ((s: Space) => void) | null = null;
+  onRelease: ((s: Space) => void) | null = null;
 
   constructor(
     readonly map: SpaceMap,
@@ -14,7 +17,10 @@ export class SpaceRegistry {
 
   getOrCreate(id: string): Space {
     let s = this.spaces.get(id);
-    if (!s) this.spaces.set(id, (s = new Space(id, this.map, this.clock, this.walkSpeed)));
+    if (!s) {
+      this.spaces.set(id, (s = new Space(id, this.map, this.clock, this.walkSpeed)));
+      this.onOpen?.(s);
+    }
     return s;
   }
 
@@ -24,9 +30,14 @@ export class SpaceRegistry {
 
   releaseIfEmpty(space: Space): void {
     if (space.empty && this.spaces.get(space.id) === space) {
+      this.onRelease?.(space);
       space.close();
       this.spaces.delete(space.id);
     }
+  }
+
+  all(): IterableIterator<Space> {
+    return this.spaces.values();
   }
 
   closeAll(): void {

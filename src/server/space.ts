@@ -6,10 +6,25 @@ import { ProximityEngine, type LinkChange } from '../proximity/proximity-engine.
 import type { SpaceMap } from '../proximity/map.ts';
 import { SubscriptionManager } from './subscription-manager.ts';
 import { Walker } from './walker.ts';
+import type { Speaker } from './speaker.ts';
 import type { Clock, TimerHandle } from '../util/clock.ts';
 
 /** A move the server refused, with a reason safe to show. */
 export class MoveError extends Error {}
+
+/**
+ * What a cluster node needs to hear of this space's local people to replicate them to the other nodes
+ * (src/cascade/space-replica.ts); absent on a single node.
+ */
+export interface SpaceObserver {
+  /** Local people changed (batched like the pushes to clients). */
+  peopleChanged(upserts: PersonInfo[], removed: string[]): void;
+  speakingChanged(personId: string, speaking: boolean): void;
+  /** A local participant's tracks changed (published, added, ended). */
+  tracksChanged(p: Participant): void;
+  /** A spotlight for someone hosted by another node: sent to their node, which applies it. */
+  spotlightRemote(personId: string, on: boolean): void;
+}
 
 /** Positions reach the other people at most this often (moves in between are folded together). */
 const PEOPLE_FLUSH_MS = 50;
@@ -17,11 +32,17 @@ const PEOPLE_FLUSH_MS = 50;
 const ENGINE_TICK_MS = 250;
 
 /**
- * A space: a map, the people on it, and who receives whom. Positions are authoritative here; the
- * proximity engine turns them into desired links; the subscription manager makes the media follow.
+ * A space: a map, the people on it, and who receives whom. Positions of local participants are
+ * authoritative here; in cluster mode people hosted by other nodes are mirrored in `remotes` (their node
+ * is authoritative for them). The proximity engine turns everyone's positions into desired links; the
+ * subscription manager makes the media of local listeners follow.
  */
 export class Space {
+  /** People connected to this node. */
   readonly participants = new Map<string, Participant>();
+  /** Cluster mode: people of this space hosted by other nodes. */
+  readonly remotes = new Map<string, Speaker>();
+  observer: SpaceObserver | null = null;
   readonly engine: ProximityEngine;
   readonly subscriptions: SubscriptionManager;
   private readonly walkers = new Map<string, Walker>();
@@ -29,6 +50,8 @@ export class Space {
   private readonly stepBudget = new Map<string, { tokens: number; at: number }>();
   private readonly upserts = new Set<string>();
   private readonly removed = new Set<string>();
+  /** The local ones among `removed` (what the cluster replica tells the other nodes). */
+  private readonly removedLocal = new Set<string>();
   private flushTimer: TimerHandle | null = null;
   private readonly tickTimer: TimerHandle;
   private readonly mapInfo: MapInfo;
@@ -45,8 +68,14 @@ export class Space {
     this.mapInfo = mapInfoOf(map);
   }
 
+  /** No local participant (mirrored remote people do not keep a space open on this node). */
   get empty(): boolean {
     return this.participants.size === 0;
+  }
+
+  /** A local participant or a remote person. */
+  speaker(id: string): Speaker | undefined {
+    return this.participants.get(id) ?? this.remotes.get(id);
   }
 
   get info(): MapInfo {
@@ -73,6 +102,7 @@ export class Space {
     this.stepBudget.delete(p.id);
     this.upserts.delete(p.id);
     this.removed.add(p.id);
+    this.removedLocal.add(p.id);
     this.scheduleFlush();
     this.apply(this.engine.leave(p.id));
     this.subscriptions.forget(p.id);
@@ -87,7 +117,41 @@ export class Space {
   }
 
   people(): PersonInfo[] {
-    return [...this.participants.values()].map((p) => p.personInfo());
+    return [...this.participants.values(), ...this.remotes.values()].map((p) => p.personInfo());
+  }
+
+  /** Cluster mode: a person of another node appears (or was already mirrored: then this is a no-op). */
+  addRemote(r: Speaker): void {
+    if (this.participants.has(r.id) || this.remotes.has(r.id)) return;
+    this.remotes.set(r.id, r);
+    this.pushUpsert(r.id);
+    this.apply(this.engine.join({ id: r.id, x: r.x, y: r.y, mode: r.mode, spotlit: r.spotlit }));
+  }
+
+  /** A remote person's state changed (its node already moved it: no walking-speed check here). */
+  updateRemote(r: Speaker, before: { x: number; y: number; mode: Mode; spotlit: boolean }): void {
+    if (this.remotes.get(r.id) !== r) return;
+    this.pushUpsert(r.id);
+    if (r.x !== before.x || r.y !== before.y) this.apply(this.engine.move(r.id, r.x, r.y));
+    if (r.mode !== before.mode) this.apply(this.engine.setMode(r.id, r.mode));
+    if (r.spotlit !== before.spotlit) this.apply(this.engine.setSpotlight(r.id, r.spotlit));
+  }
+
+  removeRemote(id: string): void {
+    const r = this.remotes.get(id);
+    if (!r) return;
+    this.remotes.delete(id);
+    this.upserts.delete(id);
+    this.removed.add(id);
+    this.scheduleFlush();
+    this.apply(this.engine.leave(id));
+    this.subscriptions.forget(id);
+    for (const producer of r.producers.values()) this.producerClosed(producer);
+    if (r.producers.size > 0) this.announceLeft(r);
+  }
+
+  remoteSpeaking(id: string, on: boolean): void {
+    if (this.remotes.has(id)) this.apply(this.engine.setSpeaking(id, on));
   }
 
   /**
@@ -133,6 +197,7 @@ export class Space {
   setSpeaking(p: Participant, on: boolean): void {
     if (!this.participants.has(p.id)) return;
     this.apply(this.engine.setSpeaking(p.id, on));
+    this.observer?.speakingChanged(p.id, on);
   }
 
   /** Does the rule set let `listener` receive `speaker`? (The server enforces it whatever clients ask.) */
@@ -143,17 +208,19 @@ export class Space {
   publishers(except?: Participant): PublisherInfo[] {
     const out: PublisherInfo[] = [];
     for (const p of this.participants.values()) if (p !== except && p.producers.size > 0) out.push(p.publisherInfo());
+    for (const r of this.remotes.values()) if (r.producers.size > 0) out.push(r.publisherInfo());
     return out;
   }
 
   /** `publisher`'s tracks changed: tell everyone, and let those linked to it receive the new tracks. */
-  announceTracks(publisher: Participant, firstTime: boolean): void {
+  announceTracks(publisher: Speaker, firstTime: boolean): void {
     const info = publisher.publisherInfo();
     for (const p of this.participants.values()) if (p !== publisher) p.notifyPublisher(info, firstTime);
     this.subscriptions.publisherChanged(publisher);
+    if (!publisher.remote) this.observer?.tracksChanged(publisher as Participant);
   }
 
-  announceLeft(publisher: Participant): void {
+  announceLeft(publisher: Speaker): void {
     for (const p of this.participants.values()) if (p !== publisher) p.notifyPublisherLeft(publisher.id);
   }
 
@@ -191,6 +258,12 @@ export class Space {
     return true;
   }
 
+  private pushUpsert(id: string): void {
+    this.removed.delete(id);
+    this.upserts.add(id);
+    this.scheduleFlush();
+  }
+
   private scheduleFlush(): void {
     if (this.flushTimer) return;
     this.flushTimer = this.clock.setTimeout(() => this.flushPeople(), PEOPLE_FLUSH_MS);
@@ -199,13 +272,19 @@ export class Space {
   /** Everyone in the space sees every avatar (positions are not media): one batched message per flush. */
   private flushPeople(): void {
     this.flushTimer = null;
-    const upserts = [...this.upserts].map((id) => this.participants.get(id)?.personInfo()).filter((x): x is PersonInfo => x !== undefined);
+    const upserts = [...this.upserts].map((id) => this.speaker(id)?.personInfo()).filter((x): x is PersonInfo => x !== undefined);
     const removed = [...this.removed];
+    const removedLocal = [...this.removedLocal];
     this.upserts.clear();
     this.removed.clear();
+    this.removedLocal.clear();
     if (upserts.length === 0 && removed.length === 0) return;
     const msg = serverMessage.peopleChanged(upserts, removed);
     for (const p of this.participants.values()) p.send(msg);
+    if (this.observer) {
+      const local = upserts.filter((u) => this.participants.has(u.id));
+      if (local.length > 0 || removedLocal.length > 0) this.observer.peopleChanged(local, removedLocal);
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 import type { LinkChange } from '../proximity/proximity-engine.ts';
 import { serverMessage, type LinkInfo } from '../signaling/messages.ts';
 import type { Space } from './space.ts';
-import type { Participant } from './participant.ts';
+import type { Speaker } from './speaker.ts';
 import type { Clock } from '../util/clock.ts';
 
 /** Link sets (gains) reach a listener at most this often; changes in between are folded together. */
@@ -30,7 +30,7 @@ export class SubscriptionManager {
       if (!listener) continue;
       this.dirtyLinks.add(c.listener);
       if (c.kind === 'add') {
-        const speaker = this.space.participants.get(c.speaker);
+        const speaker = this.space.speaker(c.speaker);
         if (speaker && !this.isOptedOut(c.listener, c.speaker)) listener.followSpeaker(speaker);
       } else if (c.kind === 'remove') {
         this.optedOut.get(c.listener)?.delete(c.speaker);
@@ -41,7 +41,7 @@ export class SubscriptionManager {
   }
 
   /** A speaker's tracks changed: everyone linked to it receives what is new. */
-  publisherChanged(speaker: Participant): void {
+  publisherChanged(speaker: Speaker): void {
     for (const listener of this.space.participants.values()) {
       if (listener === speaker || !this.space.isGranted(listener.id, speaker.id) || this.isOptedOut(listener.id, speaker.id)) continue;
       listener.followSpeaker(speaker);

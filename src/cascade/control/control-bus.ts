@@ -1,0 +1,175 @@
+/**
+ * A thin typed wrapper over one NATS connection: publish validated messages, subscribe with a decoder
+ * (invalid input is counted, logged at most once per subject per minute, and dropped), open KV buckets.
+ * Subjects and buckets are listed in subjects.ts.
+ */
+import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { Kvm, type KV } from '@nats-io/kv';
+import { systemClock, type Clock } from '../../util/clock.ts';
+import { createLogger, type Logger } from '../../util/logger.ts';
+import { encodeControl, type ControlKind, type ControlMessage, type Decoder } from './messages.ts';
+
+export interface ControlBusOptions {
+  /** Connection name, shown by the server (`nats-server` monitoring): use the node id. */
+  name: string;
+  clock?: Clock;
+  log?: Logger;
+  /** How long connect() waits for the server. */
+  connectTimeoutMs?: number;
+}
+
+export interface BucketOptions {
+  /** Values kept per key: 1 is enough for "current state"; CAS uses the revision, not history. */
+  history?: number;
+}
+
+/** How long one subject stays quiet in the log after reporting an invalid message. */
+const INVALID_LOG_INTERVAL_MS = 60_000;
+
+export class ControlBus {
+  readonly name: string;
+  private readonly nc: NatsConnection;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly kvm: Kvm;
+  private readonly buckets = new Map<string, Promise<KV>>();
+  private readonly subs = new Set<Subscription>();
+  private readonly closeHandlers = new Set<() => void>();
+  private readonly invalidLoggedAt = new Map<string, number>();
+  private closing: Promise<void> | null = null;
+
+  private constructor(nc: NatsConnection, opts: ControlBusOptions) {
+    this.nc = nc;
+    this.name = opts.name;
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.log ?? createLogger('warn', { component: 'control-bus', name: opts.name });
+    this.kvm = new Kvm(nc);
+    // However the connection ends (close(), or the client giving up), everyone using it stops.
+    void nc.closed().then((err) => {
+      if (err) this.log.warn('nats connection closed with an error', { err });
+      this.fireClosed();
+    });
+  }
+
+  static async connect(url: string | string[], opts: ControlBusOptions): Promise<ControlBus> {
+    const nc = await connect({
+      servers: url,
+      name: opts.name,
+      // A node never hears its own messages: "a heartbeat with my id" then always means another process.
+      noEcho: true,
+      timeout: opts.connectTimeoutMs ?? 5000,
+      // Keep trying for ever: the control plane must come back after a NATS restart.
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
+    return new ControlBus(nc, opts);
+  }
+
+  get closed(): boolean {
+    return this.closing !== null || this.nc.isClosed();
+  }
+
+  /** Publish one message; false (and nothing sent) once the bus is closed. Our own invalid message throws. */
+  publish<K extends ControlKind>(subject: string, kind: K, msg: ControlMessage<K>): boolean {
+    const bytes = encodeControl(kind, msg);
+    if (this.closed) return false;
+    try {
+      this.nc.publish(subject, bytes);
+      return true;
+    } catch (err) {
+      // Draining or closed under us: the message is lost, as it would be on the wire.
+      this.log.debug('publish failed', { subject, err });
+      return false;
+    }
+  }
+
+  /**
+   * Handler gets each valid message; invalid ones are counted by the decoder, logged here at most once per
+   * subject per minute, and dropped. A throwing handler is logged and the subscription goes on.
+   * Returns the unsubscribe function.
+   */
+  subscribe<T>(subject: string, decoder: Decoder<T>, handler: (msg: T, subject: string) => void): () => void {
+    const sub = this.nc.subscribe(subject, {
+      callback: (err, m) => {
+        if (err) {
+          this.log.warn('subscription error', { subject, err });
+          return;
+        }
+        const r = decoder(m.data);
+        if (!r.ok) {
+          this.noteInvalid(subject, decoder.kind, r.reason, r.detail);
+          return;
+        }
+        try {
+          handler(r.value, m.subject);
+        } catch (e) {
+          this.log.error('control handler threw', { subject, err: e });
+        }
+      },
+    });
+    this.subs.add(sub);
+    return () => {
+      if (!this.subs.delete(sub)) return;
+      if (!this.nc.isClosed()) sub.unsubscribe();
+    };
+  }
+
+  /** Logs an invalid message from a subject or a KV bucket, rate-limited per source. */
+  noteInvalid(source: string, kind: string, reason: string, detail: string): void {
+    const now = this.clock.now();
+    const last = this.invalidLoggedAt.get(source);
+    if (last !== undefined && now - last < INVALID_LOG_INTERVAL_MS) return;
+    this.invalidLoggedAt.set(source, now);
+    this.log.warn('invalid control message dropped (further ones counted, logged again in a minute)', { source, kind, reason, detail });
+  }
+
+  /** A KV bucket, created if absent (file storage, one replica). One handle per bucket per connection. */
+  kv(bucket: string, opts: BucketOptions = {}): Promise<KV> {
+    let p = this.buckets.get(bucket);
+    if (!p) {
+      p = this.kvm.create(bucket, { history: opts.history ?? 1 });
+      p.catch(() => this.buckets.delete(bucket));
+      this.buckets.set(bucket, p);
+    }
+    return p;
+  }
+
+  /** Resolves when the server has seen everything published so far. */
+  async flush(): Promise<void> {
+    if (!this.closed) await this.nc.flush();
+  }
+
+  /** Called once when the connection ends, for whatever reason. Returns the unregister function. */
+  onClose(fn: () => void): () => void {
+    this.closeHandlers.add(fn);
+    return () => this.closeHandlers.delete(fn);
+  }
+
+  /** Flushes and closes the connection. Idempotent. Peers see this like a crash unless a Leave went first. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.subs.clear();
+      if (!this.nc.isClosed()) {
+        try {
+          await this.nc.close();
+        } catch (err) {
+          this.log.debug('close failed', { err });
+        }
+      }
+      this.fireClosed();
+    })();
+    return this.closing;
+  }
+
+  private fireClosed(): void {
+    const handlers = [...this.closeHandlers];
+    this.closeHandlers.clear();
+    for (const fn of handlers) {
+      try {
+        fn();
+      } catch (err) {
+        this.log.error('close handler threw', { err });
+      }
+    }
+  }
+}

@@ -1,0 +1,41 @@
+import type { Producer } from '../media/producer.ts';
+import type { Mode, PersonInfo, PublisherInfo, TrackInfo } from '../signaling/messages.ts';
+import type { Speaker } from '../server/speaker.ts';
+
+/**
+ * A person of this space hosted by another node, as this node mirrors them: position and presence from
+ * their node's replication messages, tracks as relay-fed producers (created when the track directory
+ * names them). Local listeners receive them like any local participant.
+ */
+export class RemotePerson implements Speaker {
+  readonly remote = true;
+  readonly producers = new Map<string, Producer>();
+  closed = false;
+  x: number;
+  y: number;
+  mode: Mode;
+  spotlit: boolean;
+  name: string;
+
+  constructor(
+    readonly id: string,
+    /** The node that hosts this person (authoritative for them). */
+    public nodeId: string,
+    info: PersonInfo,
+  ) {
+    this.name = info.name;
+    this.x = info.x;
+    this.y = info.y;
+    this.mode = info.mode;
+    this.spotlit = info.spotlit;
+  }
+
+  personInfo(): PersonInfo {
+    return { id: this.id, name: this.name, x: this.x, y: this.y, mode: this.mode, spotlit: this.spotlit };
+  }
+
+  publisherInfo(): PublisherInfo {
+    const tracks: TrackInfo[] = [...this.producers.values()].map((p) => ({ trackId: p.id, kind: p.kind, mid: p.params.mid }));
+    return { participantId: this.id, name: this.name, tracks };
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * A space across three nodes (real NATS, real relay sockets): people on different nodes who stand next to
+ * each other receive each other's audio and video; a track crosses a link once whatever the number of
+ * subscribers behind it; nobody far away costs a link anything; a person who leaves is gone everywhere.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCluster, type TestCluster } from '../testkit/cluster.ts';
+import { NodeClient } from '../../tools/client/node-client.ts';
+import { pumpMedia, packetsReceived } from '../testkit/media-pump.ts';
+import { waitFor } from '../testkit/browser.ts';
+import type { RelayPeerStats } from '../../src/transport/relay/relay-endpoint.ts';
+
+const SPACE = 'cluster';
+
+function linkStats(cluster: TestCluster, from: string, to: string): RelayPeerStats {
+  const s = cluster.node(from).cluster!.endpoint.stats().peers.find((p) => p.id === to);
+  assert.ok(s, `${from} has a relay peer ${to}`);
+  return s;
+}
+
+describe('a space spanning three nodes', () => {
+  let cluster: TestCluster;
+  const clients: NodeClient[] = [];
+  const stops: Array<() => void> = [];
+  before(async () => {
+    cluster = await startCluster([{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }]);
+    await waitFor('every node sees the other two', () => [...cluster.nodes.values()].every((n) => n.cluster!.registry.nodes().size === 3), 10_000);
+  });
+  after(async () => {
+    for (const s of stops) s();
+    for (const c of clients) c.close();
+    await cluster?.close();
+  });
+
+  it('A on n1 and B on n3, side by side, receive each other; two viewers on n3 cost the link one copy', async () => {
+    const a = await NodeClient.join(cluster.node('n1').url, SPACE, 'A', { x: 4, y: 16 });
+    clients.push(a);
+    stops.push(pumpMedia((await a.publish()).peer));
+    const b = await NodeClient.join(cluster.node('n3').url, SPACE, 'B', { x: 6, y: 16 });
+    clients.push(b);
+    stops.push(pumpMedia((await b.publish()).peer));
+
+    const bPeer = await b.subscriberReady(15_000);
+    await waitFor('A’s audio and video at B', () => bPeer.received.size === 2 && packetsReceived(bPeer) > 100, 15_000);
+    const aPeer = await a.subscriberReady(15_000);
+    await waitFor('B’s audio and video at A', () => aPeer.received.size === 2 && packetsReceived(aPeer) > 100, 15_000);
+
+    // C joins n3 next to A too: A's tracks already cross n1→n3 once, and go on doing so once.
+    const c = await NodeClient.join(cluster.node('n3').url, SPACE, 'C', { x: 5, y: 17 });
+    clients.push(c);
+    const cPeer = await c.subscriberReady(15_000);
+    await waitFor('A’s media at C', () => cPeer.received.size >= 2 && packetsReceived(cPeer) > 100, 15_000);
+
+    const n1 = cluster.node('n1');
+    const aId = a.participantId;
+    const producers = [...n1.spaces.get(SPACE)!.participants.get(aId)!.producers.values()];
+    const before = linkStats(cluster, 'n1', 'n3').streamsSent.reduce((s, x) => s + x.rtpPackets, 0);
+    const inBefore = producers.reduce((s, p) => s + p.layers.reduce((t, l) => t + l.stats.packets, 0), 0);
+    await new Promise((r) => setTimeout(r, 2000));
+    const sent = linkStats(cluster, 'n1', 'n3').streamsSent.reduce((s, x) => s + x.rtpPackets, 0) - before;
+    const got = producers.reduce((s, p) => s + p.layers.reduce((t, l) => t + l.stats.packets, 0), 0) - inBefore;
+    assert.ok(got > 100, `A published ${got} packets in 2 s`);
+    // One copy per link: what crossed n1→n3 is what A sent (± packets in flight), not twice that for B and C.
+    assert.ok(Math.abs(sent - got) <= Math.max(10, got * 0.05), `n1→n3 carried ${sent} packets of A's ${got}`);
+    // n2 has nobody: no media crosses to it.
+    assert.equal(linkStats(cluster, 'n1', 'n2').streamsSent.reduce((s, x) => s + x.rtpPackets, 0), 0, 'nothing to n2');
+  });
+
+  it('someone far away on another node costs no relay traffic; walking up starts it', async () => {
+    const far = await NodeClient.join(cluster.node('n2').url, SPACE, 'F', { x: 40, y: 16 });
+    clients.push(far);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(linkStats(cluster, 'n1', 'n2').streamsSent.reduce((s, x) => s + x.rtpPackets, 0), 0, 'F is out of reach: nothing relayed');
+    // Walk next to A (server-side walk), and A's media follows across n1→n2.
+    await far.request('move', { x: 5, y: 15, goTo: true });
+    const peer = await far.subscriberReady(15_000);
+    await waitFor('media at F', () => packetsReceived(peer) > 50, 15_000);
+    assert.ok(linkStats(cluster, 'n1', 'n2').streamsSent.reduce((s, x) => s + x.rtpPackets, 0) > 0, 'A’s tracks cross n1→n2 now');
+  });
+
+  it('a person who leaves is removed on every node', async () => {
+    const g = await NodeClient.join(cluster.node('n2').url, SPACE, 'G', { x: 30, y: 16 });
+    await waitFor('G mirrored on n1', () => cluster.node('n1').spaces.get(SPACE)!.remotes.has(g.participantId), 5000);
+    g.close();
+    await waitFor('G gone from n1 and n3', () => !cluster.node('n1').spaces.get(SPACE)!.remotes.has(g.participantId) && !cluster.node('n3').spaces.get(SPACE)!.remotes.has(g.participantId), 5000);
+  });
+});
