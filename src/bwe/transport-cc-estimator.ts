@@ -125,8 +125,6 @@ export class TransportCcEstimator implements BandwidthEstimator {
   /** Times a sudden capacity drop cut the estimate (see DROP_QUEUE_MS). */
   capacityDrops = 0;
   private prevQueueMs = 0;
-  /** The delivered rate of a first feedback that looked like a capacity drop (0: none pending). */
-  private dropEvidenceBps = 0;
   private fbRecvBps = 0;
   // Bytes we sent per 50 ms bucket (by send time), for the rate we sent lately.
   private readonly sentBuckets = new Float64Array(SENT_BUCKETS);
@@ -274,15 +272,10 @@ export class TransportCcEstimator implements BandwidthEstimator {
       const delivered = this.fbRecvBps > 0 ? this.fbRecvBps : this.acked.recentRate(RECENT_WINDOW_MS);
       const sent = this.sentRate(nowMs);
       if (delivered > 0 && delivered < DROP_DELIVERED_SHARE * sent && AIMD_BETA * delivered < this.aimd.bps) {
-        // One feedback can lie (a stalled path releases a late, thin trickle); a link that really
-        // dropped says so again in the next one. Cut on the second, to the larger of the two rates.
-        if (this.dropEvidenceBps > 0) {
-          this.aimd.limitTo(AIMD_BETA * Math.max(delivered, this.dropEvidenceBps));
-          this.capacityDrops++;
-          this.dropEvidenceBps = 0;
-        } else this.dropEvidenceBps = delivered;
-      } else this.dropEvidenceBps = 0;
-    } else if (n > 0) this.dropEvidenceBps = 0;
+        this.aimd.limitTo(AIMD_BETA * delivered);
+        this.capacityDrops++;
+      }
+    }
     if (n > 0) this.prevQueueMs = this.queueMs;
     if (this.queueStreak >= QUEUE_FEEDBACKS && nowMs - this.lastDrainMs >= DRAIN_EVERY_MS && this.ackedBps > 0) {
       const target = DRAIN_FACTOR * this.ackedBps;
