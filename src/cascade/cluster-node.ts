@@ -50,6 +50,8 @@ export class ClusterNode {
   readonly nodeNum: number;
   private readonly replicas = new Map<string, SpaceReplica>();
   private parents = new Map<string, string | null>();
+  /** Peers silent on their relay link: not used as upstreams until heard again. */
+  private readonly silent = new Set<string>();
   private routedMatrix: RttMatrix = new Map();
   private closed = false;
   private loadTimer: TimerHandle | null = null;
@@ -72,13 +74,21 @@ export class ClusterNode {
     const c = o.cluster;
     const log = o.log.child({ node: c.nodeId });
     const bus = await ControlBus.connect(c.natsUrl, { name: c.nodeId, clock: o.clock, log });
-    const endpoint = new RelayEndpoint({ nodeId: c.nodeId, clusterSecret: c.secret, host: c.relayBindIp, port: c.relayPort, clock: o.clock, log });
+    // Pings every 100 ms and a peer silent after 600 ms: a dead node in the middle of a tree is routed
+    // around well before heartbeats (1.5 s) would say so; a false alarm costs one re-want.
+    const endpoint = new RelayEndpoint({ nodeId: c.nodeId, clusterSecret: c.secret, host: c.relayBindIp, port: c.relayPort, clock: o.clock, log, pingIntervalMs: 100, silentAfterMs: c.relaySilentMs });
     let node: ClusterNode | null = null;
     try {
       await endpoint.start();
       const registry = new NodeRegistry(bus, { heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs, clock: o.clock, log });
       const relay = new TrackRelay({ nodeId: c.nodeId, nodeNum: endpoint.nodeNum, endpoint, upstreamOf: (origin) => node?.upstreamOf(origin) ?? null, clock: o.clock, log });
-      endpoint.setHandler(relay);
+      endpoint.setHandler({
+        onRtp: relay.onRtp.bind(relay),
+        onRtcp: relay.onRtcp.bind(relay),
+        onControl: relay.onControl.bind(relay),
+        onRtt: (peer) => node?.peerHeard(peer),
+        onPeerSilent: (peer) => node?.peerSilent(peer),
+      });
       const rtt = new RttRows(bus, registry, { measure: () => node?.measuredRtts() ?? new Map(), clock: o.clock, log });
       const leases = new SpaceLeases(bus, registry, { clock: o.clock, log });
       node = new ClusterNode({ ...o, log }, bus, endpoint, registry, relay, rtt, leases);
@@ -125,6 +135,7 @@ export class ClusterNode {
       registry.onDown((id, reason) => {
         this.o.log.info('cluster node down', { peer: id, reason });
         endpoint.removePeer(id);
+        this.silent.delete(id);
         relay.peerDown(id);
         for (const r of this.replicas.values()) r.dropNode(id);
         relay.removeRelayedFrom(id);
@@ -154,17 +165,37 @@ export class ClusterNode {
 
   /** The next node towards `origin` for this node (the parent in origin's shortest-path tree), null if none. */
   upstreamOf(origin: string): string | null {
-    if (origin === this.nodeId || !this.registry.isUp(origin)) return null;
+    if (origin === this.nodeId || !this.registry.isUp(origin) || this.silent.has(origin)) return null;
     const cached = this.parents.get(origin);
     if (cached !== undefined) return cached;
-    const down = [...this.registry.nodes().values()].filter((n) => n.draining).map((n) => n.id);
-    const paths = shortestPaths(this.matrix(), origin, { exclude: down });
+    const exclude = [...this.registry.nodes().values()].filter((n) => n.draining).map((n) => n.id);
+    exclude.push(...this.silent);
+    // A silent node is no path at all (not even the last hop): drop its row and column.
+    const m = new Map([...this.matrix()].filter(([id]) => !this.silent.has(id)).map(([id, row]) => [id, new Map([...row].filter(([to]) => !this.silent.has(to)))]));
+    const paths = shortestPaths(m, origin, { exclude });
     let parent = paths.get(this.nodeId)?.parent ?? null;
+    const usable = (id: string) => this.endpoint.hasPeer(id) && !this.silent.has(id);
     // Before the first RTT rows: the direct link.
-    if (parent === null && this.endpoint.hasPeer(origin)) parent = origin;
-    if (parent !== null && parent !== origin && !this.endpoint.hasPeer(parent)) parent = this.endpoint.hasPeer(origin) ? origin : null;
+    if (parent === null && usable(origin)) parent = origin;
+    if (parent !== null && !usable(parent)) parent = usable(origin) ? origin : null;
     this.parents.set(origin, parent);
     return parent;
+  }
+
+  /** The relay link to `peer` went quiet: route around it now (heartbeats confirm a death later). */
+  peerSilent(peer: string): void {
+    if (this.silent.has(peer)) return;
+    this.o.log.warn('relay peer silent: routing around it', { peer });
+    this.silent.add(peer);
+    this.parents = new Map();
+    this.relay.peerDown(peer);
+  }
+
+  /** An RTT sample from `peer`: it is heard; if it was silent, routes may use it again. */
+  peerHeard(peer: string): void {
+    if (!this.silent.delete(peer)) return;
+    this.o.log.info('relay peer heard again', { peer });
+    this.routesChanged('peer back');
   }
 
   /** The matrix routes are computed on: everyone's published rows, ours replaced by what we measure now. */

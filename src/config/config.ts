@@ -76,6 +76,8 @@ export const ConfigSchema = z
         /** Node heartbeat and down detection (ms). */
         heartbeatMs: z.number().int().min(50).max(10_000).default(500),
         deadAfterMs: z.number().int().min(150).max(60_000).default(1500),
+        /** A relay peer silent this long is routed around (pings go every 100 ms). */
+        relaySilentMs: z.number().int().min(200).max(60_000).default(600),
       })
       .strict()
       .optional(),

@@ -10,6 +10,8 @@ export interface PumpOptions {
   withholdEvery?: number;
   /** Called for each withheld packet. */
   onWithheld?: () => void;
+  /** Send video too (default true; false for an audio-only publisher). */
+  video?: boolean;
 }
 
 /**
@@ -23,6 +25,7 @@ export function pumpMedia(peer: NodePeer, opts: PumpOptions = {}): () => void {
   let vpkt = 0;
   const withholdEvery = opts.withholdEvery ?? 0;
   const video = setInterval(() => {
+    if (opts.video === false) return;
     const requests = peer.rtcpOf('pli').length + (opts.keyframeOnFir ? peer.rtcpOf('fir').length : 0);
     const key = frame === 0 || requests > requestsSeen;
     requestsSeen = requests;

@@ -245,7 +245,6 @@ export class TrackRelay implements RelayEndpointHandler {
   onRtt(): void {}
 
   onPeerSilent(peerId: string): void {
-    this.o.log.warn('relay peer silent', { peer: peerId });
     this.peerDown(peerId);
   }
 
