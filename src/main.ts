@@ -42,7 +42,9 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal: sig });
-    server.close().then(
+    // In a cluster, people move to other nodes first (a planned stop costs them a reconnect, not the call).
+    const drained = sig === 'SIGTERM' && server.cluster ? server.drain() : Promise.resolve(0);
+    drained.then(() => server.close()).then(
       () => process.exit(0),
       (e: unknown) => {
         log.error('shutdown failed', { err: e as Error });

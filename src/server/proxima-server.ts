@@ -91,6 +91,26 @@ export class ProximaServer {
     return `http://127.0.0.1:${this.httpPort}`;
   }
 
+  /**
+   * Cluster mode: drain before a planned shutdown. The node stops being offered to newcomers, the other
+   * nodes hear it (two heartbeats), then every client here is told to move (WebSocket close 4002); the
+   * SDK rejoins another node at the same place. Resolves with how many were moved once they are gone
+   * (or after `timeoutMs`). On a single node there is nowhere to go: 0.
+   */
+  async drain(timeoutMs = 5000): Promise<number> {
+    const cluster = this.cluster;
+    if (!cluster) return 0;
+    cluster.setDraining(true);
+    this.spaces.draining = true;
+    await new Promise((r) => setTimeout(r, 2 * cluster.registry.heartbeatMs));
+    const clients = [...this.wss.clients];
+    for (const ws of clients) ws.close(4002, 'node draining: move to another node');
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end && [...this.spaces.all()].some((s) => s.participants.size > 0)) await new Promise((r) => setTimeout(r, 50));
+    this.log.info('drained', { moved: clients.length });
+    return clients.length;
+  }
+
   async close(): Promise<void> {
     for (const ws of this.wss.clients) ws.terminate();
     this.wss.close();

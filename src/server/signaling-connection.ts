@@ -100,6 +100,12 @@ export class SignalingConnection {
         this.send(serverMessage.error('unauthorized', 'a token is required to join (guest tokens: POST /api/token)', msg.id));
         return;
       }
+      if (this.spaces.draining) {
+        // A node being drained takes nobody new: the client goes to another node of the cluster.
+        this.send(serverMessage.error('draining', 'this node is draining: join another node', msg.id));
+        this.ws.close(4002, 'node draining: move to another node');
+        return;
+      }
       let grants;
       try {
         grants = verifyToken(msg.token, this.tokenSecret);

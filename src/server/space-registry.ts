@@ -8,6 +8,8 @@ export class SpaceRegistry {
   /** Cluster mode: a space opened here / released here (src/cascade/cluster-node.ts follows it). */
   onOpen: ((s: Space) => void) | null = null;
   onRelease: ((s: Space) => void) | null = null;
+  /** Cluster mode: the node is being drained; joins are refused. */
+  draining = false;
 
   constructor(
     readonly map: SpaceMap,

@@ -144,6 +144,8 @@ export const ERROR_CODES = [
   'forbidden',
   'bad_move',
   'rate_limited',
+  // cluster mode: this node is being drained, join another one
+  'draining',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

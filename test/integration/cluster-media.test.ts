@@ -10,6 +10,7 @@ import { NodeClient } from '../../tools/client/node-client.ts';
 import { pumpMedia, packetsReceived } from '../testkit/media-pump.ts';
 import { waitFor } from '../testkit/browser.ts';
 import type { RelayPeerStats } from '../../src/transport/relay/relay-endpoint.ts';
+import { ClusterPerson } from '../../tools/client/cluster-person.ts';
 
 const SPACE = 'cluster';
 
@@ -84,5 +85,34 @@ describe('a space spanning three nodes', () => {
     await waitFor('G mirrored on n1', () => cluster.node('n1').spaces.get(SPACE)!.remotes.has(g.participantId), 5000);
     g.close();
     await waitFor('G gone from n1 and n3', () => !cluster.node('n1').spaces.get(SPACE)!.remotes.has(g.participantId) && !cluster.node('n3').spaces.get(SPACE)!.remotes.has(g.participantId), 5000);
+  });
+});
+
+describe('draining a node', () => {
+  let cluster: TestCluster;
+  const people: ClusterPerson[] = [];
+  before(async () => {
+    cluster = await startCluster([{ id: 'd1', region: 'eu' }, { id: 'd2', region: 'eu' }]);
+    await waitFor('both nodes see each other', () => [...cluster.nodes.values()].every((n) => n.cluster!.registry.nodes().size === 2), 10_000);
+  });
+  after(async () => {
+    for (const p of people) p.close();
+    await cluster?.close();
+  });
+
+  it('moves everyone off to another node, refuses newcomers, and the moved get media there', async () => {
+    const url = (id: string) => cluster.node(id).url;
+    let got = 0;
+    const a = await ClusterPerson.start({ entry: url('d1'), prefer: url('d1'), region: 'eu', space: 'drain', name: 'A', x: 4, y: 16, publish: (peer) => pumpMedia(peer) });
+    const b = await ClusterPerson.start({ entry: url('d2'), prefer: url('d2'), region: 'eu', space: 'drain', name: 'B', x: 6, y: 16, onRtp: () => void got++ });
+    people.push(a, b);
+    await waitFor('B gets A across the nodes', () => got > 50, 15_000);
+    const moved = await cluster.node('d1').drain();
+    assert.equal(moved, 1, 'A was moved');
+    await waitFor('A moved to d2', () => a.failovers.length === 1 && a.url === url('d2'), 10_000);
+    const before = got;
+    await waitFor('B gets A again, now on the same node', () => got > before + 50, 10_000);
+    assert.equal(cluster.node('d1').spaces.get('drain')?.participants.size ?? 0, 0, 'nobody left on d1');
+    await assert.rejects(NodeClient.join(url('d1'), 'drain', 'Late', { x: 8, y: 16 }), /draining|closed/, 'a draining node refuses newcomers');
   });
 });

@@ -46,6 +46,14 @@ export interface ClientOptions {
   playAudio?: boolean;
   /** Report device, decode and encode limits to the server this often (ms); 0 turns reports off. Default 2000. */
   reportIntervalMs?: number;
+  /**
+   * Cluster mode: when the node's signaling drops (the node died or is drained), join another node of the
+   * cluster at the same place and publish the same media again (default true). The nodes come from
+   * `GET /api/cluster` of the node first joined, best first for `region`.
+   */
+  failover?: boolean;
+  /** Region hint for choosing nodes. */
+  region?: string;
 }
 
 type Events = {
@@ -62,6 +70,10 @@ type Events = {
   track: RemoteTrackEvent;
   trackEnded: RemoteTrackEvent;
   closed: { code: number; reason: string };
+  /** The node's signaling dropped; trying the other nodes of the cluster. */
+  reconnecting: { from: string };
+  /** In again on another node (new participant id), `ms` after the drop. */
+  reconnected: { url: string; participantId: string; ms: number };
   error: Error;
 };
 
@@ -101,14 +113,25 @@ export class ProximaClient {
   private limits: ReceiveLimits | null = null;
   /** The latest report sent (for a UI or a test). */
   lastReport: ClientReportBody | null = null;
+  /** The node we are on now (its signaling URL), and the cluster's others, best first. */
+  currentUrl: string;
+  private clusterUrls: string[] = [];
+  private joinedAs: { space: string; name: string; opts: JoinOptions } | null = null;
+  private published: Array<{ stream: MediaStream; opts: PublishOptions }> = [];
+  private leaving = false;
+  private readonly failover: boolean;
+  private readonly region: string | undefined;
 
   constructor(
-    private readonly url: string,
+    url: string,
     opts: ClientOptions = {},
   ) {
     this.tokenUrl = opts.tokenUrl ?? tokenUrlFor(url);
     this.audio = opts.playAudio === false ? null : new PeerAudio();
     this.reportIntervalMs = opts.reportIntervalMs ?? 2000;
+    this.currentUrl = url;
+    this.failover = opts.failover ?? true;
+    this.region = opts.region;
   }
 
   on<K extends keyof Events>(event: K, fn: (e: Events[K]) => void): () => void {
@@ -139,13 +162,24 @@ export class ProximaClient {
         if (!(e instanceof TokenUnavailableError)) throw e; // a server without tokens: join without one
       }
     }
-    const sig = await SignalingSocket.open(this.url);
+    this.joinedAs = { space, name, opts: { ...o, ...(token ? { token } : {}) } };
+    const result = await this.joinAt(this.currentUrl, space, name, { ...o, ...(token ? { token } : {}) });
+    if (this.failover) void this.learnCluster();
+    return result;
+  }
+
+  private async joinAt(url: string, space: string, name: string, o: JoinOptions): Promise<JoinResult> {
+    const token = o.token;
+    const sig = await SignalingSocket.open(url);
     this.sig = sig;
+    this.currentUrl = url;
     sig.onPush = (m) => this.onPush(m);
     sig.onClose = (code, reason) => {
+      if (this.sig !== sig) return;
       if (this.reportTimer) clearInterval(this.reportTimer);
       this.reportTimer = null;
       this.emit('closed', { code, reason });
+      if (this.failover && !this.leaving && this.clusterUrls.length > 1) void this.reconnect(url);
     };
     const body: Record<string, unknown> = { space, name };
     if (token) body.token = token;
@@ -171,6 +205,11 @@ export class ProximaClient {
    * layers unless `{ simulcast: false }` (sdk/simulcast.ts); the server turns off layers nobody watches.
    */
   async publish(stream: MediaStream, opts: PublishOptions = {}): Promise<TrackInfo[]> {
+    if (!this.published.some((p) => p.stream === stream)) this.published.push({ stream, opts });
+    return this.publishNow(stream, opts);
+  }
+
+  private async publishNow(stream: MediaStream, opts: PublishOptions): Promise<TrackInfo[]> {
     const sig = this.requireSignaling();
     const pc = this.publishPc ?? (this.publishPc = new RTCPeerConnection(this.pcConfig));
     const added: RTCRtpTransceiver[] = [];
@@ -282,7 +321,56 @@ export class ProximaClient {
     return [...this.remoteTracks.values()].filter((t) => t.publisherId === participantId);
   }
 
+  /** The cluster's nodes (signaling URLs), best first for our region; a single node has none. */
+  private async learnCluster(): Promise<void> {
+    try {
+      const http = this.currentUrl.replace(/^ws/, 'http').replace(/\/ws$/, '');
+      const r = await fetch(`${http}/api/cluster${this.region ? `?region=${encodeURIComponent(this.region)}` : ''}`);
+      if (!r.ok) return;
+      const body = (await r.json()) as { nodes?: Array<{ signalingUrl: string; draining: boolean }> };
+      this.clusterUrls = (body.nodes ?? []).filter((n) => !n.draining).map((n) => `${n.signalingUrl.replace(/^http/, 'ws').replace(/\/$/, '')}/ws`);
+    } catch {
+      /* not a cluster, or not reachable: no failover */
+    }
+  }
+
+  /**
+   * Our node is gone: drop its connections, then join the next node that answers, at the same place,
+   * with the same token, and publish the same streams again. Whom we receive follows our position there.
+   */
+  private async reconnect(failed: string): Promise<void> {
+    const as = this.joinedAs;
+    if (!as) return;
+    const started = performance.now();
+    this.emit('reconnecting', { from: failed });
+    this.publishPc?.close();
+    this.subscribePc?.close();
+    this.publishPc = this.subscribePc = null;
+    this.publishedLayers.clear();
+    for (const t of [...this.remoteTracks.values()]) this.endTrack(t);
+    this.links.clear();
+    this.publishers.clear();
+    this.people.clear();
+    const opts: JoinOptions = { ...as.opts, ...(this.self ? { x: this.self.x, y: this.self.y, mode: this.self.mode } : {}) };
+    for (let round = 0; round < 50 && !this.leaving; round++) {
+      const order = [...this.clusterUrls.filter((u) => u !== failed), ...(round > 0 ? [failed] : [])];
+      for (const url of order) {
+        try {
+          await this.joinAt(url, as.space, as.name, opts);
+        } catch {
+          continue;
+        }
+        for (const p of this.published) await this.publishNow(p.stream, p.opts).catch((e: Error) => this.emit('error', e));
+        this.emit('reconnected', { url, participantId: this.participantId ?? '', ms: performance.now() - started });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    this.emit('error', new Error('no node of the cluster answers'));
+  }
+
   async leave(): Promise<void> {
+    this.leaving = true;
     if (this.reportTimer) clearInterval(this.reportTimer);
     this.reportTimer = null;
     if (this.sig) {

@@ -69,6 +69,16 @@ client.on('closed', ({ code, reason }) => {
   statusEl.textContent = `disconnected (${code}${reason ? ` ${reason}` : ''})`;
   statusEl.classList.add('error');
 });
+client.on('reconnecting', () => {
+  statusEl.textContent = 'node lost: moving to another node…';
+});
+client.on('reconnected', ({ ms }) => {
+  statusEl.classList.remove('error');
+  showStatus();
+  toast(`moved to another node in ${Math.round(ms)} ms`);
+  strip.refresh();
+  refreshPeople();
+});
 
 async function openMedia(): Promise<MediaStream | null> {
   for (const c of [{ audio: true, video: params.video }, { audio: true }, { video: true }] as MediaStreamConstraints[]) {
