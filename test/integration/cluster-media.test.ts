@@ -37,7 +37,7 @@ describe('a space spanning three nodes', () => {
   it('A on n1 and B on n3, side by side, receive each other; two viewers on n3 cost the link one copy', async () => {
     const a = await NodeClient.join(cluster.node('n1').url, SPACE, 'A', { x: 4, y: 16 });
     clients.push(a);
-    stops.push(pumpMedia((await a.publish()).peer));
+    stops.push(pumpMedia((await a.publish()).peer, { senderReports: true }));
     const b = await NodeClient.join(cluster.node('n3').url, SPACE, 'B', { x: 6, y: 16 });
     clients.push(b);
     stops.push(pumpMedia((await b.publish()).peer));
@@ -64,6 +64,18 @@ describe('a space spanning three nodes', () => {
     assert.ok(got > 100, `A published ${got} packets in 2 s`);
     // One copy per link: what crossed n1→n3 is what A sent (± packets in flight), not twice that for B and C.
     assert.ok(Math.abs(sent - got) <= Math.max(10, got * 0.05), `n1→n3 carried ${sent} packets of A's ${got}`);
+    // The publisher's sender reports reach n3: its NTP/RTP pair says the same clock as at the origin.
+    const relayed = [...cluster.node('n3').spaces.get(SPACE)!.remotes.get(aId)!.producers.values()];
+    await waitFor('sender reports at n3', () => relayed.every((p) => p.layers[0]!.lastSr !== null), 5000);
+    for (const r of relayed) {
+      const o = producers.find((p) => p.id === r.id)!.layers[0]!.lastSr!;
+      const f = r.layers[0]!.lastSr!;
+      const ntpMs = (x: { ntpSec: number; ntpFrac: number }) => x.ntpSec * 1000 + (x.ntpFrac / 0x1_0000_0000) * 1000;
+      const rate = r.params.clockRate;
+      const predicted = o.rtpTimestamp + ((ntpMs(f) - ntpMs(o)) * rate) / 1000;
+      const offMs = (((f.rtpTimestamp - predicted + 2 ** 31) % 2 ** 32) - 2 ** 31) / (rate / 1000);
+      assert.ok(Math.abs(offMs) < 50, `${r.kind}: the relayed pair is off by ${offMs.toFixed(1)} ms`);
+    }
     // n2 has nobody: no media crosses to it.
     assert.equal(linkStats(cluster, 'n1', 'n2').streamsSent.reduce((s, x) => s + x.rtpPackets, 0), 0, 'nothing to n2');
   });

@@ -2,6 +2,7 @@ import { Producer, type ProducerLayer } from '../../media/producer.ts';
 import { RtpView } from '../../rtp/rtp-packet.ts';
 import { parseRtcp } from '../../rtp/rtcp-compound.ts';
 import { writeNack, writePli } from '../../rtp/rtcp-feedback.ts';
+import { writeSr } from '../../rtp/rtcp-reports.ts';
 import type { RtcpPacket } from '../../rtp/rtcp-types.ts';
 import { countDrop } from '../../metrics/drop-reasons.ts';
 import { cascadeStats } from '../../metrics/registry.ts';
@@ -18,6 +19,11 @@ const TICK_MS = 20;
 const SWITCH_TIMEOUT_MS = 1500;
 /** NACK retry spacing when the upstream's RTT is not known yet. */
 const DEFAULT_RTT_MS = 100;
+/**
+ * The publisher's sender reports travel down the tree this often (RFC 3550 §6.4.1: the NTP/RTP pair lets
+ * far subscribers sync audio with video): each node passes on the latest pair it holds for each layer.
+ */
+const SR_EVERY_MS = 1000;
 
 /** One stream (layer) of a track at this node, by its cluster-wide name (originNum, streamId). */
 interface StreamRef {
@@ -80,6 +86,7 @@ export class TrackRelay implements RelayEndpointHandler {
   private readonly wantedFrom = new Map<string, number>();
   private wantSeq = 0;
   private lastWantSentMs = -Infinity;
+  private lastSrMs = -Infinity;
   private nextStreamId = 1;
   private readonly view = new RtpView();
   private readonly rtcpList: RtcpPacket[] = [];
@@ -239,6 +246,10 @@ export class TrackRelay implements RelayEndpointHandler {
     for (const p of list) {
       if (p.type === 'nack') this.answerNack(peerId, ref, originNum, p.seqs);
       else if (p.type === 'pli' || p.type === 'fir') ref.track.producer.requestKeyframe(ref.layer);
+      else if (p.type === 'sr' && ref.track.relayed && peerId === ref.track.upstream) {
+        // Down the tree: the publisher's clock pair, for this node's subscribers (and the next hop).
+        ref.track.producer.onSenderReport(p.ntpSec, p.ntpFrac, p.rtpTimestamp, this.o.clock.now(), ref.layer);
+      }
     }
   }
 
@@ -447,6 +458,30 @@ export class TrackRelay implements RelayEndpointHandler {
       if (bySink.size === 0) this.sinks.delete(peer);
     }
     if (changed || nowMs - this.lastWantSentMs >= WANT_REFRESH_MS) this.sendWants(nowMs);
+    if (nowMs - this.lastSrMs >= SR_EVERY_MS) this.sendSenderReports(nowMs);
+  }
+
+  private sendSenderReports(nowMs: number): void {
+    this.lastSrMs = nowMs;
+    for (const [peer, bySink] of this.sinks) {
+      for (const sink of bySink.values()) {
+        const p = sink.producer;
+        const ref = this.locals.get(p.id) ?? this.relayed.get(p.id);
+        if (!ref) continue;
+        p.layers.forEach((l, i) => {
+          const sr = l.lastSr;
+          if (sr === null || l.ssrc === 0) return;
+          // Carried forward to now: the next node takes the pair as of its arrival (audio and video
+          // travel the same path, so the one-way delay shifts both alike and sync is kept).
+          const ageMs = Math.max(0, nowMs - sr.arrivalMs);
+          const frac = sr.ntpFrac + Math.round((ageMs % 1000) * 4294967.296);
+          const ntpSec = (sr.ntpSec + Math.floor(ageMs / 1000) + Math.floor(frac / 0x1_0000_0000)) >>> 0;
+          const rtp = (sr.rtpTimestamp + Math.round((ageMs * p.params.clockRate) / 1000)) >>> 0;
+          const b = writeSr({ ssrc: l.ssrc, ntpSec, ntpFrac: frac % 0x1_0000_0000, rtpTimestamp: rtp, packetCount: 0, octetCount: 0 });
+          this.o.endpoint.sendRtcp(peer, ref.desc.originNum, ref.desc.streamIds[i]!, b, 0, b.length);
+        });
+      }
+    }
   }
 
   private sendNacks(t: RelayedTrack, up: string, nowMs: number): void {
