@@ -69,11 +69,12 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: HttpServer
       const region = new URL(req.url ?? '/', 'http://x').searchParams.get('region') ?? undefined;
       const c = deps.cluster.current;
       const body = c ? { node: c.nodeId, nodes: c.nodesFor(region && /^[A-Za-z0-9_.-]{1,64}$/.test(region) ? { region } : {}) } : { node: null, nodes: [] };
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+      // Public and read-only: a page served by one node may ask any node (CORS), to pick the nearest.
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'access-control-allow-origin': '*' }).end(JSON.stringify(body));
       return;
     }
     case '/healthz':
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, mediaPort: deps.media.port }));
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'access-control-allow-origin': '*' }).end(JSON.stringify({ ok: true, mediaPort: deps.media.port }));
       return;
     default: {
       const asset = deps.web.get(path);

@@ -136,3 +136,29 @@ describe('routes over a five-region RTT matrix', () => {
     }
   });
 });
+
+describe('node choice for newcomers', () => {
+  let cluster: TestCluster;
+  before(async () => {
+    cluster = await startCluster([{ id: 'fra', region: 'eu-west' }, { id: 'iad', region: 'us-east' }, { id: 'ams', region: 'eu-west' }]);
+    await waitFor('three nodes', () => cluster.node('fra').cluster!.registry.nodes().size === 3, 10_000);
+  });
+  after(async () => {
+    await cluster?.close();
+  });
+
+  it('GET /api/cluster?region= lists that region first, from any node, readable cross-origin', async () => {
+    const r = await fetch(`${cluster.node('iad').url}/api/cluster?region=eu-west`);
+    assert.equal(r.headers.get('access-control-allow-origin'), '*');
+    const body = (await r.json()) as { node: string; nodes: Array<{ id: string; region: string; signalingUrl: string; self: boolean }> };
+    assert.equal(body.node, 'iad');
+    assert.deepEqual(body.nodes.slice(0, 2).map((n) => n.region), ['eu-west', 'eu-west']);
+    assert.equal(body.nodes[2]!.id, 'iad');
+    assert.equal(body.nodes.find((n) => n.id === 'fra')!.signalingUrl, cluster.node('fra').url);
+    // A draining node is not offered.
+    cluster.node('fra').cluster!.setDraining(true);
+    const list = async () => ((await (await fetch(`${cluster.node('iad').url}/api/cluster?region=eu-west`)).json()) as { nodes: Array<{ id: string }> }).nodes.map((n) => n.id);
+    await waitFor('fra no longer offered', async () => !(await list()).includes('fra'), 5000);
+    assert.deepEqual(await list(), ['ams', 'iad'], 'the other eu-west node first, the draining one not at all');
+  });
+});

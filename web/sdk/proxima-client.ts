@@ -54,6 +54,12 @@ export interface ClientOptions {
   failover?: boolean;
   /** Region hint for choosing nodes. */
   region?: string;
+  /**
+   * Cluster mode: before joining, pick the node to join instead of the one at `url` — the best of
+   * `region` when given, else the one with the lowest measured RTT (a few `GET /healthz` per node).
+   * Default false: join where `url` says.
+   */
+  chooseNode?: boolean;
 }
 
 type Events = {
@@ -121,6 +127,7 @@ export class ProximaClient {
   private leaving = false;
   private readonly failover: boolean;
   private readonly region: string | undefined;
+  private readonly chooseNode: boolean;
 
   constructor(
     url: string,
@@ -132,6 +139,7 @@ export class ProximaClient {
     this.currentUrl = url;
     this.failover = opts.failover ?? true;
     this.region = opts.region;
+    this.chooseNode = opts.chooseNode ?? false;
   }
 
   on<K extends keyof Events>(event: K, fn: (e: Events[K]) => void): () => void {
@@ -163,6 +171,7 @@ export class ProximaClient {
       }
     }
     this.joinedAs = { space, name, opts: { ...o, ...(token ? { token } : {}) } };
+    if (this.chooseNode) this.currentUrl = await this.pickNode().catch(() => this.currentUrl);
     const result = await this.joinAt(this.currentUrl, space, name, { ...o, ...(token ? { token } : {}) });
     if (this.failover) void this.learnCluster();
     return result;
@@ -332,6 +341,38 @@ export class ProximaClient {
     } catch {
       /* not a cluster, or not reachable: no failover */
     }
+  }
+
+  /**
+   * The node to join: the cluster's best for our region (the server orders them), else the one that
+   * answers fastest (median of three `GET /healthz` each). A single node: where we are.
+   */
+  private async pickNode(): Promise<string> {
+    await this.learnCluster();
+    const urls = this.clusterUrls;
+    if (urls.length <= 1) return this.currentUrl;
+    if (this.region) return urls[0]!;
+    const rtts = await Promise.all(
+      urls.slice(0, 8).map(async (u) => {
+        const http = u.replace(/^ws/, 'http').replace(/\/ws$/, '');
+        const samples: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const t = performance.now();
+          try {
+            await fetch(`${http}/healthz`, { cache: 'no-store' });
+            samples.push(performance.now() - t);
+          } catch {
+            return Infinity;
+          }
+        }
+        return samples.sort((a, b) => a - b)[1]!;
+      }),
+    );
+    let best = 0;
+    rtts.forEach((r, i) => {
+      if (r < rtts[best]!) best = i;
+    });
+    return Number.isFinite(rtts[best]!) ? urls[best]! : this.currentUrl;
   }
 
   /**

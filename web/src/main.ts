@@ -10,7 +10,10 @@ import { installAutomation } from './automation.ts';
 
 /** The page: join from the URL parameters, publish camera and microphone, draw the space, wire the controls. */
 const params = readParams(location.search);
-const client = new ProximaClient(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+const client = new ProximaClient(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, {
+  ...(params.region ? { region: params.region } : {}),
+  chooseNode: params.region !== undefined || params.pick,
+});
 const $ = (id: string) => document.getElementById(id)!;
 const statusEl = $('status');
 const toastEl = $('toast');

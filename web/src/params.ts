@@ -16,6 +16,9 @@ export interface PageParams {
   /** `maxVideos=N`, `maxHeight=H`: this page's receive limits (the server allocates within them). */
   maxVideos?: number;
   maxHeight?: number;
+  /** Cluster mode: `region=R` joins the best node of region R; `pick=1` the one answering fastest. */
+  region?: string;
+  pick: boolean;
 }
 
 function intParam(v: string | null): number | undefined {
@@ -38,6 +41,8 @@ export function readParams(search: string): PageParams {
     simulcast: q.get('simulcast') !== '0',
     maxVideos: intParam(q.get('maxVideos')),
     maxHeight: intParam(q.get('maxHeight')),
+    region: /^[A-Za-z0-9_.-]{1,64}$/.test(q.get('region') ?? '') ? q.get('region')! : undefined,
+    pick: q.get('pick') === '1',
   };
 }
 
