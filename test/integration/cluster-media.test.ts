@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster, type TestCluster } from '../testkit/cluster.ts';
 import { NodeClient } from '../../tools/client/node-client.ts';
-import { pumpMedia, packetsReceived } from '../testkit/media-pump.ts';
+import { pumpMedia, pumpSimulcast, packetsReceived } from '../testkit/media-pump.ts';
 import { waitFor } from '../testkit/browser.ts';
 import type { RelayPeerStats } from '../../src/transport/relay/relay-endpoint.ts';
 import { ClusterPerson } from '../../tools/client/cluster-person.ts';
@@ -126,5 +126,60 @@ describe('draining a node', () => {
     await waitFor('B gets A again, now on the same node', () => got > before + 50, 10_000);
     assert.equal(cluster.node('d1').spaces.get('drain')?.participants.size ?? 0, 0, 'nobody left on d1');
     await assert.rejects(NodeClient.join(url('d1'), 'drain', 'Late', { x: 8, y: 16 }), /draining|closed/, 'a draining node refuses newcomers');
+  });
+});
+
+describe('simulcast layers across a link', () => {
+  let cluster: TestCluster;
+  const clients: NodeClient[] = [];
+  const stops: Array<() => void> = [];
+  before(async () => {
+    cluster = await startCluster([{ id: 's1' }, { id: 's2' }]);
+    await waitFor('both nodes see each other', () => [...cluster.nodes.values()].every((n) => n.cluster!.registry.nodes().size === 2), 10_000);
+  });
+  after(async () => {
+    for (const s of stops) s();
+    for (const c of clients) c.close();
+    await cluster?.close();
+  });
+
+  it('only the layers someone downstream needs cross the link, and the publisher hears it (dynacast)', async () => {
+    const pub = await NodeClient.join(cluster.node('s1').url, 'layers', 'P', { x: 4, y: 16 });
+    clients.push(pub);
+    const { peer } = await pub.publish({ audio: false, simulcast: ['q', 'h', 'f'] });
+    stops.push(pumpSimulcast(peer, ['q', 'h', 'f']));
+    const sub = await NodeClient.join(cluster.node('s2').url, 'layers', 'S', { x: 6, y: 16 });
+    clients.push(sub);
+    await sub.subscriberReady(15_000);
+    const track = [...cluster.node('s1').spaces.get('layers')!.participants.get(pub.participantId)!.producers.values()][0]!;
+    const ids = cluster.node('s1').cluster!.relay.localDesc(track.id)!.streamIds;
+    const perLayer = () => {
+      const s = linkStats(cluster, 's1', 's2').streamsSent;
+      return ids.map((id) => s.find((x) => x.streamId === id)?.rtpPackets ?? 0);
+    };
+    const window = async () => {
+      const a = perLayer();
+      await new Promise((r) => setTimeout(r, 1500));
+      return perLayer().map((n, i) => n - a[i]!);
+    };
+    const lastWish = () => (pub.pushes.filter((m) => m.type === 'videoLayers').at(-1)?.layers as Array<{ rid: string; active: boolean }> | undefined)?.map((l) => l.active);
+    // S's device takes at most 180p: only q is allocated at s2, so only q crosses, and P is told h and f are not needed.
+    sub.notify('report', { limits: { maxHeight: 180 } });
+    await waitFor('h and f no longer wanted at the publisher', () => JSON.stringify(lastWish()) === '[true,false,false]', 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const capped = await window();
+    assert.ok(capped[0]! > 30, `q crosses: ${capped}`);
+    assert.deepEqual(capped.slice(1), [0, 0], `h and f stay at s1: ${capped}`);
+    // Limits lifted: a higher layer is wanted again, at the publisher and on the link. (h, not f: this
+    // headless subscriber sends no transport-wide feedback, so its budget stays at the initial 1 Mbit/s,
+    // and a 720p layer coming back from standby is expected to cost more than that.)
+    sub.notify('report', { limits: {} });
+    await waitFor('h wanted again', () => lastWish()?.[1] === true, 10_000).catch((e: Error) => {
+      const s2 = cluster.node('s2');
+      const relayed = s2.spaces.get('layers')!.remotes.get(pub.participantId)!.producers.get(track.id)!;
+      const c = s2.spaces.get('layers')!.participants.get(sub.participantId)!.consumerOf(track.id)!;
+      throw new Error(`${e.message}: at s2 layers ${JSON.stringify(relayed.layers.map((l) => ({ i: l.index, sp: l.spatial, req: l.requested, standby: l.standby !== null, last: l.lastPacketMs })))} options ${JSON.stringify(c.layers())} target ${JSON.stringify((c as any).target)} alloc ${JSON.stringify(s2.spaces.get('layers')!.participants.get(sub.participantId)!.downlink?.snapshot().allocation)}`);
+    });
+    await waitFor('h crosses again', async () => (await window())[1]! > 30, 10_000);
   });
 });
