@@ -22,7 +22,7 @@
  */
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { createBenchNamespace } from '../tools/janus/janus-netns.ts';
+import { runInBenchNamespace } from './lib/in-namespace.ts';
 import { startJanus } from '../tools/janus/janus-process.ts';
 import { JanusVideoRoomClient } from '../tools/janus/janus-client.ts';
 import { loadClip, type MediaClip } from '../tools/loadgen/media/clip.ts';
@@ -54,22 +54,7 @@ const { values: args } = parseArgs({
 });
 const thisFile = fileURLToPath(import.meta.url);
 
-if (!args.inside) {
-  // Host side: make the namespace, run the bench inside it, always clean up.
-  if (process.getuid?.() !== 0) {
-    process.stderr.write('bench/adaptation-janus.ts needs root (it creates a network namespace)\n');
-    process.exit(2);
-  }
-  const ns = await createBenchNamespace('proxima-adapt');
-  let code = 1;
-  try {
-    const child = ns.spawn(process.execPath, ['--import', 'tsx', thisFile, '--inside', '--ns', ns.name, '--veth', ns.veth, '--runs', args.runs!, '--scale', args.scale!], { stdio: 'inherit' });
-    code = await new Promise<number>((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
-  } finally {
-    await ns.destroy();
-  }
-  process.exit(code);
-}
+await runInBenchNamespace({ file: thisFile, label: 'bench/adaptation-janus.ts', namespace: 'proxima-adapt', inside: args.inside === true, passthrough: ['--runs', args.runs!, '--scale', args.scale!] });
 
 const runs = Number(args.runs);
 const scale = Number(args.scale);

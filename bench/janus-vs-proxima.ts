@@ -11,7 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { createBenchNamespace } from '../tools/janus/janus-netns.ts';
+import { runInBenchNamespace } from './lib/in-namespace.ts';
 import { startJanus } from '../tools/janus/janus-process.ts';
 import { runLoad } from '../tools/loadgen/run.ts';
 import type { LoadReport } from '../tools/loadgen/report.ts';
@@ -33,23 +33,13 @@ const { values: args } = parseArgs({
 
 const thisFile = fileURLToPath(import.meta.url);
 
-if (!args.inside) {
-  // Host side: make the namespace, run the bench inside it, always clean up.
-  if (process.getuid?.() !== 0) {
-    process.stderr.write('bench:janus needs root (it creates a network namespace)\n');
-    process.exit(2);
-  }
-  const ns = await createBenchNamespace('proxima-bench');
-  let code = 1;
-  try {
-    const passthrough = ['--runs', args.runs!, '--subs', args.subs!, '--seconds', args.seconds!, '--warmup', args.warmup!];
-    const child = ns.spawn(process.execPath, ['--import', 'tsx', thisFile, '--inside', '--ns', ns.name, '--veth', ns.veth, ...passthrough], { stdio: 'inherit' });
-    code = await new Promise<number>((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
-  } finally {
-    await ns.destroy();
-  }
-  process.exit(code);
-}
+await runInBenchNamespace({
+  file: thisFile,
+  label: 'bench:janus',
+  namespace: 'proxima-bench',
+  inside: args.inside === true,
+  passthrough: ['--runs', args.runs!, '--subs', args.subs!, '--seconds', args.seconds!, '--warmup', args.warmup!],
+});
 
 type Server = 'proxima' | 'janus';
 interface Sample {

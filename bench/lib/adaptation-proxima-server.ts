@@ -7,10 +7,11 @@
  *
  * This file is both sides: `startProximaChild()` forks it; run as a child it starts the server.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopChild } from '../../tools/loadgen/server-process.ts';
 
 const thisFile = fileURLToPath(import.meta.url);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -98,16 +99,8 @@ export async function startProximaChild(opts: { announcedPort: number; logFile?:
     logFile,
     subscribePort: (space, participant) => ask<number>({ op: 'subscribePort', space, participant }),
     subscriberState: (space, participant, publishers) => ask<ServerSubscriberState>({ op: 'subscriberState', space, participant, publishers }),
-    close: () => (closing ??= stop(child, exited)),
+    close: () => (closing ??= stopChild(child, exited)),
   };
-}
-
-async function stop(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
 }
 
 async function childMain(announcedPort: number): Promise<void> {

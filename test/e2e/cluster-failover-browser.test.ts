@@ -6,6 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProcessCluster, type ProcessCluster } from '../testkit/cluster-processes.ts';
+import { MIDDLE_OF_THREE } from '../testkit/regions.ts';
 import { TestBrowser, waitFor, type Page } from '../testkit/browser.ts';
 import { inbound } from '../testkit/page-stats.ts';
 
@@ -43,14 +44,7 @@ describe('browsers through a node failure', () => {
   let cluster: ProcessCluster;
   let browser: TestBrowser;
   before(async () => {
-    cluster = await startProcessCluster(
-      [
-        { id: 'n1', region: 'eu' },
-        { id: 'n2', region: 'eu' },
-        { id: 'n3', region: 'eu' },
-      ],
-      { rtt: { 'n1|n2': 40, 'n2|n3': 40, 'n1|n3': 120 } },
-    );
+    cluster = await startProcessCluster(MIDDLE_OF_THREE.nodes, { rtt: MIDDLE_OF_THREE.rtt });
     browser = await TestBrowser.launch();
   });
   after(async () => {

@@ -7,6 +7,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProcessCluster, type ProcessCluster } from '../testkit/cluster-processes.ts';
+import { MIDDLE_OF_THREE } from '../testkit/regions.ts';
 import { ClusterPerson } from '../../tools/client/cluster-person.ts';
 import { pumpMedia } from '../testkit/media-pump.ts';
 import { waitFor } from '../testkit/browser.ts';
@@ -46,14 +47,7 @@ describe('a node dies in the middle of a tree', () => {
   let cluster: ProcessCluster;
   const people: ClusterPerson[] = [];
   before(async () => {
-    cluster = await startProcessCluster(
-      [
-        { id: 'n1', region: 'eu' },
-        { id: 'n2', region: 'eu' },
-        { id: 'n3', region: 'eu' },
-      ],
-      { rtt: { 'n1|n2': 40, 'n2|n3': 40, 'n1|n3': 120 } },
-    );
+    cluster = await startProcessCluster(MIDDLE_OF_THREE.nodes, { rtt: MIDDLE_OF_THREE.rtt });
   });
   after(async () => {
     for (const p of people) p.close();

@@ -6,28 +6,15 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCluster, rttOf, type RttSpec, type TestCluster } from '../testkit/cluster.ts';
+import { startCluster, rttOf, type TestCluster } from '../testkit/cluster.ts';
 import { waitFor } from '../testkit/browser.ts';
+import { FIVE_REGIONS, FIVE_REGION_RTT } from '../testkit/regions.ts';
 import { NodeClient } from '../../tools/client/node-client.ts';
 import { pumpMedia, packetsReceived } from '../testkit/media-pump.ts';
 import { pathTo, shortestPaths, DEFAULT_HOP_COST_MS } from '../../src/cascade/routes/index.ts';
 
-const NODES = ['us-east', 'us-west', 'eu-west', 'ap-south', 'ap-northeast'];
-// RTTs (ms) between 60 and 250. Three detours beat a direct link: eu-west → us-west via us-east
-// (80 + 60 < 160), eu-west → ap-northeast via ap-south (120 + 90 < 250), ap-south → us-west via
-// ap-northeast (90 + 110 < 220).
-const RTT: RttSpec = {
-  'us-east|us-west': 60,
-  'us-east|eu-west': 80,
-  'us-east|ap-south': 190,
-  'us-east|ap-northeast': 150,
-  'us-west|eu-west': 160,
-  'us-west|ap-south': 220,
-  'us-west|ap-northeast': 110,
-  'eu-west|ap-south': 120,
-  'eu-west|ap-northeast': 250,
-  'ap-south|ap-northeast': 90,
-};
+const NODES = FIVE_REGIONS;
+const RTT = FIVE_REGION_RTT;
 
 function configured(): Map<string, Map<string, number>> {
   const m = new Map<string, Map<string, number>>();
@@ -66,13 +53,14 @@ describe('routes over a five-region RTT matrix', () => {
       const paths = shortestPaths(m, o);
       for (const to of NODES) {
         if (to === o) continue;
-        // The best path beats every other path by more than the proxies' timer noise (~2 ms a link).
+        // The best path beats every other path by far more than the proxies' timer noise (a few ms a link
+        // on a loaded machine).
         const best = paths.get(to)!.cost;
         const direct = rttOf(RTT, o, to)! / 2;
         for (const via of NODES) {
           if (via === o || via === to) continue;
           const detour = rttOf(RTT, o, via)! / 2 + rttOf(RTT, via, to)! / 2 + DEFAULT_HOP_COST_MS;
-          for (const c of [direct, detour]) if (c !== best) assert.ok(Math.abs(c - best) >= 4, `${o}→${to}: ${c} vs best ${best}`);
+          for (const c of [direct, detour]) if (c !== best) assert.ok(Math.abs(c - best) >= 20, `${o}→${to}: ${c} vs best ${best}`);
         }
       }
     }
@@ -89,7 +77,7 @@ describe('routes over a five-region RTT matrix', () => {
         if (a === b) continue;
         const measured = cluster.node(a).cluster!.endpoint.rttMs(b);
         const want = rttOf(RTT, a, b)!;
-        assert.ok(measured >= want - 1 && measured <= want + 15, `${a}→${b}: measured ${measured.toFixed(1)} ms, configured ${want}`);
+        assert.ok(measured >= want - 1 && measured <= want + 25, `${a}→${b}: measured ${measured.toFixed(1)} ms, configured ${want}`);
       }
     }
   });

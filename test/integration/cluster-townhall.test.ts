@@ -11,22 +11,12 @@ import { startCluster, type TestCluster } from '../testkit/cluster.ts';
 import { NodeClient } from '../../tools/client/node-client.ts';
 import { pumpMedia } from '../testkit/media-pump.ts';
 import { waitFor } from '../testkit/browser.ts';
+import { FIVE_REGIONS, FIVE_REGION_RTT } from '../testkit/regions.ts';
 import type { NodePeer } from '../../tools/client/node-peer.ts';
 import { dropCounts } from '../../src/metrics/drop-reasons.ts';
 
-const NODES = ['us-east', 'us-west', 'eu-west', 'ap-south', 'ap-northeast'];
-const RTT = {
-  'us-east|us-west': 60,
-  'us-east|eu-west': 80,
-  'us-east|ap-south': 190,
-  'us-east|ap-northeast': 150,
-  'us-west|eu-west': 160,
-  'us-west|ap-south': 220,
-  'us-west|ap-northeast': 110,
-  'eu-west|ap-south': 120,
-  'eu-west|ap-northeast': 250,
-  'ap-south|ap-northeast': 90,
-};
+const NODES = FIVE_REGIONS;
+const RTT = FIVE_REGION_RTT;
 const SPACE = 'townhall';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -68,11 +68,12 @@ export async function startProximaProcess(opts: ServerProcessOptions = {}): Prom
     pid: child.pid!,
     mediaPort,
     logFile,
-    close: () => (closing ??= stop(child, exited)),
+    close: () => (closing ??= stopChild(child, exited)),
   };
 }
 
-async function stop(child: ChildProcess, exited: Promise<void>): Promise<void> {
+/** SIGTERM, then SIGKILL after 5 s; resolves when the child has exited. */
+export async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
