@@ -2,6 +2,7 @@ import { loadConfig, ConfigError } from './config/config.ts';
 import { ProximaServer } from './server/proxima-server.ts';
 import { createLogger } from './util/logger.ts';
 import { MapError } from './proximity/map.ts';
+import { ClusterStartError } from './cascade/cluster-node.ts';
 
 function argValue(argv: string[], flag: string): string | undefined {
   const i = argv.indexOf(flag);
@@ -30,7 +31,8 @@ try {
 } catch (e) {
   // Problems a person can fix get one clear message, not a stack trace.
   const err = e as NodeJS.ErrnoException;
-  if (e instanceof MapError) process.stderr.write(`proxima: the map ${config.space.map} is not valid:\n  ${e.issues.join('\n  ')}\n`);
+  if (e instanceof ClusterStartError) process.stderr.write(`proxima: cluster mode: ${e.message}\n`);
+  else if (e instanceof MapError) process.stderr.write(`proxima: the map ${config.space.map} is not valid:\n  ${e.issues.join('\n  ')}\n`);
   else if (err.code === 'EADDRINUSE') process.stderr.write(`proxima: address in use: ${err.message} (set PROXIMA_HTTP_PORT / PROXIMA_MEDIA_PORT)\n`);
   else if (err.code === 'ENOENT' && config.space.map) process.stderr.write(`proxima: cannot read the map file: ${err.message}\n`);
   else throw e;

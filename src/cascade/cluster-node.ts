@@ -16,6 +16,11 @@ import { SpaceReplica } from './space-replica.ts';
 
 export type ClusterConfig = NonNullable<Config['cluster']>;
 
+/** Cluster mode could not start for a reason the operator can fix (NATS unreachable, a clashing id…). */
+export class ClusterStartError extends Error {
+  override name = 'ClusterStartError';
+}
+
 export interface ClusterNodeOptions {
   cluster: ClusterConfig;
   /** This node's signaling URL as clients reach it. */
@@ -73,7 +78,9 @@ export class ClusterNode {
   static async start(o: ClusterNodeOptions): Promise<ClusterNode> {
     const c = o.cluster;
     const log = o.log.child({ node: c.nodeId });
-    const bus = await ControlBus.connect(c.natsUrl, { name: c.nodeId, clock: o.clock, log });
+    const bus = await ControlBus.connect(c.natsUrl, { name: c.nodeId, clock: o.clock, log }).catch((e: Error) => {
+      throw new ClusterStartError(`cannot reach NATS at ${c.natsUrl}: ${e.message}`);
+    });
     // Pings every 100 ms and a peer silent after 600 ms: a dead node in the middle of a tree is routed
     // around well before heartbeats (1.5 s) would say so; a false alarm costs one re-want.
     const endpoint = new RelayEndpoint({ nodeId: c.nodeId, clusterSecret: c.secret, host: c.relayBindIp, port: c.relayPort, clock: o.clock, log, pingIntervalMs: 100, silentAfterMs: c.relaySilentMs });
@@ -115,6 +122,10 @@ export class ClusterNode {
       await node?.close().catch(() => {});
       await endpoint.close().catch(() => {});
       await bus.close().catch(() => {});
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'EADDRINUSE') throw new ClusterStartError(`relay port in use: ${err.message} (set PROXIMA_RELAY_PORT)`);
+      // The registry refuses a node id or number another live node holds: a configuration problem.
+      if (e instanceof Error && /already used by (a )?live node/i.test(e.message)) throw new ClusterStartError(e.message);
       throw e;
     }
   }
