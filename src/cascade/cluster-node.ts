@@ -220,7 +220,9 @@ export class ClusterNode {
     const out = new Map<string, number>();
     for (const id of this.registry.nodes().keys()) {
       if (id === this.nodeId) continue;
-      const r = this.endpoint.rttMs(id);
+      // The minimum of recent samples: a stalled event loop inflates every link at once, and a two-hop
+      // path would pay it twice; routes must follow the network, not our scheduling.
+      const r = this.endpoint.rttMinMs(id);
       if (r > 0) out.set(id, r);
     }
     return out;

@@ -22,7 +22,7 @@ export const CHROMIUM_FLAGS = [
 
 export const CHROMIUM_PATH = process.env.PROXIMA_CHROMIUM ?? '/usr/bin/chromium';
 
-/** One Chromium with a fresh profile; each page gets its own context (its own camera and connections). */
+/** One Chromium with a fresh profile; its pages are tabs of one persistent context (only the last opened is in the foreground: the others run frame callbacks at ~1 Hz). */
 export class TestBrowser {
   private constructor(
     private readonly context: BrowserContext,

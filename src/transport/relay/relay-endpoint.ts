@@ -393,6 +393,18 @@ export class RelayEndpoint {
     return this.peers.has(id);
   }
 
+  /**
+   * The smallest of the peer's last 8 RTT samples, -1 before the first: the path's delay without what a
+   * busy event loop (ours or the peer's) added to some samples. Routes use this; NACK timing the median.
+   */
+  rttMinMs(peerId: string): number {
+    const p = this.peers.get(peerId);
+    if (!p || p.rttCount === 0) return -1;
+    let min = Infinity;
+    for (let i = 0; i < p.rttCount; i++) if (p.rttRing[i]! < min) min = p.rttRing[i]!;
+    return min;
+  }
+
   /** Median of the last 8 RTT samples to the peer (ms), -1 when unknown. */
   rttMs(peerId: string): number {
     return this.peers.get(peerId)?.rtt ?? -1;
