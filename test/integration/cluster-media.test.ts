@@ -11,6 +11,7 @@ import { pumpMedia, pumpSimulcast, packetsReceived } from '../testkit/media-pump
 import { waitFor } from '../testkit/browser.ts';
 import type { RelayPeerStats } from '../../src/transport/relay/relay-endpoint.ts';
 import { ClusterPerson } from '../../tools/client/cluster-person.ts';
+import { cascadeStats } from '../../src/metrics/registry.ts';
 
 const SPACE = 'cluster';
 
@@ -181,5 +182,44 @@ describe('simulcast layers across a link', () => {
       throw new Error(`${e.message}: at s2 layers ${JSON.stringify(relayed.layers.map((l) => ({ i: l.index, sp: l.spatial, req: l.requested, standby: l.standby !== null, last: l.lastPacketMs })))} options ${JSON.stringify(c.layers())} target ${JSON.stringify((c as any).target)} alloc ${JSON.stringify(s2.spaces.get('layers')!.participants.get(sub.participantId)!.downlink?.snapshot().allocation)}`);
     });
     await waitFor('h crosses again', async () => (await window())[1]! > 30, 10_000);
+  });
+});
+
+describe('loss on a relay link', () => {
+  let cluster: TestCluster;
+  const clients: NodeClient[] = [];
+  const stops: Array<() => void> = [];
+  before(async () => {
+    cluster = await startCluster([{ id: 'l1' }, { id: 'l2' }], { rtt: { 'l1|l2': 30 } });
+    await waitFor('both nodes see each other', () => [...cluster.nodes.values()].every((n) => n.cluster!.registry.nodes().size === 2), 10_000);
+  });
+  after(async () => {
+    for (const s of stops) s();
+    for (const c of clients) c.close();
+    await cluster?.close();
+  });
+
+  it('video lost between nodes is NACKed to the upstream node and repaired from its cache', async () => {
+    // 5 % random loss on l1 → l2 (media), none back (NACKs).
+    cluster.links.get('l1')!.get('l2')!.up.setConfig({ loss: 0.05 });
+    const pub = await NodeClient.join(cluster.node('l1').url, 'loss', 'P', { x: 4, y: 16 });
+    clients.push(pub);
+    stops.push(pumpMedia((await pub.publish()).peer));
+    const sub = await NodeClient.join(cluster.node('l2').url, 'loss', 'S', { x: 6, y: 16 });
+    clients.push(sub);
+    const peer = await sub.subscriberReady(15_000);
+    const video = () => sub.subscribeTracks.find((t) => t.kind === 'video' && t.streamId === pub.participantId);
+    await waitFor('video at S', () => (peer.received.get(video()?.ssrc ?? -1)?.packets ?? 0) > 100, 15_000);
+    const answered0 = cascadeStats.nacksAnswered;
+    const r0 = { ...peer.received.get(video()!.ssrc!)! };
+    await new Promise((r) => setTimeout(r, 4000));
+    const r1 = peer.received.get(video()!.ssrc!)!;
+    const expected = ((r1.lastSeq - r0.lastSeq) & 0xffff);
+    const got = r1.packets - r0.packets;
+    const dropped = cluster.links.get('l1')!.get('l2')!.up.counters;
+    assert.ok(expected > 300, `S expected ${expected} video packets`);
+    assert.ok(cascadeStats.nacksAnswered - answered0 > 5, `l1 answered ${cascadeStats.nacksAnswered - answered0} NACKs from its cache (link lost ${JSON.stringify(dropped)})`);
+    // Everything the link lost came again (a packet still being repaired at the end may be missing).
+    assert.ok(got >= expected - 3, `S got ${got} of ${expected} video packets`);
   });
 });
