@@ -11,7 +11,7 @@ interface SelftestResult {
   ok: boolean;
   problems: string[];
   publisher?: { dtlsRole: string; srtpProfile: string | null; keyframeRequestsAfterSubscriberPli: number };
-  subscriberNackProbe?: { seq: number; rtxBefore: number; rtxAfter: number; lsrReports: number } | null;
+  subscriberNackProbe?: { seq: number; rtxBefore: number; rtxAfter: number; lsrReports: number; attempts: number } | null;
   subscribers?: Array<{
     audioPackets: number;
     videoPackets: number;

@@ -111,14 +111,20 @@ async function main(): Promise<number> {
     const s0 = subs[0]?.sub;
     const v0 = s0?.tracks.find((x) => x.kind === 'video');
     const pubPliBefore = pub.peer.rtcpOf('pli').length + pub.peer.rtcpOf('fir').length;
-    let nackProbe: { seq: number; rtxBefore: number; lsrReports: number } | null = null;
+    let nackProbe: { seq: number; rtxBefore: number; lsrReports: number; attempts: number } | null = null;
     if (s0 && v0?.ssrc !== undefined) {
       s0.rtcp.requestKeyframe();
       const r = s0.peer.received.get(v0.ssrc);
-      if (r) {
+      const rtxCount = () => (v0.rtxSsrc !== undefined ? (s0.peer.received.get(v0.rtxSsrc)?.packets ?? 0) : 0);
+      // Like a browser, NACK again (a fresher packet) when no repair came: on a busy machine Janus can
+      // take its first RTT sample after the probed packet left, and it buffers only from then on.
+      for (let attempt = 1; r && attempt <= 3; attempt++) {
         const seq = (r.lastSeq - 5) & 0xffff;
-        nackProbe = { seq, rtxBefore: v0.rtxSsrc !== undefined ? (s0.peer.received.get(v0.rtxSsrc)?.packets ?? 0) : 0, lsrReports: s0.rtcp.counters.lsrReports };
+        nackProbe = { seq, rtxBefore: rtxCount(), lsrReports: s0.rtcp.counters.lsrReports, attempts: attempt };
         s0.rtcp.nack([seq]);
+        const by = Date.now() + 400;
+        while (rtxCount() === nackProbe.rtxBefore && Date.now() < by) await sleep(20);
+        if (rtxCount() > nackProbe.rtxBefore) break;
       }
     }
     await sleep(Math.max(300, end - Date.now()));
