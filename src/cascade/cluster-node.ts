@@ -82,8 +82,9 @@ export class ClusterNode {
       throw new ClusterStartError(`cannot reach NATS at ${c.natsUrl}: ${e.message}`);
     });
     // Pings every 100 ms and a peer silent after 600 ms: a dead node in the middle of a tree is routed
-    // around well before heartbeats (1.5 s) would say so; a false alarm costs one re-want.
-    const endpoint = new RelayEndpoint({ nodeId: c.nodeId, clusterSecret: c.secret, host: c.relayBindIp, port: c.relayPort, clock: o.clock, log, pingIntervalMs: 100, silentAfterMs: c.relaySilentMs });
+    // around well before heartbeats (1.5 s) would say so; a false alarm costs one re-want. Quiet for
+    // 250 ms, NATS is asked whether the peer's connection still exists: a crashed process is gone sooner.
+    const endpoint = new RelayEndpoint({ nodeId: c.nodeId, clusterSecret: c.secret, host: c.relayBindIp, port: c.relayPort, clock: o.clock, log, pingIntervalMs: 100, silentAfterMs: c.relaySilentMs, quietAfterMs: c.relayQuietMs });
     let node: ClusterNode | null = null;
     try {
       await endpoint.start();
@@ -95,6 +96,7 @@ export class ClusterNode {
         onControl: relay.onControl.bind(relay),
         onRtt: (peer) => node?.peerHeard(peer),
         onPeerSilent: (peer) => node?.peerSilent(peer),
+        onPeerQuiet: (peer) => node?.peerQuiet(peer),
       });
       const rtt = new RttRows(bus, registry, { measure: () => node?.measuredRtts() ?? new Map(), clock: o.clock, log });
       const leases = new SpaceLeases(bus, registry, { clock: o.clock, log });
@@ -193,10 +195,24 @@ export class ClusterNode {
     return parent;
   }
 
+  /**
+   * The relay link to `peer` has been quiet for a moment: ask NATS whether its connection is gone. Only
+   * both together route around it early (a stalled but live node still holds its subscription; a
+   * broken relay path with a live node waits for the silence threshold).
+   */
+  peerQuiet(peer: string): void {
+    const since = this.endpoint.lastHeardAgoMs(peer);
+    void this.registry.probeAlive(peer).then((r) => {
+      // Heard again while we asked: a late answer must not cut a link that came back.
+      if (r !== 'gone' || this.closed || this.endpoint.lastHeardAgoMs(peer) < since) return;
+      this.peerSilent(peer, 'its NATS connection is gone');
+    });
+  }
+
   /** The relay link to `peer` went quiet: route around it now (heartbeats confirm a death later). */
-  peerSilent(peer: string): void {
+  peerSilent(peer: string, why = 'relay link silent'): void {
     if (this.silent.has(peer)) return;
-    this.o.log.warn('relay peer silent: routing around it', { peer });
+    this.o.log.warn('relay peer silent: routing around it', { peer, why });
     this.silent.add(peer);
     this.parents = new Map();
     this.relay.peerDown(peer);

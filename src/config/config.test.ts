@@ -38,6 +38,10 @@ const bad: Array<[string, () => unknown, RegExp]> = [
     writeFileSync(f, '{nope');
     return loadConfig({ file: f, env: {} });
   }, /not valid JSON/],
+  ['a relay quiet check not shorter than the silence', () => loadConfig({
+    env: {},
+    overrides: { cluster: { natsUrl: 'nats://127.0.0.1:4222', nodeId: 'n1', secret: 'x'.repeat(32), relaySilentMs: 400, relayQuietMs: 400 } },
+  }), /relayQuietMs must be shorter than cluster\.relaySilentMs/],
 ];
 for (const [name, fn, re] of bad) {
   test(`rejects ${name} with a clear error`, () => {

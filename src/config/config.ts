@@ -78,8 +78,11 @@ export const ConfigSchema = z
         deadAfterMs: z.number().int().min(150).max(60_000).default(1500),
         /** A relay peer silent this long is routed around (pings go every 100 ms). */
         relaySilentMs: z.number().int().min(200).max(60_000).default(600),
+        /** A relay peer quiet this long is checked on NATS: a node whose connection is gone is routed around at once. */
+        relayQuietMs: z.number().int().min(150).max(60_000).default(250),
       })
       .strict()
+      .refine((c) => c.relayQuietMs < c.relaySilentMs, { message: 'cluster.relayQuietMs must be shorter than cluster.relaySilentMs', path: ['relayQuietMs'] })
       .optional(),
     logLevel: LogLevel.default('info'),
   })

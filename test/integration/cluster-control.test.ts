@@ -116,6 +116,24 @@ test('a node whose connection dies without Leave is reported down within deadAft
   assert.deepEqual(ids(a), ['a', 'b']);
 });
 
+test('probeAlive: a live node answers; one whose connection ended is "gone" at once, long before heartbeats expire', async (t) => {
+  const s = await server(t);
+  const a = await node(t, s.url, 'a', 1, {});
+  const b = await node(t, s.url, 'b', 2, {});
+  await until(() => ids(a).length === 2, 3000, 'both up');
+  assert.equal(await a.registry.probeAlive('b'), 'alive');
+  assert.equal(await b.registry.probeAlive('a'), 'alive');
+  assert.equal(await a.registry.probeAlive('nobody'), 'unknown', 'a node not known as up is never judged');
+  const closedAt = performance.now();
+  await b.bus.close(); // no Leave: to the others this is a crash
+  assert.equal(a.registry.isUp('b'), true, 'heartbeats have not expired yet');
+  assert.equal(await a.registry.probeAlive('b'), 'gone');
+  const took = performance.now() - closedAt;
+  assert.ok(took < 1000, `gone after ${took.toFixed(0)} ms`);
+  assert.equal(a.registry.isUp('b'), true, 'probing changes nothing by itself: heartbeats still decide "down"');
+  assert.deepEqual(a.downs, []);
+});
+
 test('a clean leave is reported at once, and its key and number are free again', async (t) => {
   const s = await server(t);
   const a = await node(t, s.url, 'a', 1);

@@ -3,7 +3,7 @@
  * (invalid input is counted, logged at most once per subject per minute, and dropped), open KV buckets.
  * Subjects and buckets are listed in subjects.ts.
  */
-import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { connect, RequestError, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
 import { systemClock, type Clock } from '../../util/clock.ts';
 import { createLogger, type Logger } from '../../util/logger.ts';
@@ -112,6 +112,43 @@ export class ControlBus {
       if (!this.subs.delete(sub)) return;
       if (!this.nc.isClosed()) sub.unsubscribe();
     };
+  }
+
+  /**
+   * Answers every request on `subject` with an empty reply: "this connection is alive". The server drops the
+   * subscription the moment the connection ends (a killed process's socket closes), which `ask` sees.
+   */
+  answer(subject: string): () => void {
+    const sub = this.nc.subscribe(subject, {
+      callback: (err, m) => {
+        if (err) return;
+        try {
+          m.respond();
+        } catch {
+          // Closed under us: the asker times out, as it would on the wire.
+        }
+      },
+    });
+    this.subs.add(sub);
+    return () => {
+      if (!this.subs.delete(sub)) return;
+      if (!this.nc.isClosed()) sub.unsubscribe();
+    };
+  }
+
+  /**
+   * Is anyone answering `subject`? 'no-responders' comes from the server at once (NATS 2.2+ no-responders
+   * status): nobody holds a subscription there. 'timeout' says nothing either way.
+   */
+  async ask(subject: string, timeoutMs: number): Promise<'answered' | 'no-responders' | 'timeout' | 'closed'> {
+    if (this.closed) return 'closed';
+    try {
+      await this.nc.request(subject, undefined, { timeout: timeoutMs });
+      return 'answered';
+    } catch (err) {
+      if (err instanceof RequestError && err.isNoResponders()) return 'no-responders';
+      return this.closed ? 'closed' : 'timeout';
+    }
   }
 
   /** Logs an invalid message from a subject or a KV bucket, rate-limited per source. */

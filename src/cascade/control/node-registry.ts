@@ -9,7 +9,7 @@ import { systemClock, type Clock, type TimerHandle } from '../../util/clock.ts';
 import { createLogger, type Logger } from '../../util/logger.ts';
 import type { ControlBus } from './control-bus.ts';
 import { decodeControl, decoderFor, encodeControl, type NodeInfo, type NodeLoad } from './messages.ts';
-import { BUCKETS, SUBJECTS } from './subjects.ts';
+import { aliveSubject, BUCKETS, SUBJECTS } from './subjects.ts';
 import { countControlInvalid } from '../../metrics/registry.ts';
 import { isCasConflict, valueOf, watchBucket, type BucketWatch } from './kv-helpers.ts';
 
@@ -97,6 +97,8 @@ export class NodeRegistry {
         this.bus.subscribe(SUBJECTS.heartbeat, decoderFor('heartbeat'), (m) => this.onHeartbeat(m.id, m.load, m.draining)),
         this.bus.subscribe(SUBJECTS.leave, decoderFor('leave'), (m) => this.onLeave(m.id)),
         this.bus.subscribe(SUBJECTS.probe, decoderFor('probe'), (m) => this.onProbe(m.id)),
+        // Before anyone can know us: a peer asking here while we live must always get an answer.
+        this.bus.answer(aliveSubject(self.id)),
         this.bus.onClose(() => this.stop()),
       );
       this.watch = await watchBucket(this.nodesKv, (e) => this.onNodeEntry(e), this.log);
@@ -134,6 +136,17 @@ export class NodeRegistry {
       numRev && numsKv ? numsKv.delete(String(self.num), { previousSeq: numRev }).catch((err) => this.logKvError('delete num claim', err)) : null,
     ]);
     await this.bus.flush().catch(() => {});
+  }
+
+  /**
+   * Is `nodeId`'s NATS connection still there? 'gone' is the server saying nobody answers on its alive
+   * subject: its process ended (a kill -9 closes its socket at once), long before heartbeats expire.
+   * 'alive' and 'unknown' (timeout, closed bus, a node we do not know as up) change nothing.
+   */
+  async probeAlive(nodeId: string, timeoutMs = 250): Promise<'alive' | 'gone' | 'unknown'> {
+    if (this.state !== 'running' || !this.isUp(nodeId)) return 'unknown';
+    const r = await this.bus.ask(aliveSubject(nodeId), timeoutMs);
+    return r === 'answered' ? 'alive' : r === 'no-responders' ? 'gone' : 'unknown';
   }
 
   /** Our load, sent with the next heartbeat. */

@@ -17,6 +17,11 @@ export const SUBJECTS = {
   rtt: 'proxima.v1.rtt.rows',
 } as const;
 
+/** Request/reply, empty both ways: every node answers on its own, so "no responders" means its connection is gone. */
+export function aliveSubject(nodeId: string): string {
+  return `proxima.v1.nodes.alive.${nodeId}`;
+}
+
 export const BUCKETS = {
   /** key = node id → NodeInfo. */
   nodes: 'proxima-nodes',

@@ -28,6 +28,7 @@ class Recorder implements RelayEndpointHandler {
   readonly rtcp: Delivered[] = [];
   readonly rtt: Array<{ peerId: string; rttMs: number }> = [];
   readonly silent: Array<{ peerId: string; at: number }> = [];
+  readonly quiet: Array<{ peerId: string; at: number }> = [];
   readonly control: Buffer[] = [];
   throwOnRtp = false;
   constructor(private readonly clock?: Clock) {}
@@ -43,6 +44,9 @@ class Recorder implements RelayEndpointHandler {
   }
   onPeerSilent(peerId: string): void {
     this.silent.push({ peerId, at: this.clock?.now() ?? performance.now() });
+  }
+  onPeerQuiet(peerId: string): void {
+    this.quiet.push({ peerId, at: this.clock?.now() ?? performance.now() });
   }
   onControl(_peerId: string, buf: Buffer, offset: number, length: number): void {
     this.control.push(Buffer.from(buf.subarray(offset, offset + length)));
@@ -350,10 +354,10 @@ describe('RelayEndpoint on 127.0.0.1', () => {
 });
 
 describe('RelayEndpoint pings on a fake clock', () => {
-  test('one ping per interval; RTT = the median of the last 8 echoes; silence once; a re-added peer continues its counters', async (t) => {
+  test('one ping per interval; RTT = the median of the last 8 echoes; quiet, then silence, once each; a re-added peer continues its counters', async (t) => {
     const clockA = new FakeClock();
     const clockB = new FakeClock(); // never advanced: B only answers
-    const { ep: a, rec: ra } = await endpoint(t, { nodeId: 'f-a', clock: clockA, pingIntervalMs: 250, silentAfterMs: 1000 });
+    const { ep: a, rec: ra } = await endpoint(t, { nodeId: 'f-a', clock: clockA, pingIntervalMs: 250, silentAfterMs: 1000, quietAfterMs: 500 });
     const { ep: b } = await endpoint(t, { nodeId: 'f-b', clock: clockB, pingIntervalMs: 250 });
     link(a, b);
     link(b, a);
@@ -389,7 +393,14 @@ describe('RelayEndpoint pings on a fake clock', () => {
     await settle(); // echoes already on their way land before the silence starts
     const lastHeard = clockA.now() - peerA().lastHeardAgoMs;
     assert.equal(ra.silent.length, 0);
+    // (The 1000 ms jump above, with no echo processed in between, was one quiet spell already.)
+    const q0 = ra.quiet.length;
     for (let i = 0; i < 12; i++) clockA.advance(250);
+    assert.equal(ra.quiet.length, q0 + 1, 'quiet once per spell');
+    const quietAfter = ra.quiet.at(-1)!.at - lastHeard;
+    assert.ok(quietAfter >= 500 && quietAfter < 750, `quiet after ${quietAfter} ms`);
+    assert.ok(Math.abs(a.lastHeardAgoMs('f-b') - (clockA.now() - lastHeard)) < 1e-6);
+    assert.equal(a.lastHeardAgoMs('nobody'), Infinity);
     assert.equal(ra.silent.length, 1);
     assert.equal(ra.silent[0].peerId, 'f-b');
     const silentAfter = ra.silent[0].at - lastHeard;
@@ -407,5 +418,7 @@ describe('RelayEndpoint pings on a fake clock', () => {
     assert.equal(d().relay_too_old, 0);
     for (let i = 0; i < 4; i++) clockA.advance(250);
     assert.equal(ra.silent.length, 1, 'heard again: not silent');
+    assert.equal(ra.quiet.length, q0 + 2, 'heard again, then quiet again: a new spell is reported');
+    assert.throws(() => new RelayEndpoint({ nodeId: 'q', clusterSecret: 'x', silentAfterMs: 500, quietAfterMs: 500 }), /quietAfterMs/);
   });
 });

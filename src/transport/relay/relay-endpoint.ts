@@ -62,6 +62,8 @@ export interface RelayEndpointHandler {
   onRtt(peerId: string, rttMs: number): void;
   /** Nothing authentic was heard from the peer for `silentAfterMs`. Once per silence: a later onRtt means it is back. */
   onPeerSilent(peerId: string): void;
+  /** Nothing heard for `quietAfterMs` (shorter than silence): a hint to check the peer by other means. Once per quiet spell. */
+  onPeerQuiet?(peerId: string): void;
   /** A CONTROL datagram (small opaque payload). Optional: without it CONTROL is counted `relay_no_handler`. */
   onControl?(peerId: string, buf: Buffer, offset: number, length: number, nowMs: number): void;
 }
@@ -84,6 +86,8 @@ export interface RelayEndpointOptions {
   pingIntervalMs?: number;
   /** onPeerSilent after this long without an authentic datagram from the peer (default 2000 ms). */
   silentAfterMs?: number;
+  /** onPeerQuiet after this long without one (default: never); must be shorter than silentAfterMs. */
+  quietAfterMs?: number;
   /** Replay window per peer in datagrams (default 1024; 32..32768). */
   replayWindow?: number;
   /**
@@ -167,6 +171,7 @@ class RelayPeer {
   port: number;
   sendCounter = 0;
   lastHeardAt: number;
+  quiet = false;
   silent = false;
   readonly rttRing = new Float64Array(RTT_SAMPLES);
   rttCount = 0;
@@ -248,6 +253,7 @@ export class RelayEndpoint {
   private readonly family: 4 | 6;
   private readonly pingIntervalMs: number;
   private readonly silentAfterMs: number;
+  private readonly quietAfterMs: number;
   private readonly windowSize: number;
   private readonly maxPayload: number;
   private readonly maxSendSlots: number;
@@ -288,11 +294,13 @@ export class RelayEndpoint {
     if (!Number.isInteger(this.bindPort) || this.bindPort < 0 || this.bindPort > 65535) throw new RangeError(`bad relay bind port ${this.bindPort}`);
     this.pingIntervalMs = opts.pingIntervalMs ?? 250;
     this.silentAfterMs = opts.silentAfterMs ?? 2000;
+    this.quietAfterMs = opts.quietAfterMs ?? Infinity;
     this.windowSize = opts.replayWindow ?? 1024;
     this.maxPayload = opts.maxPayloadBytes ?? 1432;
     this.maxSendSlots = opts.maxSendSlots ?? 1024;
     if (!(this.pingIntervalMs > 0)) throw new RangeError('pingIntervalMs must be > 0');
     if (!(this.silentAfterMs > 0)) throw new RangeError('silentAfterMs must be > 0');
+    if (opts.quietAfterMs !== undefined && !(this.quietAfterMs > 0 && this.quietAfterMs < this.silentAfterMs)) throw new RangeError('quietAfterMs must be > 0 and shorter than silentAfterMs');
     if (!Number.isInteger(this.maxPayload) || this.maxPayload < RELAY_PING_PAYLOAD || this.maxPayload > MAX_UDP_PAYLOAD - RELAY_OVERHEAD) {
       throw new RangeError(`maxPayloadBytes must be ${RELAY_PING_PAYLOAD}..${MAX_UDP_PAYLOAD - RELAY_OVERHEAD}`);
     }
@@ -391,6 +399,12 @@ export class RelayEndpoint {
 
   hasPeer(id: string): boolean {
     return this.peers.has(id);
+  }
+
+  /** Milliseconds since the last authentic datagram from the peer (Infinity for an unknown peer). */
+  lastHeardAgoMs(id: string): number {
+    const p = this.peers.get(id);
+    return p ? this.clock.now() - p.lastHeardAt : Infinity;
   }
 
   /**
@@ -551,6 +565,7 @@ export class RelayEndpoint {
     p.window.accept(h.counter);
     const now = this.clock.now();
     p.lastHeardAt = now;
+    p.quiet = false;
     p.silent = false;
     p.packetsReceived++;
     p.bytesReceived += len;
@@ -671,6 +686,18 @@ export class RelayEndpoint {
     const now = this.clock.now();
     const buf = this.pingPayload;
     for (const p of this.peers.values()) {
+      if (!p.quiet && now - p.lastHeardAt >= this.quietAfterMs) {
+        p.quiet = true;
+        const hd = this.handler;
+        if (hd?.onPeerQuiet) {
+          try {
+            hd.onPeerQuiet(p.id);
+          } catch (err) {
+            this.handlerFailed(err, 'onPeerQuiet');
+          }
+        }
+        if (this.closed) return;
+      }
       if (!p.silent && now - p.lastHeardAt >= this.silentAfterMs) {
         p.silent = true;
         const hd = this.handler;
