@@ -22,7 +22,7 @@
  */
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { startCluster, rttOf, type TestCluster } from '../test/testkit/cluster.ts';
+import { startCluster, rttOf, chosenPath } from '../test/testkit/cluster.ts';
 import { startProcessCluster, type ProcessCluster } from '../test/testkit/cluster-processes.ts';
 import { FIVE_REGIONS, FIVE_REGION_RTT, MIDDLE_OF_THREE } from '../test/testkit/regions.ts';
 import { pumpMedia } from '../test/testkit/media-pump.ts';
@@ -37,6 +37,7 @@ import { fmt, printTable, type Cell } from './lib/table.ts';
 import { writeResults } from './lib/results.ts';
 import { readStamp, stampedPump, type StampedPump } from './lib/stamped-pump.ts';
 import { calibrateProxy, summarize, watchLateness, type DelaySummary } from './lib/weather-lateness.ts';
+import { Arrivals } from '../test/testkit/arrivals.ts';
 
 const { values: args } = parseArgs({
   options: { runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '10' }, parts: { type: 'string', default: 'proxy,delay,failover' } },
@@ -165,18 +166,6 @@ interface DelayRun {
   eventLoopDelayMs: { p50: number; p99: number; max: number };
   cpuPctOfOneCore: number;
   keyframes: number;
-}
-
-function chosenPath(cluster: TestCluster, origin: string, to: string): string[] | null {
-  const path = [to];
-  let at = to;
-  while (at !== origin) {
-    const up = cluster.node(at).cluster!.upstreamOf(origin);
-    if (up === null || path.includes(up)) return null;
-    path.unshift(up);
-    at = up;
-  }
-  return path;
 }
 
 function configuredShortest(origin: string, to: string): string[] | null {
@@ -388,33 +377,6 @@ async function delayRun(run: number): Promise<DelayRun> {
 }
 
 // ── 3. reconnection after kill -9, node processes ────────────────────────────────────────────────────
-
-/** Arrival times per publisher and kind at one person (as the failover test records them). */
-class Arrivals {
-  readonly byPublisher = new Map<string, number[]>();
-  constructor(private readonly kind: Kind) {}
-  record(v: RtpView, person: ClusterPerson): void {
-    const t = person.client?.subscribeTracks.find((x) => x.ssrc === v.ssrc);
-    if (!t || t.kind !== this.kind || !t.streamId) return;
-    let a = this.byPublisher.get(t.streamId);
-    if (!a) this.byPublisher.set(t.streamId, (a = []));
-    a.push(performance.now());
-  }
-  /** Longest gap between arrivals of `publisher` in [from, to] (the bounds count as arrivals), and where it starts. */
-  longestGap(publisher: string, from: number, to: number): { gap: number; at: number } {
-    const a = (this.byPublisher.get(publisher) ?? []).filter((t) => t >= from && t <= to);
-    let prev = from;
-    let best = { gap: 0, at: from };
-    for (const t of [...a, to]) {
-      if (t - prev > best.gap) best = { gap: t - prev, at: prev };
-      prev = t;
-    }
-    return best;
-  }
-  firstAfter(publisher: string, t0: number): number {
-    return (this.byPublisher.get(publisher) ?? []).find((t) => t > t0) ?? NaN;
-  }
-}
 
 interface FailoverRun {
   run: number;

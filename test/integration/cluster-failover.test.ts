@@ -11,37 +11,10 @@ import { MIDDLE_OF_THREE } from '../testkit/regions.ts';
 import { ClusterPerson } from '../../tools/client/cluster-person.ts';
 import { pumpMedia } from '../testkit/media-pump.ts';
 import { waitFor } from '../testkit/browser.ts';
-import type { RtpView } from '../../src/rtp/rtp-packet.ts';
+import { Arrivals } from '../testkit/arrivals.ts';
 
 const SPACE = 'failover';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Arrival times of packets per publisher and kind, as P3 receives them. */
-class Arrivals {
-  readonly byPublisher = new Map<string, number[]>();
-  constructor(private readonly kind: 'audio' | 'video') {}
-  record(v: RtpView, person: ClusterPerson): void {
-    const t = person.client?.subscribeTracks.find((x) => x.ssrc === v.ssrc);
-    if (!t || t.kind !== this.kind || !t.streamId) return;
-    let a = this.byPublisher.get(t.streamId);
-    if (!a) this.byPublisher.set(t.streamId, (a = []));
-    a.push(performance.now());
-  }
-  /** Longest gap between packets of `publisher` from `from` to `to` (the end counts as an arrival). */
-  longestGap(publisher: string, from: number, to: number): number {
-    const a = (this.byPublisher.get(publisher) ?? []).filter((t) => t >= from && t <= to);
-    let prev = from;
-    let gap = 0;
-    for (const t of [...a, to]) {
-      gap = Math.max(gap, t - prev);
-      prev = t;
-    }
-    return gap;
-  }
-  firstAfter(publisher: string, t0: number): number {
-    return (this.byPublisher.get(publisher) ?? []).find((t) => t > t0) ?? NaN;
-  }
-}
 
 describe('a node dies in the middle of a tree', () => {
   let cluster: ProcessCluster;
@@ -81,7 +54,7 @@ describe('a node dies in the middle of a tree', () => {
     await waitFor('P3 receives P2 again', () => Number.isFinite(p2Back()) && p2.participantId !== '', 10_000);
     await sleep(1500);
     const end = performance.now();
-    const gap = arrivals.longestGap(p1Id, killedAt - 2000, end);
+    const { gap } = arrivals.longestGap(p1Id, killedAt - 2000, end);
     const report = `P2: signaling lost ${(f.lostAt - killedAt).toFixed(0)} ms after the kill, rejoined ${f.to} at ${(f.rejoinedAt - killedAt).toFixed(0)} ms, media at ${(f.mediaAt - killedAt).toFixed(0)} ms; P3 sees P2 again at ${(p2Back() - killedAt).toFixed(0)} ms; P3's longest gap in P1's video ${gap.toFixed(0)} ms`;
     process.stdout.write(`# failover: ${report}\n`);
     assert.notEqual(f.to, url('n2'));

@@ -6,7 +6,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCluster, rttOf, type TestCluster } from '../testkit/cluster.ts';
+import { startCluster, rttOf, chosenPath, type TestCluster } from '../testkit/cluster.ts';
 import { waitFor } from '../testkit/browser.ts';
 import { FIVE_REGIONS, FIVE_REGION_RTT } from '../testkit/regions.ts';
 import { NodeClient } from '../../tools/client/node-client.ts';
@@ -23,18 +23,6 @@ function configured(): Map<string, Map<string, number>> {
 }
 
 /** The path a track of `origin` takes to `to`, as the nodes chose it: each node's upstream, hop by hop. */
-function chosenPath(cluster: TestCluster, origin: string, to: string): string[] | null {
-  const path = [to];
-  let at = to;
-  while (at !== origin) {
-    const up = cluster.node(at).cluster!.upstreamOf(origin);
-    if (up === null || path.includes(up)) return null;
-    path.unshift(up);
-    at = up;
-  }
-  return path;
-}
-
 describe('routes over a five-region RTT matrix', () => {
   let cluster: TestCluster;
   before(async () => {

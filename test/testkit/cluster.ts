@@ -107,3 +107,16 @@ export async function startCluster(specs: ClusterNodeSpec[], opts: { rtt?: RttSp
     close: closeAll,
   };
 }
+
+/** The path a track of `origin` takes to `to`, as the nodes chose it: each node's upstream, hop by hop (null: none or a loop). */
+export function chosenPath(cluster: TestCluster, origin: string, to: string): string[] | null {
+  const path = [to];
+  let at = to;
+  while (at !== origin) {
+    const up = cluster.node(at).cluster!.upstreamOf(origin);
+    if (up === null || path.includes(up)) return null;
+    path.unshift(up);
+    at = up;
+  }
+  return path;
+}
