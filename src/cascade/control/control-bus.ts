@@ -107,11 +107,7 @@ export class ControlBus {
         }
       },
     });
-    this.subs.add(sub);
-    return () => {
-      if (!this.subs.delete(sub)) return;
-      if (!this.nc.isClosed()) sub.unsubscribe();
-    };
+    return this.keep(sub);
   }
 
   /**
@@ -129,11 +125,7 @@ export class ControlBus {
         }
       },
     });
-    this.subs.add(sub);
-    return () => {
-      if (!this.subs.delete(sub)) return;
-      if (!this.nc.isClosed()) sub.unsubscribe();
-    };
+    return this.keep(sub);
   }
 
   /**
@@ -149,6 +141,15 @@ export class ControlBus {
       if (err instanceof RequestError && err.isNoResponders()) return 'no-responders';
       return this.closed ? 'closed' : 'timeout';
     }
+  }
+
+  /** Held until close (which drops them all); returns the unsubscribe function. */
+  private keep(sub: Subscription): () => void {
+    this.subs.add(sub);
+    return () => {
+      if (!this.subs.delete(sub)) return;
+      if (!this.nc.isClosed()) sub.unsubscribe();
+    };
   }
 
   /** Logs an invalid message from a subject or a KV bucket, rate-limited per source. */

@@ -672,6 +672,17 @@ export class RelayEndpoint {
     return n % 2 === 1 ? s[n >> 1] : (s[n / 2 - 1] + s[n / 2]) / 2;
   }
 
+  /** The handler's quiet or silence notice for a peer, a throw contained like every other handler call. */
+  private tellIdle(peerId: string, what: 'onPeerQuiet' | 'onPeerSilent'): void {
+    const hd = this.handler;
+    if (!hd?.[what]) return;
+    try {
+      hd[what](peerId);
+    } catch (err) {
+      this.handlerFailed(err, what);
+    }
+  }
+
   private handlerFailed(err: unknown, where: string): void {
     countDrop('relay_handler_error');
     this.handlerErrors++;
@@ -686,29 +697,16 @@ export class RelayEndpoint {
     const now = this.clock.now();
     const buf = this.pingPayload;
     for (const p of this.peers.values()) {
-      if (!p.quiet && now - p.lastHeardAt >= this.quietAfterMs) {
+      const idle = now - p.lastHeardAt;
+      if (!p.quiet && idle >= this.quietAfterMs) {
         p.quiet = true;
-        const hd = this.handler;
-        if (hd?.onPeerQuiet) {
-          try {
-            hd.onPeerQuiet(p.id);
-          } catch (err) {
-            this.handlerFailed(err, 'onPeerQuiet');
-          }
-        }
-        if (this.closed) return;
-      }
-      if (!p.silent && now - p.lastHeardAt >= this.silentAfterMs) {
-        p.silent = true;
-        const hd = this.handler;
-        if (hd !== null) {
-          try {
-            hd.onPeerSilent(p.id);
-          } catch (err) {
-            this.handlerFailed(err, 'onPeerSilent');
-          }
-        }
+        this.tellIdle(p.id, 'onPeerQuiet');
         if (this.closed) return; // the handler closed us
+      }
+      if (!p.silent && idle >= this.silentAfterMs) {
+        p.silent = true;
+        this.tellIdle(p.id, 'onPeerSilent');
+        if (this.closed) return;
       }
       p.pingId = (p.pingId + 1) >>> 0;
       buf.writeDoubleBE(now, 0);
