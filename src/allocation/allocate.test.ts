@@ -115,6 +115,13 @@ function checkStep(p: Prepared, a: Allocation, budget: number, label: string): v
     );
   }
 
+  // The invariant of the nearest face: the highest-priority video is never paused while audio plus its
+  // floor fit the budget, whatever came before (paused, a falling budget, a priority swap).
+  const firstVid = subs.findIndex((x, i) => x.kind === 'video' && ladders[i]);
+  if (firstVid >= 0 && p.audioTotal + ladders[firstVid]![0].bitrate <= budget) {
+    assert.notEqual(a.tracks[firstVid].target, null, `${label}: the nearest face ${subs[firstVid].trackId} paused though audio + its floor fit`);
+  }
+
   // Priority: the active videos are a prefix of the eligible ones; a higher-priority video never gets a
   // lower layer than a lower-priority one with the same layers and caps; a video above its floor never
   // has a larger spatial layer than a higher-priority one held below its top.
@@ -691,4 +698,42 @@ test('the nearest face keeps its floor while the link demonstrably carries it, e
   const carried = allocate(budget, subs, null, { carriedBps: audio + floor });
   assert.deepEqual(targetOf(carried, 'near'), T(0, 0));
   assert.equal(targetOf(carried, 'far'), null, 'only the nearest');
+});
+
+test('the nearest face resumes as soon as audio and its floor fit, even on a falling budget', () => {
+  const subs = prioritize([...person('near', 900), ...person('far', 100)]);
+  const audio = 2 * AUDIO_BPS;
+  const floor = 75_000;
+  // Paused far below, then the budget recovers to just over audio + floor, then falls a little (still fits).
+  const paused = allocate(audio / 2, subs, null);
+  assert.equal(targetOf(paused, 'near'), null);
+  const high = allocate(audio + floor + 20_000, subs, { ...paused, budget: audio + floor + 40_000 });
+  assert.deepEqual(targetOf(high, 'near'), T(0, 0), 'resumed on a falling budget that fits');
+  const sweep: number[] = [];
+  for (let b = 0; b <= 400_000; b += 5_000) sweep.push(b);
+  for (const b of [...sweep].reverse()) sweep.push(b);
+  let prev: Allocation | null = null;
+  for (const b of sweep) {
+    prev = allocate(b, subs, prev);
+    if (audio + floor <= b) assert.notEqual(targetOf(prev, 'near'), null, `@${b}`);
+  }
+});
+
+test('pauses need a lasting shortage: within holdBps the videos forwarded last time keep their floors', () => {
+  const subs = prioritize([...person('near', 900), ...person('mid', 500), ...person('far', 100)]);
+  const audio = 3 * AUDIO_BPS;
+  const floor = 75_000;
+  const before = allocate(audio + 3 * floor + 50_000, subs, null);
+  for (const id of ['near', 'mid', 'far']) assert.deepEqual(targetOf(before, id), T(0, 0), id);
+  const dip = audio + floor; // a dip: only the nearest's floor fits
+  const held = allocate(dip, subs, before, { holdBps: before.budget });
+  for (const id of ['near', 'mid', 'far']) assert.deepEqual(targetOf(held, id), T(0, 0), `${id} held through the dip`);
+  const shed = allocate(dip, subs, before, { holdBps: 0 });
+  assert.deepEqual(targetOf(shed, 'near'), T(0, 0));
+  assert.equal(targetOf(shed, 'mid'), null, 'a lasting shortage pauses');
+  assert.equal(targetOf(shed, 'far'), null);
+  // Hold keeps floors, it does not resume: a video paused before stays paused within the hold.
+  const after = allocate(dip, subs, shed, { holdBps: before.budget });
+  assert.equal(targetOf(after, 'mid'), null);
+  assert.equal(targetOf(after, 'far'), null);
 });

@@ -112,7 +112,8 @@ export function allocate(
   // A negative margin would let growth overshoot the budget.
   const upgradeLimit = b / (1 + Math.max(0, opts.upgradeMargin ?? UPGRADE_MARGIN));
   const resumeLimit = b / (1 + Math.max(0, opts.resumeMargin ?? RESUME_MARGIN));
-  const firstLimit = Math.max(b * (1 + FIRST_VIDEO_SLACK), opts.carriedBps ?? 0);
+  const holdLimit = Math.max(b, opts.holdBps ?? 0);
+  const firstLimit = Math.max(b * (1 + FIRST_VIDEO_SLACK), opts.carriedBps ?? 0, holdLimit);
   // Never upgrade on a falling estimate: shed now, grow again once it holds or rises.
   const mayGrow = previous === null || b >= previous.budget;
   const n = prioritized.length;
@@ -161,11 +162,14 @@ export function allocate(
   // 1. Floors, in priority order; the first that does not fit pauses itself and everything after it.
   //    Without margin up to the last track that is not a budget-paused one (so a priority reshuffle or a
   //    newcomer is not a "resume"); a trailing budget-paused track must resume with margin (step 3).
+  //    The first video is always tried, paused or not and on a falling budget too: it never stays paused
+  //    while audio plus its floor fit the budget (an invariant the sweeps check).
   let active = 0;
-  while (active <= lastKeeper) {
+  while (active <= lastKeeper || (active === 0 && order.length > 0)) {
     const i = order[active];
     const t = total + ladders[i]![0].bitrate;
-    if (t > (active === 0 ? firstLimit : b)) break;
+    // A video forwarded last time keeps its floor within holdLimit (a pause needs a lasting shortage).
+    if (t > (keep[i] < 0 ? b : active === 0 ? firstLimit : prevOf(i, prioritized[i].trackId)?.target ? holdLimit : b)) break;
     level[i] = 0;
     total = t;
     active++;

@@ -92,4 +92,10 @@ export interface AllocateOptions {
    * prove the link cannot carry audio and one small video.
    */
   readonly carriedBps?: number;
+  /**
+   * Pauses need the shortage to persist: a video forwarded in the previous allocation keeps its floor while
+   * the total fits this (bps; the caller passes the highest estimate of the last few hundred ms, or 0 when
+   * the link shows a queue and must shed now). Upgrades and restores still follow the budget alone.
+   */
+  readonly holdBps?: number;
 }

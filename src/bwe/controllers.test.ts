@@ -119,7 +119,7 @@ test('loss-based: < 2 % grows, 2–10 % holds, > 10 % cuts by (1 − 0.5·p) at 
   assert.equal(r.lossFraction, 0);
 });
 
-test('loss-based: 2–10 % loss with no queue building is the medium’s and lets the estimate grow; above 10 % it still cuts', () => {
+test('loss-based: 2–10 % loss with no queue building is the medium’s and lets the estimate grow; above 10 % it cuts once it lasts', () => {
   const l = new LossBasedControl(1_000_000, 30_000, 20_000_000);
   l.onFeedback(0, 100, 0, 0, false);
   l.onFeedback(5, 100, 0, 1000, false); // 5 %, no queue
@@ -127,8 +127,20 @@ test('loss-based: 2–10 % loss with no queue building is the medium’s and let
   const grown = l.bps;
   l.onFeedback(5, 100, 0, 2000, true); // 5 % while a queue builds: congestion, hold
   assert.equal(l.bps, grown);
+  // Over 10 % without a queue: a blackout's losses, reported at once, hold; the same loss a second later
+  // (a policer keeps dropping) cuts.
   l.onFeedback(20, 100, 0, 3000, false);
+  assert.equal(l.bps, grown);
+  l.onFeedback(20, 100, 0, 3100, false);
+  assert.equal(l.bps, grown);
+  l.onFeedback(20, 100, 0, 4000, false);
   assert.equal(l.bps, grown * 0.9);
+  assert.equal(l.outageHolds, 2);
+  // With a queue, high loss is congestion and cuts at once.
+  const q = new LossBasedControl(1_000_000, 30_000, 20_000_000);
+  q.onFeedback(0, 100, 0, 0, true);
+  q.onFeedback(20, 100, 0, 1000, true);
+  assert.equal(q.bps, 900_000);
 });
 
 test('acked bitrate: bytes over the last 500 ms of receiver time; unknown until 250 ms of history', () => {

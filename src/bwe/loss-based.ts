@@ -7,7 +7,10 @@
  * One departure from §7: 2–10 % loss while no queue builds (the caller says so) is the medium's own loss —
  * radio, a bad link — not congestion, and lets the estimate grow as below 2 %: otherwise a path with a
  * steady few percent of random loss could never ramp up at all, and the delay-based controller is what
- * watches the queue there.
+ * watches the queue there. And a second: over 10 % loss without a queue cuts only once it has lasted
+ * LOSS_PERSIST_MS. A blackout (a second of 100 % loss, then the link is back as it was) is reported all at once
+ * after it ends and says nothing about the rate the link carries; a policer dropping what exceeds its rate
+ * keeps dropping, and is cut for then.
  */
 
 export const LOSS_LOW = 0.02;
@@ -18,6 +21,8 @@ const WINDOW_PACKETS = 100;
 const WINDOW_MS = 1000;
 const MIN_PACKETS = 20;
 const DECREASE_GAP_MS = 300;
+/** High loss without a queue must last this long (by when its windows close) before it cuts. */
+const LOSS_PERSIST_MS = 1000;
 
 export class LossBasedControl {
   bps: number;
@@ -29,6 +34,10 @@ export class LossBasedControl {
   private windowStart = NaN;
   private lastIncrease = NaN;
   private lastDecrease = -Infinity;
+  /** When windows of high loss without a queue began (NaN: the last window was not one). */
+  private highLossSince = NaN;
+  /** Windows of high loss that held instead of cutting (no queue, not yet persistent). */
+  outageHolds = 0;
 
   constructor(
     initialBps: number,
@@ -52,8 +61,13 @@ export class LossBasedControl {
     this.windowStart = nowMs;
     const dt = Number.isNaN(this.lastIncrease) ? 0 : Math.min(2000, nowMs - this.lastIncrease);
     this.lastIncrease = nowMs;
+    const outage = p > LOSS_HIGH && !queueing;
+    if (!outage) this.highLossSince = NaN;
+    else if (Number.isNaN(this.highLossSince)) this.highLossSince = nowMs;
     if (p < LOSS_LOW || (p <= LOSS_HIGH && !queueing)) {
       this.bps = this.bps * Math.pow(LOSS_INCREASE_PER_S, dt / 1000) + dt; // + 1 kbps/s
+    } else if (outage && nowMs - this.highLossSince < LOSS_PERSIST_MS) {
+      this.outageHolds++;
     } else if (p > LOSS_HIGH && nowMs - this.lastDecrease >= DECREASE_GAP_MS + this.rttMs) {
       this.bps *= 1 - 0.5 * p;
       this.lastDecrease = nowMs;

@@ -80,6 +80,31 @@ const PROBE_AFTER_CUT_MS = 1500;
 const PROBE_QUEUE_MS = 400;
 /** Short received-rate window a decrease may use when the rate just went up. */
 const RECENT_WINDOW_MS = 200;
+/**
+ * A release burst: packets that left us over at least STALL_MIN_SEND_SPAN_MS arrived within
+ * STALL_COMPRESSION of that span, after waiting at least STALL_MIN_PEAK_MS. No bottleneck delivers faster
+ * than we sent; something held them and let them go at once — our own process or the receiver's stalled,
+ * a Wi-Fi burst, a path that paused. Its delay is not a queue at a link running full, so for
+ * STALL_HOLD_MS the delay signals (over-use, capacity drop, standing queue) hold instead of cutting.
+ */
+const STALL_MIN_SEND_SPAN_MS = 30;
+const STALL_COMPRESSION = 0.35;
+const STALL_MIN_PEAK_MS = 20;
+const STALL_HOLD_MS = 500;
+/**
+ * Over-use means a link running full: it delivers our packets slower than we sent them. When a feedback's
+ * packets arrived at ≥ FLOWING_SHARE of the rate they were sent at, the rising delay is the path's (a delay
+ * ramp, a route change), not a queue of ours: cutting would only compound, since sending less does not
+ * shorten it. The standing-queue rule still watches such a delay.
+ */
+const FLOWING_SHARE = 0.95;
+/** A capacity-drop cut needs a second feedback within this long that still shows it (one feedback can lie). */
+const DROP_CONFIRM_MS = 400;
+/**
+ * A standing queue that does not shrink after a drain hold is no queue: the path's delay went up (a route
+ * change, a delay spike). Its new delay becomes the base instead of cutting again (see QUEUE_MS).
+ */
+const REBASE_SHRINK = 0.8;
 
 export class TransportCcEstimator implements BandwidthEstimator {
   readonly minBps: number;
@@ -124,8 +149,25 @@ export class TransportCcEstimator implements BandwidthEstimator {
   queueDrains = 0;
   /** Times a sudden capacity drop cut the estimate (see DROP_QUEUE_MS). */
   capacityDrops = 0;
+  /** Feedbacks that looked like a capacity drop once but were not confirmed by the next (see DROP_CONFIRM_MS). */
+  dropsUnconfirmed = 0;
+  /** Release bursts seen (see STALL_COMPRESSION), and delay signals they made hold instead of cut. */
+  stallReleases = 0;
+  stallHolds = 0;
+  /** Times the base delay moved up because a "standing queue" did not drain (see REBASE_SHRINK). */
+  rebases = 0;
+  private stallUntilMs = -Infinity;
+  /** First feedback of a possible capacity drop: its delivered rate and time (0: none pending). */
+  private dropEvidenceBps = 0;
+  private dropEvidenceMs = -Infinity;
+  /** Queue delay at the last drain hold (see REBASE_SHRINK). */
+  private drainQueueMs = 0;
   private prevQueueMs = 0;
   private fbRecvBps = 0;
+  /** The rate this feedback's received packets were sent at (bps; 0 when their send span is too short). */
+  private fbSentBps = 0;
+  /** Over-use signals ignored because the feedback's packets flowed at the rate sent (see FLOWING_SHARE). */
+  flowingOveruses = 0;
   // Bytes we sent per 50 ms bucket (by send time), for the rate we sent lately.
   private readonly sentBuckets = new Float64Array(SENT_BUCKETS);
   private sentBucket = -1;
@@ -246,13 +288,22 @@ export class TransportCcEstimator implements BandwidthEstimator {
     if (signal === 'overuse' && this.prober && this.prober.probedWithin(nowMs, PROBE_QUEUE_MS)) {
       signal = 'underuse'; // AIMD holds
       this.probeOveruses++;
+    } else if (signal === 'overuse' && nowMs < this.stallUntilMs) {
+      // Delay from a release burst (see STALL_COMPRESSION): something paused, no link ran full.
+      signal = 'underuse';
+      this.stallHolds++;
+    } else if (signal === 'overuse' && n > 0 && this.fbSentBps > 0 && this.fbRecvBps >= FLOWING_SHARE * this.fbSentBps) {
+      signal = 'underuse';
+      this.flowingOveruses++;
     } else if (signal === 'overuse' && n > 0 && this.queueMs < QUEUE_EVIDENCE_MS) {
       // Congestion keeps a queue: even the least delayed packet of this feedback waits. When it did not, the
       // rising trend was a burst (a keyframe) or jitter (a busy machine), not a link running full.
       signal = 'underuse';
       this.noQueueOveruses++;
     }
-    const recent = signal === 'overuse' ? this.acked.recentRate(RECENT_WINDOW_MS) : 0;
+    // Under over-use the link runs full and this feedback's packets arrived at its rate; a time window would
+    // also count a pause in arrivals (a delay step, a blackout's end) as a slow link.
+    const recent = signal === 'overuse' ? (this.fbRecvBps > 0 ? this.fbRecvBps : this.acked.recentRate(RECENT_WINDOW_MS)) : 0;
     this.aimd.update(signal, this.ackedBps, recent, this.avgPacketBytes, nowMs);
     // Loss with a queue building is congestion; without one, the medium's (see LossBasedControl).
     const queueing = signal === 'overuse' || this.queueMs > LOSS_QUEUE_MS;
@@ -267,26 +318,70 @@ export class TransportCcEstimator implements BandwidthEstimator {
         this.probesApplied++;
       }
     }
-    if (n > 0 && this.queueMs > DROP_QUEUE_MS && this.queueMs - this.prevQueueMs > DROP_QUEUE_RISE_MS && nowMs - this.lastCutMs > RECENT_WINDOW_MS) {
-      // The packets of this feedback arrived back to back at the link's rate (it runs full): that rate.
-      const delivered = this.fbRecvBps > 0 ? this.fbRecvBps : this.acked.recentRate(RECENT_WINDOW_MS);
-      const sent = this.sentRate(nowMs);
-      if (delivered > 0 && delivered < DROP_DELIVERED_SHARE * sent && AIMD_BETA * delivered < this.aimd.bps) {
-        this.aimd.limitTo(AIMD_BETA * delivered);
-        this.capacityDrops++;
-      }
-    }
+    if (n > 0) this.checkCapacityDrop(nowMs);
     if (n > 0) this.prevQueueMs = this.queueMs;
-    if (this.queueStreak >= QUEUE_FEEDBACKS && nowMs - this.lastDrainMs >= DRAIN_EVERY_MS && this.ackedBps > 0) {
-      const target = DRAIN_FACTOR * this.ackedBps;
-      if (target < this.aimd.bps) {
-        this.aimd.limitTo(target);
-        this.lastDrainMs = nowMs;
-        this.queueDrains++;
+    if (this.queueStreak >= QUEUE_FEEDBACKS && nowMs - this.lastDrainMs >= DRAIN_EVERY_MS && this.ackedBps > 0 && nowMs >= this.stallUntilMs) {
+      if (this.lastDrainMs > -Infinity && nowMs - this.lastDrainMs < 2 * DRAIN_EVERY_MS && this.queueMs >= REBASE_SHRINK * this.drainQueueMs) {
+        // A second of holding under the delivered rate did not shrink it: the path's delay rose, not a queue.
+        this.rebase();
+      } else {
+        const target = DRAIN_FACTOR * Math.max(this.ackedBps, this.fbRecvBps);
+        if (target < this.aimd.bps) {
+          this.aimd.limitTo(target);
+          this.lastDrainMs = nowMs;
+          this.drainQueueMs = this.queueMs;
+          this.queueDrains++;
+        }
       }
     }
     this.loss.capTo(this.aimd.bps);
     this.combine(nowMs);
+  }
+
+  /**
+   * A link that suddenly carries a fraction of what we send (DROP_QUEUE_MS): the queue jumped, and the packets
+   * of this feedback arrived back to back at the link's rate, under half of what we sent. One feedback can
+   * lie (a stalled path releases a late, thin trickle), so the cut waits for a second one within
+   * DROP_CONFIRM_MS whose queue is still that deep and whose delivered rate is still that low; then it
+   * cuts at once to β × the larger of the two delivered rates.
+   */
+  private checkCapacityDrop(nowMs: number): void {
+    const pending = this.dropEvidenceBps > 0 && nowMs - this.dropEvidenceMs <= DROP_CONFIRM_MS;
+    if (this.dropEvidenceBps > 0 && !pending) {
+      this.dropsUnconfirmed++;
+      this.dropEvidenceBps = 0;
+    }
+    if (nowMs < this.stallUntilMs || nowMs - this.lastCutMs <= RECENT_WINDOW_MS) return;
+    const rising = this.queueMs - this.prevQueueMs > DROP_QUEUE_RISE_MS;
+    if (this.queueMs <= DROP_QUEUE_MS || (!pending && !rising)) {
+      if (pending && this.queueMs <= DROP_QUEUE_MS) {
+        this.dropsUnconfirmed++;
+        this.dropEvidenceBps = 0;
+      }
+      return;
+    }
+    const delivered = this.fbRecvBps > 0 ? this.fbRecvBps : this.acked.recentRate(RECENT_WINDOW_MS);
+    const sent = this.sentRate(nowMs);
+    if (!(delivered > 0 && delivered < DROP_DELIVERED_SHARE * sent && AIMD_BETA * delivered < this.aimd.bps)) return;
+    if (!pending) {
+      this.dropEvidenceBps = delivered;
+      this.dropEvidenceMs = nowMs;
+      return;
+    }
+    this.aimd.limitTo(AIMD_BETA * Math.max(delivered, this.dropEvidenceBps));
+    this.capacityDrops++;
+    this.dropEvidenceBps = 0;
+  }
+
+  /** The path's delay moved: today's least delay is its base (queue 0), and the standing-queue count restarts. */
+  private rebase(): void {
+    const min = this.queueMs + Math.min(this.baseCur, this.basePrev);
+    this.baseCur = this.basePrev = min;
+    this.queueMs = 0;
+    this.prevQueueMs = 0;
+    this.queueStreak = 0;
+    this.lastDrainMs = -Infinity;
+    this.rebases++;
   }
 
   /** What we sent over the last RECENT_WINDOW_MS (bps), from the 50 ms buckets. */
@@ -309,20 +404,28 @@ export class TransportCcEstimator implements BandwidthEstimator {
   /** One feedback's smallest one-way delay against the path's base (see QUEUE_MS). */
   private trackQueue(n: number, nowMs: number): void {
     let min = Infinity;
+    let max = -Infinity;
     let first = Infinity;
     let last = -Infinity;
+    let firstSent = Infinity;
+    let lastSent = -Infinity;
     let bytes = 0;
     let firstSize = 0;
+    let firstSentSize = 0;
     for (let i = 0; i < n; i++) {
       const owd = this.sArr[i] - this.sSend[i];
       if (owd < min) min = owd;
+      if (owd > max) max = owd;
       const a = this.sArr[i];
       if (a < first) (first = a), (firstSize = this.sSize[i]);
       if (a > last) last = a;
+      if (this.sSend[i] < firstSent) (firstSent = this.sSend[i]), (firstSentSize = this.sSize[i]);
+      if (this.sSend[i] > lastSent) lastSent = this.sSend[i];
       bytes += this.sSize[i];
     }
     // Received rate of this feedback's packets (the first one only opens the interval).
     this.fbRecvBps = n >= 4 && last - first >= 20 ? ((bytes - firstSize) * 8000) / (last - first) : 0;
+    this.fbSentBps = n >= 4 && lastSent - firstSent >= 20 && this.fbRecvBps > 0 ? ((bytes - firstSentSize) * 8000) / (lastSent - firstSent) : 0;
     if (nowMs - this.baseWindowStart >= BASE_WINDOW_MS) {
       this.basePrev = this.baseCur;
       this.baseCur = Infinity;
@@ -331,6 +434,11 @@ export class TransportCcEstimator implements BandwidthEstimator {
     if (min < this.baseCur) this.baseCur = min;
     const base = Math.min(this.baseCur, this.basePrev);
     this.queueMs = Math.max(0, min - base);
+    const sendSpan = lastSent - firstSent;
+    if (n >= 4 && sendSpan >= STALL_MIN_SEND_SPAN_MS && last - first <= STALL_COMPRESSION * sendSpan && max - base >= STALL_MIN_PEAK_MS) {
+      this.stallUntilMs = nowMs + STALL_HOLD_MS;
+      this.stallReleases++;
+    }
     this.queueStreak = this.queueMs > QUEUE_MS ? this.queueStreak + 1 : 0;
   }
 

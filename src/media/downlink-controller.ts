@@ -64,6 +64,10 @@ export class DownlinkController {
   onPacketLost: ((transportSeq: number) => void) | null = null;
   private lastAllocateMs = -Infinity;
   private dirty = true;
+  // The estimates of the last PAUSE_PERSIST_MS (ring, one per allocation), for pauses that need a lasting shortage.
+  private readonly recentEst = new Float64Array(RECENT_ESTIMATES);
+  private readonly recentAt = new Float64Array(RECENT_ESTIMATES).fill(-Infinity);
+  private recentNext = 0;
 
   constructor(
     private readonly sender: PacedSender,
@@ -132,7 +136,7 @@ export class DownlinkController {
     for (const c of consumers) if (!c.closed) subs.push(this.subscriptionOf(c, nowMs));
     const prioritized = applyReceiveCaps(prioritize(subs), this.inputs.caps() ?? NO_CAPS);
     const carried = this.estimator instanceof TransportCcEstimator ? this.estimator.ackedBitrate() : 0;
-    const next = allocate(budget, prioritized, this.allocation, { carriedBps: carried });
+    const next = allocate(budget, prioritized, this.allocation, { carriedBps: carried, holdBps: this.holdBps(budget, nowMs) });
     const changed = allocationChanged(this.allocation, next);
     this.allocation = next;
     // Repairs use what the media leaves, and at least RTX_MIN_SHARE of the estimate: a lost packet of a
@@ -161,6 +165,22 @@ export class DownlinkController {
       this.onAllocation?.(next);
     }
     return next;
+  }
+
+  /**
+   * What the videos forwarded now may keep their floors within: the highest estimate of the last
+   * PAUSE_PERSIST_MS, so one low reading (a late feedback, a loss report, our own stall) pauses nobody; 0
+   * while the link shows a queue (it runs full now: shed at once, audio first).
+   */
+  private holdBps(budget: number, nowMs: number): number {
+    this.recentEst[this.recentNext] = budget;
+    this.recentAt[this.recentNext] = nowMs;
+    this.recentNext = (this.recentNext + 1) % RECENT_ESTIMATES;
+    const est = this.estimator;
+    if (est instanceof TransportCcEstimator && est.queueMs >= HOLD_MAX_QUEUE_MS) return 0;
+    let max = 0;
+    for (let k = 0; k < RECENT_ESTIMATES; k++) if (nowMs - this.recentAt[k] <= PAUSE_PERSIST_MS && this.recentEst[k] > max) max = this.recentEst[k];
+    return max;
   }
 
   snapshot(): DownlinkSnapshot {
@@ -218,6 +238,11 @@ const LOSSY_MAX_QUEUE_MS = 50;
 /** Feedback loss from which each retransmission is sent twice. */
 const LOSSY_FRACTION = 0.02;
 const SHARP_FALL = 0.8;
+/** A pause needs the shortage to last this long (see holdBps), unless the link shows a queue of HOLD_MAX_QUEUE_MS. */
+const PAUSE_PERSIST_MS = 500;
+const HOLD_MAX_QUEUE_MS = 50;
+/** Allocations remembered for holdBps: more than PAUSE_PERSIST_MS holds at one per media tick (20 ms). */
+const RECENT_ESTIMATES = 32;
 /** Forwarding more than this × the budget makes a step down urgent (see Consumer.setTarget). */
 const URGENT_OVERSHOOT = 1.5;
 /** Without an estimate (null estimator) the pacer must not hold anything back. */

@@ -11,7 +11,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { AdaptationScenario, type TimelinePoint } from '../testkit/adaptation.ts';
+import { AdaptationScenario, traceLine, type TimelinePoint } from '../testkit/adaptation.ts';
 import { waitFor } from '../testkit/browser.ts';
 import { serverDiagnostics } from '../testkit/proxima.ts';
 import { dropCounts } from '../../src/metrics/drop-reasons.ts';
@@ -34,7 +34,7 @@ describe('adaptation: four simulcast publishers, a Chromium subscriber, the weat
 
   const nearest = () => s.publishers[0];
   const top = () => s.topHeight;
-  const diag = (extra = '') => `${extra}; server ${serverDiagnostics()}; downlink ${JSON.stringify(s.participant(s.subId)?.downlink?.snapshot().estimator ?? null)}`;
+  const diag = (extra = '') => `${extra}; server ${serverDiagnostics()}; downlink ${JSON.stringify(s.participant(s.subId)?.downlink?.snapshot().estimator ?? null)}\nserver trace (250 ms):\n${s.recentTrace()}`;
   const nearestOnTop = async () => {
     const c = s.consumers(nearest().id).video;
     const v = (await s.pageVideos()).find((x) => x.publisherId === nearest().id);
@@ -60,6 +60,7 @@ describe('adaptation: four simulcast publishers, a Chromium subscriber, the weat
     const pageT0 = await s.pageNow();
     s.weather({ rateKbps: CAP_KBPS, queueBytes: CAP_QUEUE_BYTES });
     const capped = await s.record(20_000, 250);
+    const trace = () => `\n${capped.map(traceLine).join('\n')}`;
     const videos = await s.pageVideos(true);
     s.weather({});
     const liftAt = Date.now();
@@ -104,9 +105,9 @@ describe('adaptation: four simulcast publishers, a Chromium subscriber, the weat
     assert.ok(Number.isFinite(firstPause[3]), 'the farthest video pauses under the cap');
     for (let i = 0; i < 3; i++) for (let j = i + 1; j < 4; j++) assert.ok(firstPause[j] <= firstPause[i], `P${j + 1} (farther) paused at ${firstPause[j]}, P${i + 1} at ${firstPause[i]}`);
     // The nearest keeps playing, on a lower layer, without a freeze over 500 ms.
-    assert.equal(firstPause[0], Infinity, diag('the nearest video was paused'));
+    assert.equal(firstPause[0], Infinity, diag(`the nearest video was paused${trace()}`));
     assert.ok(steady.every((p) => p.tracks[0].current !== 's2t2'), `the nearest steps down (${layers})`);
-    assert.ok(steadyFreeze <= 500, diag(`nearest froze ${Math.round(steadyFreeze)} ms`));
+    assert.ok(steadyFreeze <= 500, diag(`nearest froze ${Math.round(steadyFreeze)} ms${trace()}`));
     // Back on top within 5 s of the lift.
     assert.ok(recoverMs <= 5000, diag(`top layer ${recoverMs} ms after the lift`));
   });
@@ -127,7 +128,7 @@ describe('adaptation: four simulcast publishers, a Chromium subscriber, the weat
     await s.pageVideos(true);
     const dropsBefore = new Map(dropCounts());
     s.weather({ loss: 0.05, delayMs: 20, jitterMs: 50 });
-    await s.record(30_000, 500);
+    const lossy = await s.record(30_000, 500);
     const videos = await s.pageVideos(true);
     s.weather({});
     await sleep(1500); // the last retransmissions land
@@ -154,6 +155,6 @@ describe('adaptation: four simulcast publishers, a Chromium subscriber, the weat
     console.log(`adaptation: 5 % loss + 50 ms jitter: ${lostOnWire} video packets lost on the link, ${recoveredCount} of them delivered again by RTX (${(recovered * 100).toFixed(1)} %; ${per.join(', ')}); repair drops: ${drops || 'none'}; longest frame gap ${Math.round(worst)} ms`);
     assert.ok(lostOnWire > 50, `the weather dropped video packets (${lostOnWire})`);
     assert.ok(recovered >= 0.95, diag(`${(recovered * 100).toFixed(1)} % recovered`));
-    for (const v of videos) assert.ok(v.maxGapMs <= 500, diag(`${s.publishers.find((p) => p.id === v.publisherId)?.name}: frame gap ${Math.round(v.maxGapMs)} ms`));
+    for (const v of videos) assert.ok(v.maxGapMs <= 500, diag(`${s.publishers.find((p) => p.id === v.publisherId)?.name}: frame gap ${Math.round(v.maxGapMs)} ms\n${lossy.map(traceLine).join('\n')}`));
   });
 });

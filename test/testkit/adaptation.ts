@@ -20,6 +20,7 @@ import type { ImpairmentPatch } from '../../tools/weather/impairment.ts';
 import type { ProximaServer } from '../../src/server/proxima-server.ts';
 import type { Participant } from '../../src/server/participant.ts';
 import type { Consumer } from '../../src/media/consumer.ts';
+import { TransportCcEstimator } from '../../src/bwe/transport-cc-estimator.ts';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -148,6 +149,8 @@ export interface TimelinePoint {
   /** ms since the recording started. */
   t: number;
   estimateBps: number;
+  /** The estimator's counters at this point: what moved the estimate (see traceLine). */
+  bwe?: { queueMs: number; loss: number; capacityDrops: number; queueDrains: number; delayBps: number; lossBps: number; ackedBps: number };
   /** What crossed the subscriber's link down in the interval (kbit/s, UDP payloads). */
   rxKbps: number;
   state: string;
@@ -233,9 +236,33 @@ export class AdaptationScenario {
     return s;
   }
 
+  /** The server's side every 250 ms since join (estimate, estimator counters, targets), for failure messages. */
+  readonly serverTrace: string[] = [];
+  private traceTimer: NodeJS.Timeout | null = null;
+
+  /** The last `n` lines of the server trace (one per 250 ms), newest last. */
+  recentTrace(n = 48): string {
+    return this.serverTrace.slice(-n).join('\n');
+  }
+
+  private traceServer(): void {
+    const t0 = Date.now();
+    this.traceTimer = setInterval(() => {
+      const sv = this.serverSample();
+      const tracks = this.publishers.map((p) => {
+        const v = sv.tracks.find((x) => x.publisher === p.name && x.kind === 'video');
+        return { name: p.name, distance: p.distance, target: v?.target ?? '-', current: v?.current ?? '-', reason: v?.reason ?? '?', audioGapMs: 0, height: 0, frames: 0 };
+      });
+      this.serverTrace.push(traceLine({ t: Date.now() - t0, estimateBps: sv.estimateBps, rxKbps: 0, state: sv.state, bwe: this.bweCounters(), tracks }));
+      if (this.serverTrace.length > 2000) this.serverTrace.splice(0, 1000);
+    }, 250);
+    this.traceTimer.unref();
+  }
+
   /** The subscriber walks in (joins); resolves once its subscribe path exists and its link is known. */
   async join(): Promise<void> {
     this.joinedAt = Date.now();
+    this.traceServer();
     const sub = await this.subBrowser.page(`${this.server.url}/?space=${this.space}&name=S&x=${SUBSCRIBER_AT.x}&y=${SUBSCRIBER_AT.y}&publish=0`);
     this.sub = sub;
     this.subId = (await sub.evaluate(() => (window as any).proxima.ready)) as string;
@@ -324,6 +351,14 @@ export class AdaptationScenario {
     };
   }
 
+  /** The subscriber's estimator internals (transport-cc only), for traces. */
+  bweCounters(): TimelinePoint['bwe'] {
+    const est = this.participant(this.subId)?.downlink?.estimator;
+    if (!(est instanceof TransportCcEstimator)) return undefined;
+    const st = est.stats();
+    return { queueMs: Math.round(est.queueMs), loss: st.lossFraction, capacityDrops: est.capacityDrops, queueDrains: est.queueDrains, delayBps: st.delayBasedBps, lossBps: st.lossBasedBps, ackedBps: st.ackedBps };
+  }
+
   /** What the subscriber's page shows per received video (frames, height, freezes; `reset` opens a window). */
   async pageVideos(reset = false): Promise<PageVideo[]> {
     return (await this.sub!.evaluate((r) => (window as any).proxima.frameGaps(r), reset)) as PageVideo[];
@@ -399,16 +434,25 @@ export class AdaptationScenario {
         };
       });
       this.wire.resetGaps();
-      out.push({ t: now - t0, estimateBps: server.estimateBps, rxKbps: rx, state: server.state, tracks });
+      out.push({ t: now - t0, estimateBps: server.estimateBps, rxKbps: rx, state: server.state, bwe: this.bweCounters(), tracks });
     }
     return out;
   }
 
   async close(): Promise<void> {
+    if (this.traceTimer) clearInterval(this.traceTimer);
     for (const p of this.publishers) p.person?.close();
     await this.subBrowser.close();
     await this.pubBrowser?.close();
     await this.server.close();
     await this.proxy.close();
   }
+}
+
+/** One line per timeline point: what the server decided and why (for failure messages and bench logs). */
+export function traceLine(p: TimelinePoint): string {
+  const k = (bps: number) => Math.round(bps / 1000);
+  const b = p.bwe;
+  const bwe = b ? ` q${b.queueMs} loss${(b.loss * 100).toFixed(0)}% d${k(b.delayBps)} l${k(b.lossBps)} ack${k(b.ackedBps)} drops${b.capacityDrops}/${b.queueDrains}` : '';
+  return `${p.t} est${k(p.estimateBps)} ${p.state}${bwe} rx${Math.round(p.rxKbps)} | ${p.tracks.map((t) => `${t.name}:${t.target}/${t.current}`).join(' ')}`;
 }
