@@ -81,6 +81,8 @@ export class WireWatch {
   readonly deliveredSeqs = new Map<number, Set<number>>();
   private readonly lastAt = new Map<number, number>();
   private readonly traced = new Set<number>();
+  /** Arrival times (the proxy's clock, ms) of the SSRCs being timed (see time()). */
+  readonly arrivals = new Map<number, number[]>();
   bytes = 0;
 
   attach(link: ClientLink): void {
@@ -95,6 +97,7 @@ export class WireWatch {
       if (last !== undefined) this.maxGap.set(ssrc, Math.max(this.maxGap.get(ssrc) ?? 0, at - last));
       this.lastAt.set(ssrc, at);
       if (this.traced.has(ssrc)) this.deliveredSeqs.get(ssrc)!.add(b.readUInt16BE(2));
+      this.arrivals.get(ssrc)?.push(at);
     };
     link.down.onLoss = (b) => {
       const ssrc = rtpSsrc(b);
@@ -111,6 +114,18 @@ export class WireWatch {
       this.lostSeqs.set(x, []);
       this.deliveredSeqs.set(x, new Set());
     }
+  }
+
+  /** Record when each packet of these SSRCs arrives from now on (e.g. audio, to see when it resumes after a blackout). */
+  time(ssrcs: readonly number[]): void {
+    for (const x of ssrcs) if (!this.arrivals.has(x)) this.arrivals.set(x, []);
+  }
+
+  /** The first arrival of `ssrc` at or after `t` (the proxy's clock, as the weather's own timers), or Infinity. */
+  firstArrivalAfter(ssrc: number, t: number): number {
+    const a = this.arrivals.get(ssrc);
+    if (!a) throw new Error(`SSRC ${ssrc} is not timed (see time())`);
+    return a.find((x) => x >= t) ?? Infinity;
   }
 
   /** Starts a new window for gaps (counts keep running). */

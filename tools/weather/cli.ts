@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import { systemClock } from '../../src/util/clock.ts';
 import { resolveConfig } from './impairment.ts';
 import type { ImpairmentCounters, ImpairmentPatch } from './impairment.ts';
-import { Timeline, loadTimelineFile } from './timeline.ts';
+import { Timeline, loadTimelineFile, presetTimeline } from './timeline.ts';
+import { PRESETS, PRESET_NAMES, isPresetName } from './presets.ts';
 import type { TimelineScript } from './timeline.ts';
 import { WeatherProxy } from './udp-proxy.ts';
 
@@ -15,6 +16,7 @@ const HELP = `weather: a user-space UDP network-weather proxy
   --host ADDR            listen address (default 127.0.0.1)
   --target ADDR:PORT     where to forward (an IPv4 literal, e.g. 127.0.0.1:40000)
   --timeline FILE        scripted weather (JSON, see docs/weather.md); the flags below set the start weather
+  --preset NAME          play a named preset instead of a timeline file (see below; flags set the start weather)
   --direction D          which direction the flags below apply to: both (default), up, down
   --delay MS             one-way delay
   --jitter MS            jitter (uniform ±MS, or normal with sd MS)
@@ -27,6 +29,9 @@ const HELP = `weather: a user-space UDP network-weather proxy
   --duplicate P          duplication probability
   --seed N               random seed (default: the timeline's seed, else 1)
   --help
+
+presets (also as a timeline step: { "at": 30, "preset": "blackout" }):
+${PRESET_NAMES.map((n) => `  ${n.padEnd(21)}  ${PRESETS[n].description}`).join('\n')}
 `;
 
 function fail(msg: string): never {
@@ -50,6 +55,7 @@ function main(): void {
         host: { type: 'string' },
         target: { type: 'string' },
         timeline: { type: 'string' },
+        preset: { type: 'string' },
         direction: { type: 'string' },
         delay: { type: 'string' },
         jitter: { type: 'string' },
@@ -108,7 +114,11 @@ function main(): void {
   const down = direction === 'up' ? {} : patch;
 
   let script: TimelineScript | undefined;
-  if (values.timeline !== undefined) {
+  if (values.preset !== undefined) {
+    if (values.timeline !== undefined) fail('--preset and --timeline are exclusive (a timeline file can play presets)');
+    if (!isPresetName(values.preset)) fail(`unknown preset ${JSON.stringify(values.preset)}; one of ${PRESET_NAMES.join(', ')}`);
+    script = presetTimeline(values.preset);
+  } else if (values.timeline !== undefined) {
     try {
       script = loadTimelineFile(values.timeline);
     } catch (e) {

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { Clock, TimerHandle } from '../../src/util/clock.ts';
 import { CLEAR_WEATHER, resolveConfig } from './impairment.ts';
 import type { ImpairmentConfig, ImpairmentPatch } from './impairment.ts';
+import { PRESETS, PRESET_NAMES, presetSteps } from './presets.ts';
+import type { PresetName } from './presets.ts';
 
 const probability = z.number().min(0).max(1);
 const nonNegative = z.number().finite().min(0);
@@ -37,6 +39,11 @@ const StepSchema = z.strictObject({
   down: PatchSchema.optional(),
   /** Free text, printed when the step applies. */
   label: z.string().optional(),
+  /** Play a named preset (presets.ts) from `at` on; such a step takes no weather of its own. */
+  preset: z.enum(PRESET_NAMES).optional(),
+}).refine((s) => s.preset === undefined || (s.clear === undefined && s.both === undefined && s.up === undefined && s.down === undefined && s.label === undefined), {
+  message: 'a preset step takes only "at" (the preset brings its own weather and labels)',
+  path: ['preset'],
 });
 
 const TimelineSchema = z.strictObject({
@@ -64,7 +71,10 @@ function describePath(path: readonly PropertyKey[], raw: unknown): string {
   return path.map(String).join('.') || '(root)';
 }
 
-/** Validate a parsed JSON value; throws TimelineError listing every problem, each naming its step. */
+/**
+ * Validate a parsed JSON value; throws TimelineError listing every problem, each naming its step. Preset
+ * steps come back expanded into the preset's own steps, shifted to their `at`.
+ */
 export function parseTimeline(raw: unknown, source = 'timeline'): TimelineScript {
   const parsed = TimelineSchema.safeParse(raw);
   if (!parsed.success) {
@@ -73,11 +83,18 @@ export function parseTimeline(raw: unknown, source = 'timeline'): TimelineScript
   }
   const script = parsed.data;
   for (let i = 1; i < script.steps.length; i++) {
-    const prev = script.steps[i - 1].at;
+    const prev = script.steps[i - 1];
     const at = script.steps[i].at;
-    if (at < prev) throw new TimelineError(`invalid ${source}:\n  step ${i} (at ${at}s): steps must be in time order (step ${i - 1} is at ${prev}s)`);
+    if (at < prev.at) throw new TimelineError(`invalid ${source}:\n  step ${i} (at ${at}s): steps must be in time order (step ${i - 1} is at ${prev.at}s)`);
+    const end = prev.preset ? prev.at + PRESETS[prev.preset].clearAtS : prev.at;
+    if (at < end) throw new TimelineError(`invalid ${source}:\n  step ${i} (at ${at}s): starts inside step ${i - 1}'s preset ${prev.preset} (${prev.at}s to ${end}s)`);
   }
-  return script;
+  return { ...script, steps: script.steps.flatMap((s): TimelineStep[] => (s.preset ? presetSteps(s.preset, s.at) : [s])) };
+}
+
+/** A timeline that plays one preset from `atS` seconds on, validated like a file (presets.ts). */
+export function presetTimeline(name: PresetName, atS = 0): TimelineScript {
+  return parseTimeline({ steps: [{ at: atS, preset: name }] }, `preset ${name}`);
 }
 
 export function parseTimelineText(text: string, source = 'timeline'): TimelineScript {
