@@ -92,11 +92,16 @@ const STALL_COMPRESSION = 0.35;
 const STALL_MIN_PEAK_MS = 20;
 const STALL_HOLD_MS = 500;
 /**
- * Over-use means a link running full: it delivers our packets slower than we sent them. When a feedback's
- * packets arrived at ≥ FLOWING_SHARE of the rate they were sent at, the rising delay is the path's (a delay
- * ramp, a route change), not a queue of ours: cutting would only compound, since sending less does not
- * shorten it. The standing-queue rule still watches such a delay.
+ * The hold applies only while the queue is shallower than this: a link that runs full keeps a queue between
+ * bursts, and a stall on top of it does not make it any less full.
  */
+const STALL_MAX_QUEUE_MS = 40;
+/**
+ * A cut that did not help: CUT_CHECK_MS after an over-use decrease the queue has grown further while the link passes ≥ FLOWING_SHARE of what we send (no shortfall: we are under its rate). A queue of
+ * ours shrinks once we send less; this delay is the path's (a delay ramp, a route change), so the cut is
+ * undone and the delay becomes the base. Without this, each later over-use cuts again and they compound.
+ */
+const CUT_CHECK_MS = 600;
 const FLOWING_SHARE = 0.95;
 /** A capacity-drop cut needs a second feedback within this long that still shows it (one feedback can lie). */
 const DROP_CONFIRM_MS = 400;
@@ -164,10 +169,12 @@ export class TransportCcEstimator implements BandwidthEstimator {
   private drainQueueMs = 0;
   private prevQueueMs = 0;
   private fbRecvBps = 0;
-  /** The rate this feedback's received packets were sent at (bps; 0 when their send span is too short). */
-  private fbSentBps = 0;
-  /** Over-use signals ignored because the feedback's packets flowed at the rate sent (see FLOWING_SHARE). */
-  flowingOveruses = 0;
+  /** Over-use cuts undone because the queue grew anyway with no shortfall (see CUT_CHECK_MS). */
+  cutsUndone = 0;
+  // The last over-use cut, until checked: when, the estimate before it, the queue at it.
+  private cutAtMs = -Infinity;
+  private cutFromBps = 0;
+  private cutQueueMs = 0;
   // Bytes we sent per 50 ms bucket (by send time), for the rate we sent lately.
   private readonly sentBuckets = new Float64Array(SENT_BUCKETS);
   private sentBucket = -1;
@@ -288,28 +295,34 @@ export class TransportCcEstimator implements BandwidthEstimator {
     if (signal === 'overuse' && this.prober && this.prober.probedWithin(nowMs, PROBE_QUEUE_MS)) {
       signal = 'underuse'; // AIMD holds
       this.probeOveruses++;
-    } else if (signal === 'overuse' && nowMs < this.stallUntilMs) {
+    } else if (signal === 'overuse' && this.stalled(nowMs)) {
       // Delay from a release burst (see STALL_COMPRESSION): something paused, no link ran full.
       signal = 'underuse';
       this.stallHolds++;
-    } else if (signal === 'overuse' && n > 0 && this.fbSentBps > 0 && this.fbRecvBps >= FLOWING_SHARE * this.fbSentBps) {
-      signal = 'underuse';
-      this.flowingOveruses++;
     } else if (signal === 'overuse' && n > 0 && this.queueMs < QUEUE_EVIDENCE_MS) {
       // Congestion keeps a queue: even the least delayed packet of this feedback waits. When it did not, the
       // rising trend was a burst (a keyframe) or jitter (a busy machine), not a link running full.
       signal = 'underuse';
       this.noQueueOveruses++;
     }
-    // Under over-use the link runs full and this feedback's packets arrived at its rate; a time window would
-    // also count a pause in arrivals (a delay step, a blackout's end) as a slow link.
-    const recent = signal === 'overuse' ? (this.fbRecvBps > 0 ? this.fbRecvBps : this.acked.recentRate(RECENT_WINDOW_MS)) : 0;
+    // Under over-use the link runs full: this feedback's packets arrived at its rate, and so did the last
+    // 200 ms. Each alone can read low — the window across a pause in arrivals (a delay step, a blackout's
+    // end), one feedback's few packets when we send little — so the cut takes the larger.
+    const recent = signal === 'overuse' ? Math.max(this.fbRecvBps, this.acked.recentRate(RECENT_WINDOW_MS)) : 0;
+    const beforeBps = this.aimd.bps;
     this.aimd.update(signal, this.ackedBps, recent, this.avgPacketBytes, nowMs);
+    if (n > 0) this.checkLastCut(nowMs);
+    if (this.aimd.bps < beforeBps && signal === 'overuse' && this.cutAtMs === -Infinity) {
+      this.cutAtMs = nowMs;
+      this.cutFromBps = beforeBps;
+      this.cutQueueMs = this.queueMs;
+    }
     // Loss with a queue building is congestion; without one, the medium's (see LossBasedControl).
     const queueing = signal === 'overuse' || this.queueMs > LOSS_QUEUE_MS;
     if (total > 0 || recovered > 0) this.loss.onFeedback(lost, total, recovered, nowMs, queueing);
     if (this.prober) {
-      const r = this.prober.evaluate(nowMs);
+      // A probe measured across a release burst reads the burst's rate, not the path's: dropped.
+      const r = nowMs < this.stallUntilMs ? (this.prober.evaluate(nowMs), 0) : this.prober.evaluate(nowMs);
       // The probe's rate becomes a floor for both controllers, unless the path is already signalling
       // overuse (then the probe itself may have built the queue: it does not hold).
       if (r > 0 && signal !== 'overuse' && r > this.current) {
@@ -320,7 +333,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
     }
     if (n > 0) this.checkCapacityDrop(nowMs);
     if (n > 0) this.prevQueueMs = this.queueMs;
-    if (this.queueStreak >= QUEUE_FEEDBACKS && nowMs - this.lastDrainMs >= DRAIN_EVERY_MS && this.ackedBps > 0 && nowMs >= this.stallUntilMs) {
+    if (this.queueStreak >= QUEUE_FEEDBACKS && nowMs - this.lastDrainMs >= DRAIN_EVERY_MS && this.ackedBps > 0 && !this.stalled(nowMs)) {
       if (this.lastDrainMs > -Infinity && nowMs - this.lastDrainMs < 2 * DRAIN_EVERY_MS && this.queueMs >= REBASE_SHRINK * this.drainQueueMs) {
         // A second of holding under the delivered rate did not shrink it: the path's delay rose, not a queue.
         this.rebase();
@@ -351,7 +364,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
       this.dropsUnconfirmed++;
       this.dropEvidenceBps = 0;
     }
-    if (nowMs < this.stallUntilMs || nowMs - this.lastCutMs <= RECENT_WINDOW_MS) return;
+    if (this.stalled(nowMs) || nowMs - this.lastCutMs <= RECENT_WINDOW_MS) return;
     const rising = this.queueMs - this.prevQueueMs > DROP_QUEUE_RISE_MS;
     if (this.queueMs <= DROP_QUEUE_MS || (!pending && !rising)) {
       if (pending && this.queueMs <= DROP_QUEUE_MS) {
@@ -371,6 +384,24 @@ export class TransportCcEstimator implements BandwidthEstimator {
     this.aimd.limitTo(AIMD_BETA * Math.max(delivered, this.dropEvidenceBps));
     this.capacityDrops++;
     this.dropEvidenceBps = 0;
+  }
+
+  /** In a release burst's aftermath with a shallow queue: delay evidence is the stall's (see STALL_COMPRESSION). */
+  private stalled(nowMs: number): boolean {
+    return nowMs < this.stallUntilMs && this.queueMs < STALL_MAX_QUEUE_MS;
+  }
+
+  /** See CUT_CHECK_MS: undo an over-use cut that left the link idle-capable and the queue still growing. */
+  private checkLastCut(nowMs: number): void {
+    if (this.cutAtMs === -Infinity || nowMs - this.cutAtMs < CUT_CHECK_MS) return;
+    const sent = this.sentRate(nowMs);
+    if (this.queueMs > this.cutQueueMs + QUEUE_EVIDENCE_MS && sent > 0 && this.acked.recentRate(RECENT_WINDOW_MS) >= FLOWING_SHARE * sent) {
+      this.rebase();
+      this.aimd.raiseTo(this.cutFromBps);
+      this.loss.raiseTo(this.cutFromBps);
+      this.cutsUndone++;
+    }
+    this.cutAtMs = -Infinity;
   }
 
   /** The path's delay moved: today's least delay is its base (queue 0), and the standing-queue count restarts. */
@@ -411,7 +442,6 @@ export class TransportCcEstimator implements BandwidthEstimator {
     let lastSent = -Infinity;
     let bytes = 0;
     let firstSize = 0;
-    let firstSentSize = 0;
     for (let i = 0; i < n; i++) {
       const owd = this.sArr[i] - this.sSend[i];
       if (owd < min) min = owd;
@@ -419,13 +449,12 @@ export class TransportCcEstimator implements BandwidthEstimator {
       const a = this.sArr[i];
       if (a < first) (first = a), (firstSize = this.sSize[i]);
       if (a > last) last = a;
-      if (this.sSend[i] < firstSent) (firstSent = this.sSend[i]), (firstSentSize = this.sSize[i]);
+      if (this.sSend[i] < firstSent) firstSent = this.sSend[i];
       if (this.sSend[i] > lastSent) lastSent = this.sSend[i];
       bytes += this.sSize[i];
     }
     // Received rate of this feedback's packets (the first one only opens the interval).
     this.fbRecvBps = n >= 4 && last - first >= 20 ? ((bytes - firstSize) * 8000) / (last - first) : 0;
-    this.fbSentBps = n >= 4 && lastSent - firstSent >= 20 && this.fbRecvBps > 0 ? ((bytes - firstSentSize) * 8000) / (lastSent - firstSent) : 0;
     if (nowMs - this.baseWindowStart >= BASE_WINDOW_MS) {
       this.basePrev = this.baseCur;
       this.baseCur = Infinity;
@@ -472,6 +501,11 @@ export class TransportCcEstimator implements BandwidthEstimator {
   /** Loss fraction of the last completed loss window (0..1); cheap, unlike stats(). */
   get lossFraction(): number {
     return this.loss.lossFraction;
+  }
+
+  /** The delay-based estimate alone (bps): what the link carries by its queue, whatever loss says. */
+  get delayBasedBps(): number {
+    return this.aimd.bps;
   }
 
   /** Received rate measured from feedback (bps), 0 until known: for the allocator and the prober. */

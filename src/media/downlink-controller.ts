@@ -169,8 +169,9 @@ export class DownlinkController {
 
   /**
    * What the videos forwarded now may keep their floors within: the highest estimate of the last
-   * PAUSE_PERSIST_MS, so one low reading (a late feedback, a loss report, our own stall) pauses nobody; 0
-   * while the link shows a queue (it runs full now: shed at once, audio first).
+   * PAUSE_PERSIST_MS, so one low reading (a late feedback, a loss report, our own stall) pauses nobody, and at
+   * least the delay-based estimate (loss without a queue pauses nobody); 0 while the link shows a queue (it
+   * runs full now: shed at once, audio first).
    */
   private holdBps(budget: number, nowMs: number): number {
     this.recentEst[this.recentNext] = budget;
@@ -180,6 +181,9 @@ export class DownlinkController {
     if (est instanceof TransportCcEstimator && est.queueMs >= HOLD_MAX_QUEUE_MS) return 0;
     let max = 0;
     for (let k = 0; k < RECENT_ESTIMATES; k++) if (nowMs - this.recentAt[k] <= PAUSE_PERSIST_MS && this.recentEst[k] > max) max = this.recentEst[k];
+    // Loss alone pauses nobody: without a queue, what is forwarded keeps its floor within the delay-based
+    // estimate (a single-layer video has no lower layer to step to, and sending less does not cure loss).
+    if (est instanceof TransportCcEstimator && est.delayBasedBps > max) max = est.delayBasedBps;
     return max;
   }
 
