@@ -440,6 +440,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
     let last = -Infinity;
     let firstSent = Infinity;
     let lastSent = -Infinity;
+    let lastSentOwd = 0;
     let bytes = 0;
     let firstSize = 0;
     for (let i = 0; i < n; i++) {
@@ -450,7 +451,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
       if (a < first) (first = a), (firstSize = this.sSize[i]);
       if (a > last) last = a;
       if (this.sSend[i] < firstSent) firstSent = this.sSend[i];
-      if (this.sSend[i] > lastSent) lastSent = this.sSend[i];
+      if (this.sSend[i] > lastSent) (lastSent = this.sSend[i]), (lastSentOwd = owd);
       bytes += this.sSize[i];
     }
     // Received rate of this feedback's packets (the first one only opens the interval).
@@ -467,6 +468,10 @@ export class TransportCcEstimator implements BandwidthEstimator {
     if (n >= 4 && sendSpan >= STALL_MIN_SEND_SPAN_MS && last - first <= STALL_COMPRESSION * sendSpan && max - base >= STALL_MIN_PEAK_MS) {
       this.stallUntilMs = nowMs + STALL_HOLD_MS;
       this.stallReleases++;
+      // Every packet of a release waited for it, so its least delay is no queue: what the last one sent
+      // found is what the path holds now.
+      this.queueMs = Math.max(0, lastSentOwd - base);
+      if (this.queueMs <= QUEUE_MS) this.queueStreak = 0;
     }
     this.queueStreak = this.queueMs > QUEUE_MS ? this.queueStreak + 1 : 0;
   }
