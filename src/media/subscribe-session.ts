@@ -1,5 +1,5 @@
 import { countDrop } from '../metrics/drop-reasons.ts';
-import { packetStats } from '../metrics/registry.ts';
+import { packetStats, repairStats } from '../metrics/registry.ts';
 import type { RtpView } from '../rtp/rtp-packet.ts';
 import { parseRtcp } from '../rtp/rtcp-compound.ts';
 import type { RtcpPacket } from '../rtp/rtcp-types.ts';
@@ -10,6 +10,7 @@ import type { TransportHandler, TransportState, WebRtcTransport } from '../trans
 import { PacedSender, type PacedSenderOptions } from './paced-sender.ts';
 import { DownlinkController, type DownlinkInputs, type DownlinkOptions } from './downlink-controller.ts';
 import { NO_CAPS } from '../allocation/receive-caps.ts';
+import { RtxDiscardDetector } from './rtx-discard-detector.ts';
 
 export interface SubscribeSessionOptions {
   /** Priorities and device caps of this subscriber (default: equal priorities, no caps). */
@@ -31,6 +32,8 @@ const SR_INTERVAL_MS = 1000;
 export class SubscribeSession implements TransportHandler {
   readonly sender: PacedSender;
   readonly downlink: DownlinkController;
+  /** Whether this subscriber throws our RTX away; its video consumers report repairs and NACKs to it. */
+  readonly rtxWatch = new RtxDiscardDetector();
   private readonly bySsrc = new Map<number, Consumer>();
   private readonly list: Consumer[] = [];
   private readonly rtcpScratch: RtcpPacket[] = [];
@@ -53,6 +56,13 @@ export class SubscribeSession implements TransportHandler {
     this.downlink.onPacketLost = (tseq) => {
       if (this.sender.lossy) this.sender.streamOf(tseq, this.repairLost);
     };
+    this.rtxWatch.onDetected = () => {
+      repairStats.rtxDiscardingSubscribers++;
+      opts.downlink?.log?.info('subscriber discards RTX: repairs go in the original stream, no probe padding', {
+        repairs: this.rtxWatch.repairs,
+        unheeded: this.rtxWatch.unheeded,
+      });
+    };
     transport.setHandler(this);
   }
 
@@ -66,6 +76,7 @@ export class SubscribeSession implements TransportHandler {
     this.list.push(c);
     this.bySsrc.set(c.params.ssrc, c);
     if (c.params.rtxSsrc !== null) this.bySsrc.set(c.params.rtxSsrc, c);
+    c.rtxWatch = this.rtxWatch;
     if (c.kind === 'video') this.sender.addPaddingSource(c);
     this.downlink.invalidate();
   }
