@@ -58,6 +58,7 @@ export class SubscribeSession implements TransportHandler {
     };
     this.rtxWatch.onDetected = () => {
       repairStats.rtxDiscardingSubscribers++;
+      this.sender.receiverDropsRtx = true;
       opts.downlink?.log?.info('subscriber discards RTX: repairs go in the original stream, no probe padding', {
         repairs: this.rtxWatch.repairs,
         unheeded: this.rtxWatch.unheeded,
@@ -75,7 +76,10 @@ export class SubscribeSession implements TransportHandler {
     if (this.list.includes(c)) return;
     this.list.push(c);
     this.bySsrc.set(c.params.ssrc, c);
-    if (c.params.rtxSsrc !== null) this.bySsrc.set(c.params.rtxSsrc, c);
+    if (c.params.rtxSsrc !== null) {
+      this.bySsrc.set(c.params.rtxSsrc, c);
+      this.sender.rtxSsrcs.add(c.params.rtxSsrc);
+    }
     c.rtxWatch = this.rtxWatch;
     if (c.kind === 'video') this.sender.addPaddingSource(c);
     this.downlink.invalidate();
@@ -85,7 +89,10 @@ export class SubscribeSession implements TransportHandler {
     const i = this.list.indexOf(c);
     if (i >= 0) this.list.splice(i, 1);
     this.bySsrc.delete(c.params.ssrc);
-    if (c.params.rtxSsrc !== null) this.bySsrc.delete(c.params.rtxSsrc);
+    if (c.params.rtxSsrc !== null) {
+      this.bySsrc.delete(c.params.rtxSsrc);
+      this.sender.rtxSsrcs.delete(c.params.rtxSsrc);
+    }
     this.sender.removePaddingSource(c);
     this.downlink.invalidate();
   }
