@@ -52,9 +52,12 @@ export class SubscribeSession implements TransportHandler {
   ) {
     this.sender = new PacedSender(transport, clock, opts.sender);
     this.downlink = new DownlinkController(this.sender, opts.inputs ?? EQUAL, opts.downlink);
-    // On a lossy path, a media packet the browser's feedback reports lost is repaired at once.
+    // On a lossy path, a media packet the browser's feedback reports lost is repaired at once. Not for a
+    // subscriber that gets its repairs in the original stream: a guess that duplicates a packet it has (or
+    // the NACK's repair) is dropped by its SRTP replay check (RFC 3711 §3.3.2) before transport-wide CC sees
+    // it, so feedback reports the copy lost, which is repaired again: a loop that reads as 10–25 % loss.
     this.downlink.onPacketLost = (tseq) => {
-      if (this.sender.lossy) this.sender.streamOf(tseq, this.repairLost);
+      if (this.sender.lossy && !this.rtxWatch.discarding) this.sender.streamOf(tseq, this.repairLost);
     };
     this.rtxWatch.onDetected = () => {
       repairStats.rtxDiscardingSubscribers++;
