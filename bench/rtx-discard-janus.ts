@@ -11,8 +11,8 @@
  * Set-up as bench/adaptation-janus.ts (same libraries): a network namespace (Janus gathers no loopback
  * candidates), a fresh server process per measurement, the order alternating between runs. Proxima: every
  * client crosses one proxy (the server announces its port), each subscriber's own link gets the loss
- * (WeatherProxy.linkOf), the publisher's stays clear. Janus: only the subscribers cross the proxy, so its
- * shared downstream is theirs.
+ * (WeatherProxy.linkOf), the publisher's stays clear. Janus: each subscriber sends to a proxy of its own in
+ * front of its handle's candidate (Janus is ICE-lite and answers the proxy's address); the publisher does not.
  *
  * Run (root): node --import tsx bench/rtx-discard-janus.ts [--runs 3] [--subscribers 10] [--seconds 30]
  */
@@ -173,9 +173,9 @@ async function measureProxima(run: number, clip: MediaClip, certificate: DtlsCer
 
 async function measureJanus(run: number, clip: MediaClip, certificate: DtlsCertificate): Promise<Measurement> {
   const janus = await startJanus({ ns: nsView, debugLevel: 2 });
-  // Only the subscribers talk to this proxy: its shared downstream is their links.
-  const proxy = new WeatherProxy({ listenPort: 0, target: { address: '127.0.0.1', port: 9 }, seed: run });
-  await proxy.start();
+  // A proxy per subscriber, in front of the candidate of its own handle (a proxy has one target): its
+  // downstream is that subscriber's link.
+  const proxies: WeatherProxy[] = [];
   const people: LoadPerson[] = [];
   try {
     const room = await JanusVideoRoomClient.createRoom(janus.url, { publishers: 1 });
@@ -188,9 +188,10 @@ async function measureJanus(run: number, clip: MediaClip, certificate: DtlsCerti
       publishers: 1,
       random: seededRandom(run),
       subscribeAll: true,
-      // Subscribers join one at a time: each new proxy client goes to the candidate of its own handle.
-      subscriberRemote: (_spec, candidate) => {
-        proxy.setTarget({ address: candidate.ip, port: candidate.port });
+      subscriberRemote: async (_spec, candidate) => {
+        const proxy = new WeatherProxy({ listenPort: 0, target: { address: candidate.ip, port: candidate.port }, seed: run * 100 + proxies.length });
+        proxies.push(proxy);
+        await proxy.start();
         return { ip: '127.0.0.1', port: proxy.port };
       },
     });
@@ -202,12 +203,16 @@ async function measureJanus(run: number, clip: MediaClip, certificate: DtlsCerti
       people.push(s);
       subs.push(s);
     }
-    await waitFor('video at every subscriber', () => subs.every((s) => videoFrames(s) > 0), 30_000);
-    const { publisherKbps, results } = await measureWindow(pub, subs, () => proxy.down.setConfig({ loss: LOSS }));
+    await waitFor('video at every subscriber', () => subs.every((s) => videoFrames(s) > 0), 30_000).catch((e: Error) => {
+      throw new Error(`${e.message} (frames: ${subs.map((s) => videoFrames(s)).join(' ')}; packets: ${subs.map((s) => s.receivers[0]!.totals().packets).join(' ')})`);
+    });
+    const { publisherKbps, results } = await measureWindow(pub, subs, () => {
+      for (const p of proxies) p.down.setConfig({ loss: LOSS });
+    });
     return { server: 'janus', run, publisherKbps, subscribers: results, errors: people.flatMap((p) => p.errors.map((e) => e.message)) };
   } finally {
     for (const p of people) p.close();
-    await proxy.close();
+    for (const p of proxies) await p.close();
     await janus.close();
   }
 }
