@@ -54,6 +54,9 @@ const RTX_BURST_MS = 250;
 
 export interface PacedSenderCounters {
   queued: number;
+  /** Packets sent on an RTX SSRC (repairs and padding) and on media SSRCs (`rtxSsrcs` tells them apart). */
+  rtxSent: number;
+  mediaSent: number;
   rtxLimited: number;
   probePackets: number;
   probeBytes: number;
@@ -82,7 +85,7 @@ export class PacedSender implements OutgoingTransport, PacerSink {
   receiverDropsRtx = false;
   /** Our RTX SSRCs towards this subscriber (kept by the subscribe session), for `receiverDropsRtx`. */
   readonly rtxSsrcs = new Set<number>();
-  readonly counters: PacedSenderCounters = { queued: 0, rtxLimited: 0, probePackets: 0, probeBytes: 0 };
+  readonly counters: PacedSenderCounters = { queued: 0, rtxSent: 0, mediaSent: 0, rtxLimited: 0, probePackets: 0, probeBytes: 0 };
   private readonly rtxShare: number;
   private readonly maxSlots: number;
   // Slot pool: buffers, lengths, tcc offsets; a free list as a stack of indices.
@@ -243,7 +246,11 @@ export class PacedSender implements OutgoingTransport, PacerSink {
       this.tseqRtpSeq[k] = (buf[2] << 8) | buf[3];
     }
     if (!this.wire.sendRtp(buf, length)) return false;
-    if (seq >= 0) this.estimator.onPacketSent(seq, length + WIRE_OVERHEAD_BYTES, nowMs, clusterId >= 0, this.receiverDropsRtx && this.receiverDrops(buf));
+    if (seq >= 0) {
+      if (this.rtxSsrcs.has(buf.readUInt32BE(8))) this.counters.rtxSent++;
+      else this.counters.mediaSent++;
+      this.estimator.onPacketSent(seq, length + WIRE_OVERHEAD_BYTES, nowMs, clusterId >= 0, this.receiverDropsRtx && this.receiverDrops(buf));
+    }
     return true;
   }
 

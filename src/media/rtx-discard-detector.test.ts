@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { REPAIR_GRACE_MS, RtxDiscardDetector, UNHEEDED_MIN_PACKETS, UNHEEDED_WINDOW_MS } from './rtx-discard-detector.ts';
+import { FEEDBACK_WINDOW_MS, REPAIR_GRACE_MS, RTX_MIN_PACKETS, RtxDiscardDetector, UNHEEDED_MIN_PACKETS, UNHEEDED_WINDOW_MS } from './rtx-discard-detector.ts';
 import { seededRandom } from '../util/prng.ts';
 
 describe('RtxDiscardDetector', () => {
@@ -52,5 +52,34 @@ describe('RtxDiscardDetector', () => {
     const d = new RtxDiscardDetector();
     assert.equal(d.judgeMs(30), 30 + REPAIR_GRACE_MS);
     assert.equal(d.judgeMs(-1), 100 + REPAIR_GRACE_MS, 'RTT not measured yet: assume 100 ms');
+  });
+
+  describe('transport-wide feedback: RTX lost, media not', () => {
+    /** Runs windows of (rtx sent, rtx lost, media sent, media lost) through judgeFeedback. */
+    function run(windows: Array<[number, number, number, number]>): RtxDiscardDetector {
+      const d = new RtxDiscardDetector();
+      let rs = 0, rl = 0, ms = 0, ml = 0;
+      d.judgeFeedback(0, 0, 0, 0, 0); // opens the first window
+      windows.forEach(([a, b, c, e], i) => {
+        rs += a;
+        rl += b;
+        ms += c;
+        ml += e;
+        d.judgeFeedback((i + 1) * FEEDBACK_WINDOW_MS, rs, rl, ms, ml);
+      });
+      return d;
+    }
+
+    it('a probe cluster of RTX padding lost while the media arrive decides in one window', () => {
+      const d = run([[24, 23, 120, 2]]);
+      assert.equal(d.discarding, true);
+      assert.equal(d.byFeedback, true);
+    });
+
+    it('a congested or lossy path (RTX lost like media), or too few RTX packets, does not', () => {
+      assert.equal(run([[40, 30, 120, 40], [40, 40, 100, 60]]).discarding, false, 'everything lost: the path');
+      assert.equal(run([[40, 3, 120, 6], [60, 5, 120, 7]]).discarding, false, '5 % loss of everything');
+      assert.equal(run([[RTX_MIN_PACKETS - 1, RTX_MIN_PACKETS - 1, 120, 2]]).discarding, false, 'too few to tell');
+    });
   });
 });

@@ -9,6 +9,14 @@
  * copies that is a fifth of the repairs. A receiver that discards RTX re-NACKs every one. So it takes both
  * UNHEEDED_MIN_PACKETS unheeded repairs and UNHEEDED_SHARE of the packets repaired in the same window.
  *
+ * The second, faster evidence is its transport-wide feedback: it reports (nearly) every packet on an RTX
+ * SSRC lost — repairs and probe padding alike — while the media beside them arrive. Probe padding starts
+ * with the connection, so this usually decides within the first seconds, before any media loss, and before
+ * the "lost" RTX has cut the loss-based estimate under the video (issue 13: paused for good, since a paused
+ * video gives no NACKs and its probes were discarded too). On a congested or lossy path RTX and media are
+ * lost alike; here RTX_LOST_SHARE of at least RTX_MIN_PACKETS RTX packets in one FEEDBACK_WINDOW_MS while
+ * media lose under MEDIA_LOST_MAX_SHARE.
+ *
  * Pure logic on injected times; the consumers report to the one detector of their subscribe session. Nothing
  * allocates.
  */
@@ -27,6 +35,13 @@ export const UNHEEDED_SHARE = 0.5;
 export const UNHEEDED_WINDOW_MS = 4000;
 /** A repair counts as unheeded only this long (plus the RTT) after it left: its NACK may have crossed it. */
 export const REPAIR_GRACE_MS = 20;
+/** RTX packets (repairs and padding) a feedback window needs before it may decide: a probe cluster or two. */
+export const RTX_MIN_PACKETS = 20;
+/** …of which feedback reported at least this share lost (a discarding receiver: all but those not yet reported)… */
+export const RTX_LOST_SHARE = 0.8;
+/** …while media packets sent in the same window lost less than this (loss that hits everything is the path's). */
+export const MEDIA_LOST_MAX_SHARE = 0.2;
+export const FEEDBACK_WINDOW_MS = 2000;
 /** RTT assumed before one was measured. */
 const UNKNOWN_RTT_MS = 100;
 
@@ -43,6 +58,12 @@ export class RtxDiscardDetector {
   private curUnheeded = 0;
   private prevRepairs = 0;
   private prevUnheeded = 0;
+  // Counter values (RTX sent/lost, media sent/lost) when the current feedback window began.
+  private fbStart = -Infinity;
+  private fbRtxSent = 0;
+  private fbRtxLost = 0;
+  private fbMediaSent = 0;
+  private fbMediaLost = 0;
 
   /** How long after a repair left a NACK of the same packet says the repair was not used. */
   judgeMs(rttMs: number): number {
@@ -69,6 +90,33 @@ export class RtxDiscardDetector {
       this.onDetected?.();
     }
   }
+
+  /**
+   * Media loop: running totals of packets sent on RTX SSRCs and on media SSRCs, and of those transport-wide
+   * feedback reported lost. Judged once per FEEDBACK_WINDOW_MS.
+   */
+  judgeFeedback(nowMs: number, rtxSent: number, rtxLost: number, mediaSent: number, mediaLost: number): void {
+    if (nowMs - this.fbStart < FEEDBACK_WINDOW_MS) return;
+    const rs = rtxSent - this.fbRtxSent;
+    const rl = rtxLost - this.fbRtxLost;
+    const ms = mediaSent - this.fbMediaSent;
+    const ml = mediaLost - this.fbMediaLost;
+    const judged = this.fbStart !== -Infinity;
+    this.fbStart = nowMs;
+    this.fbRtxSent = rtxSent;
+    this.fbRtxLost = rtxLost;
+    this.fbMediaSent = mediaSent;
+    this.fbMediaLost = mediaLost;
+    if (!judged || this.discarding) return;
+    if (rs >= RTX_MIN_PACKETS && rl >= RTX_LOST_SHARE * rs && ml < MEDIA_LOST_MAX_SHARE * ms) {
+      this.byFeedback = true;
+      this.discarding = true;
+      this.onDetected?.();
+    }
+  }
+
+  /** Whether transport-wide feedback decided (else repeated NACKs did). */
+  byFeedback = false;
 
   private roll(nowMs: number): void {
     if (nowMs - this.windowStart < UNHEEDED_WINDOW_MS) return;

@@ -56,13 +56,12 @@ export class SubscribeSession implements TransportHandler {
     // subscriber that gets its repairs in the original stream: a guess that duplicates a packet it has (or
     // the NACK's repair) is dropped by its SRTP replay check (RFC 3711 §3.3.2) before transport-wide CC sees
     // it, so feedback reports the copy lost, which is repaired again: a loop that reads as 10–25 % loss.
-    this.downlink.onPacketLost = (tseq) => {
-      if (this.sender.lossy && !this.rtxWatch.discarding) this.sender.streamOf(tseq, this.repairLost);
-    };
+    this.downlink.onPacketLost = (tseq) => this.sender.streamOf(tseq, this.onLostPacket);
     this.rtxWatch.onDetected = () => {
       repairStats.rtxDiscardingSubscribers++;
       this.sender.receiverDropsRtx = true;
       opts.downlink?.log?.info('subscriber discards RTX: repairs go in the original stream, no probe padding', {
+        evidence: this.rtxWatch.byFeedback ? 'transport-wide feedback: RTX lost, media not' : 'NACKs again for repaired packets',
         repairs: this.rtxWatch.repairs,
         unheeded: this.rtxWatch.unheeded,
       });
@@ -100,7 +99,17 @@ export class SubscribeSession implements TransportHandler {
     this.downlink.invalidate();
   }
 
-  private readonly repairLost = (ssrc: number, seq: number): void => {
+  /** Feedback reported lost, by stream: counted for the RTX-discard detector (RTX against media). */
+  private rtxLost = 0;
+  private mediaLost = 0;
+
+  private readonly onLostPacket = (ssrc: number, seq: number): void => {
+    if (this.sender.rtxSsrcs.has(ssrc)) {
+      this.rtxLost++;
+      return;
+    }
+    this.mediaLost++;
+    if (!this.sender.lossy || this.rtxWatch.discarding) return;
     const c = this.bySsrc.get(ssrc);
     if (c !== undefined && c.params.ssrc === ssrc && c.kind === 'video') c.repairLost(seq);
   };
@@ -185,6 +194,8 @@ export class SubscribeSession implements TransportHandler {
   /** Called by the media loop every ~20 ms. */
   tick(now: number): void {
     if (this.closed) return;
+    const sent = this.sender.counters;
+    this.rtxWatch.judgeFeedback(now, sent.rtxSent, this.rtxLost, sent.mediaSent, this.mediaLost);
     this.downlink.tick(now, this.list);
     if (!this.transport.connected || now - this.lastSrMs < SR_INTERVAL_MS) return;
     this.lastSrMs = now;
