@@ -119,7 +119,7 @@ describe('a subscriber that discards RTX (issue 13)', () => {
     }
     const residual = report.expected > 0 ? report.lost / report.expected : 1;
     const share = report.bytes / pubBytes;
-    const diag = `decided by ${consumer.rtxWatch?.byFeedback ? "feedback" : "NACKs"}; feedback lost in the window: ${JSON.stringify(Object.fromEntries(lostBy))}, ${est.packetsLost} in all; detected after ${Math.round(detectedAfterMs)} ms; window ${Math.round(elapsed)} ms: ${report.lost}/${report.expected} lost, ${report.bytes} of ${pubBytes} bytes, ${report.nacksSent} NACKs; link down ${JSON.stringify(link.down.counters)}; estimate ${Math.round(me.downlink!.estimator.estimate(systemClock.now()) / 1000)} kbit/s; ${serverDiagnostics()}`;
+    const diag = `decided by ${consumer.rtxWatch?.byFeedback ? 'feedback' : 'NACKs'}; feedback lost in the window: ${JSON.stringify(Object.fromEntries(lostBy))}, ${est.packetsLost} in all; detected after ${Math.round(detectedAfterMs)} ms; window ${Math.round(elapsed)} ms: ${report.lost}/${report.expected} lost, ${report.bytes} of ${pubBytes} bytes, ${report.nacksSent} NACKs; link down ${JSON.stringify(link.down.counters)}; estimate ${Math.round(me.downlink!.estimator.estimate(systemClock.now()) / 1000)} kbit/s; ${serverDiagnostics()}`;
     t.diagnostic(`server, once a second: ${samples.filter((_, i) => i % 10 === 0).map((x) => `${Math.round((x.t - samples[0]!.t) / 1000)}s ${x.note}`).join(', ')}`);
     t.diagnostic(`residual ${(residual * 100).toFixed(2)} %, ${(share * 100).toFixed(1)} % of the bitrate, longest pause ${Math.round(longestPause)} ms; ${diag}`);
     assert.ok(repairStats.originalStreamResends > resendsBefore, `repairs went in the original stream (${diag})`);
