@@ -81,5 +81,11 @@ describe('RtxDiscardDetector', () => {
       assert.equal(run([[40, 3, 120, 6], [60, 5, 120, 7]]).discarding, false, '5 % loss of everything');
       assert.equal(run([[RTX_MIN_PACKETS - 1, RTX_MIN_PACKETS - 1, 120, 2]]).discarding, false, 'too few to tell');
     });
+
+    it('windows with few RTX packets (a paused video: probe clusters only) add up until there are enough', () => {
+      const d = run([[10, 10, 100, 1], [10, 10, 100, 2]]);
+      assert.equal(d.discarding, true);
+      assert.equal(run(Array.from({ length: 12 }, () => [2, 2, 100, 1] as [number, number, number, number])).discarding, false, 'a trickle older than FEEDBACK_MAX_WINDOW_MS does not');
+    });
   });
 });

@@ -14,8 +14,9 @@
  * with the connection, so this usually decides within the first seconds, before any media loss, and before
  * the "lost" RTX has cut the loss-based estimate under the video (issue 13: paused for good, since a paused
  * video gives no NACKs and its probes were discarded too). On a congested or lossy path RTX and media are
- * lost alike; here RTX_LOST_SHARE of at least RTX_MIN_PACKETS RTX packets in one FEEDBACK_WINDOW_MS while
- * media lose under MEDIA_LOST_MAX_SHARE.
+ * lost alike; here RTX_LOST_SHARE of at least RTX_MIN_PACKETS RTX packets while media lose under
+ * MEDIA_LOST_MAX_SHARE, judged every FEEDBACK_WINDOW_MS; a window with fewer RTX packets is extended (up to
+ * FEEDBACK_MAX_WINDOW_MS): periodic probe clusters of ~10 packets every 1–2 s are all a paused video sends.
  *
  * Pure logic on injected times; the consumers report to the one detector of their subscribe session. Nothing
  * allocates.
@@ -42,6 +43,7 @@ export const RTX_LOST_SHARE = 0.8;
 /** …while media packets sent in the same window lost less than this (loss that hits everything is the path's). */
 export const MEDIA_LOST_MAX_SHARE = 0.2;
 export const FEEDBACK_WINDOW_MS = 2000;
+export const FEEDBACK_MAX_WINDOW_MS = 10_000;
 /** RTT assumed before one was measured. */
 const UNKNOWN_RTT_MS = 100;
 
@@ -102,6 +104,8 @@ export class RtxDiscardDetector {
     const ms = mediaSent - this.fbMediaSent;
     const ml = mediaLost - this.fbMediaLost;
     const judged = this.fbStart !== -Infinity;
+    // Too few RTX packets to tell yet: keep counting into this window (unless it is old).
+    if (judged && rs < RTX_MIN_PACKETS && nowMs - this.fbStart < FEEDBACK_MAX_WINDOW_MS) return;
     this.fbStart = nowMs;
     this.fbRtxSent = rtxSent;
     this.fbRtxLost = rtxLost;
