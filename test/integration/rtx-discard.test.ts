@@ -4,7 +4,8 @@
  * (~600 kbit/s) while its own link drops 2 % of what the server sends it (WeatherProxy). The server must
  * notice, repair in the original stream, and keep the video going at full rate: the subscriber ends with
  * < 1 % residual loss and ≥ 90 % of the publisher's bitrate, and the server's records (the consumer's target
- * and current layer, sampled every 100 ms) never show the video paused for 2 s.
+ * and current layer, sampled every 100 ms) never show the video paused for 2 s. A second subscriber that uses
+ * RTX as browsers do, behind the same loss, must be left on RTX (no false detection).
  *
  * Limits a correct server meets with room on a busy two-core machine: detection needs ~5 unheeded repairs
  * (~4 s at 2 % of ~60 packets/s) and gets 45 s; the measured window starts after it.
@@ -62,6 +63,14 @@ describe('a subscriber that discards RTX (issue 13)', () => {
     const consumer = await waitFor('the video consumer', () => me.consumerOf(producer.id), 10_000);
     await waitFor('the first frame', () => receiver.firstFrameAt !== null, 20_000);
     const link = await waitFor('the subscriber\'s own link', () => proxy!.linkOf(me.subscribeTransport?.remotePort ?? -1), 10_000);
+    // Beside it, behind the same loss, a subscriber that uses RTX as browsers do: it must stay on RTX.
+    const normal = await target.join({ name: 'N', publish: false, x: 19, y: 21 });
+    people.push(normal);
+    const normalMe = space.participants.get(normal.id)!;
+    const normalConsumer = await waitFor('its video consumer', () => normalMe.consumerOf(producer.id), 10_000);
+    await waitFor('its first frame', () => normal.receivers[0]!.firstFrameAt !== null, 20_000);
+    const normalLink = await waitFor('its own link', () => proxy!.linkOf(normalMe.subscribeTransport?.remotePort ?? -1), 10_000);
+    normalLink.down.setConfig({ loss: LOSS });
 
     // The server's own record of the video, every 100 ms from the moment the loss starts.
     const samples: Array<{ t: number; playing: boolean; note: string }> = [];
@@ -86,11 +95,13 @@ describe('a subscriber that discards RTX (issue 13)', () => {
 
     // The measured window: after the switch.
     receiver.startWindow();
+    normal.receivers[0]!.startWindow();
     const layer = producer.layers[0]!;
     const pubBytes0 = layer.stats.bytes;
     const t0 = performance.now();
     await sleep(MEASURE_MS);
     const report = receiver.reports().find((r) => r.kind === 'video')!;
+    const normalReport = normal.receivers[0]!.reports().find((r) => r.kind === 'video')!;
     const pubBytes = layer.stats.bytes - pubBytes0;
     const elapsed = performance.now() - t0;
     sample();
@@ -129,6 +140,9 @@ describe('a subscriber that discards RTX (issue 13)', () => {
     // Each repair goes once, in the original stream, and only when NACKed (see SubscribeSession): a duplicate
     // would be dropped by the receiver's SRTP replay check and read as loss by the estimator.
     assert.ok(share >= 0.9, `${(share * 100).toFixed(1)} % of the publisher's bytes (${diag})`);
+    assert.equal(normalConsumer.rtxWatch?.discarding, false, 'a subscriber that uses RTX is left on RTX');
+    assert.ok(normalReport.rtxPackets > 0, 'and repaired by it');
+    assert.ok(normalReport.lost / normalReport.expected < 0.01, `its residual loss ${normalReport.lost}/${normalReport.expected}`);
     assert.ok(longestPause < MAX_PAUSE_MS, `paused for ${Math.round(longestPause)} ms (${diag})`);
   });
 });
