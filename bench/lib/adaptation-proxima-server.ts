@@ -31,6 +31,8 @@ export interface ServerSubscriberState {
   estimateBps: number;
   state: string;
   videos: ServerVideoState[];
+  /** The server found this subscriber discarding RTX (its repairs go in the original stream). */
+  rtxDiscarding: boolean;
 }
 
 type Request = { id: number; op: 'subscribePort' | 'subscriberState'; space: string; participant: string; publishers?: string[] };
@@ -114,13 +116,15 @@ async function childMain(announcedPort: number): Promise<void> {
     if (req.op === 'subscribePort') return sub?.subscribeTransport?.remotePort ?? 0;
     const snap = sub?.downlink?.snapshot();
     const videos: ServerVideoState[] = [];
+    let rtxDiscarding = false;
     for (const pubId of req.publishers ?? []) {
       const prod = [...(participant(req.space, pubId)?.producers.values() ?? [])].find((p) => p.kind === 'video');
       const c = prod ? sub?.consumerOf(prod.id) : undefined;
       const a = prod ? snap?.allocation?.tracks.find((t) => t.trackId === prod.id) : undefined;
+      if (c?.rtxWatch?.discarding) rtxDiscarding = true;
       videos.push({ publisher: pubId, target: c ? layer(c.target) : null, current: c ? layer(c.current) : null, reason: a?.reason ?? '?' });
     }
-    return { estimateBps: snap?.estimator.estimateBps ?? 0, state: snap?.estimator.state ?? '?', videos } satisfies ServerSubscriberState;
+    return { estimateBps: snap?.estimator.estimateBps ?? 0, state: snap?.estimator.state ?? '?', videos, rtxDiscarding } satisfies ServerSubscriberState;
   };
   process.on('message', (req: Request) => {
     let reply: Reply;

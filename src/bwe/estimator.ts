@@ -38,9 +38,11 @@ export interface BweStats {
 export interface BandwidthEstimator {
   /**
    * One packet handed to the socket. Hot path: must not allocate. `transportSeq` is the 16-bit wrapping
-   * transport-wide seq written into the packet; `isProbe` marks packets sent as part of a probe cluster.
+   * transport-wide seq written into the packet; `isProbe` marks packets sent as part of a probe cluster;
+   * `receiverDrops` marks a packet the receiver is known to discard unseen (RTX or padding to a receiver
+   * that throws them away): its loss is not the path's.
    */
-  onPacketSent(transportSeq: number, sizeBytes: number, nowMs: number, isProbe?: boolean): void;
+  onPacketSent(transportSeq: number, sizeBytes: number, nowMs: number, isProbe?: boolean, receiverDrops?: boolean): void;
   onTransportFeedback(fb: TwccFeedback, nowMs: number): void;
   /** Receiver estimate (REMB, draft-alvestrand-rmcat-remb-03), bits per second. */
   onRemb?(bps: number, nowMs: number): void;

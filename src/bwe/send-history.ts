@@ -26,6 +26,8 @@ export class SendHistory {
   private readonly bytes: Uint32Array;
   private readonly cluster: Int32Array;
   private readonly status: Uint8Array;
+  /** 1: the receiver demonstrably throws this packet away (RTX or padding to a receiver that discards them). */
+  private readonly dropped: Uint8Array;
   private maxSeq = -1;
   /** Packets recorded. */
   sent = 0;
@@ -43,6 +45,7 @@ export class SendHistory {
     this.bytes = new Uint32Array(cap);
     this.cluster = new Int32Array(cap);
     this.status = new Uint8Array(cap);
+    this.dropped = new Uint8Array(cap);
   }
 
   /** Highest unwrapped seq recorded, -1 before the first. */
@@ -58,8 +61,11 @@ export class SendHistory {
     return this.maxSeq + diff;
   }
 
-  /** Records one sent packet; `probeCluster` is -1 for ordinary packets. */
-  add(transportSeq: number, sizeBytes: number, nowMs: number, probeCluster = -1): void {
+  /**
+   * Records one sent packet; `probeCluster` is -1 for ordinary packets; `receiverDrops`: the receiver is
+   * known to throw it away unseen, so its "not received" says nothing about the path.
+   */
+  add(transportSeq: number, sizeBytes: number, nowMs: number, probeCluster = -1, receiverDrops = false): void {
     const ext = this.unwrap(transportSeq);
     if (ext < 0 || ext <= this.maxSeq - this.capacity) return; // older than the ring: nothing to keep
     if (ext > this.maxSeq) this.maxSeq = ext;
@@ -70,6 +76,7 @@ export class SendHistory {
     this.bytes[slot] = sizeBytes;
     this.cluster[slot] = probeCluster;
     this.status[slot] = FB_NONE;
+    this.dropped[slot] = receiverDrops ? 1 : 0;
     this.sent++;
   }
 
@@ -95,6 +102,9 @@ export class SendHistory {
   }
   clusterAt(slot: number): number {
     return this.cluster[slot];
+  }
+  receiverDropsAt(slot: number): boolean {
+    return this.dropped[slot] === 1;
   }
   statusAt(slot: number): number {
     return this.status[slot];

@@ -103,6 +103,32 @@ describe('TransportCcEstimator units', () => {
     assert.equal(est.unknownSeqs, 2);
   });
 
+  test('packets the receiver drops unseen are not path loss', () => {
+    // 10 media packets every 100 ms, all received, and 4 RTX/padding packets the receiver throws away:
+    // 29 % "lost" unless they are flagged.
+    const run = (flag: boolean) => {
+      const est = new TransportCcEstimator({ initialBps: 500_000, probing: false });
+      const b = new TwccFeedbackBuilder();
+      let seq = 0;
+      for (let t = 0; t < 3000; t += 100) {
+        const rx: Array<[number, number]> = [];
+        for (let k = 0; k < 14; k++, seq++) {
+          const discarded = k % 3 === 1 && k < 12;
+          est.onPacketSent(seq, 1000, t + k * 7, false, flag && discarded);
+          if (!discarded) rx.push([seq, 5000 + t + k * 7 + 30]);
+        }
+        for (const fb of feedback(b, rx)) est.onTransportFeedback(fb, t + 130);
+      }
+      return est;
+    };
+    const plain = run(false);
+    assert.ok(plain.lossFraction > 0.25, `unflagged: ${plain.lossFraction}`);
+    const flagged = run(true);
+    assert.equal(flagged.lossFraction, 0);
+    assert.ok(flagged.estimate(3130) >= 500_000, kbps(flagged.estimate(3130)));
+    assert.equal(flagged.packetsLost, plain.packetsLost, 'still reported lost, only not counted as the path\'s');
+  });
+
   test('the 24-bit feedback reference time wraps without a jump in arrival times', () => {
     const est = new TransportCcEstimator({ initialBps: 500_000, probing: false });
     const b = new TwccFeedbackBuilder();
@@ -144,7 +170,7 @@ describe('TransportCcEstimator units', () => {
     est.planProbe(0, 10_000_000); // a cluster is running: probe packets are attributed too
     let seq = 0;
     const bytes = youngBytesAllocated(() => {
-      for (let i = 0; i < 10_000; i++, seq++) est.onPacketSent(seq & 0xffff, 1200, seq, (i & 7) === 0);
+      for (let i = 0; i < 10_000; i++, seq++) est.onPacketSent(seq & 0xffff, 1200, seq, (i & 7) === 0, (i & 3) === 0);
     });
     assert.ok(bytes < 16_000, `young generation grew ${bytes} bytes`);
   });

@@ -200,11 +200,11 @@ export class TransportCcEstimator implements BandwidthEstimator {
     this.current = initial;
   }
 
-  onPacketSent(transportSeq: number, sizeBytes: number, nowMs: number, isProbe = false): void {
+  onPacketSent(transportSeq: number, sizeBytes: number, nowMs: number, isProbe = false, receiverDrops = false): void {
     const cluster = isProbe && this.prober ? this.prober.onProbeSent(sizeBytes, nowMs) : -1;
     this.advanceSent(nowMs);
     this.sentBuckets[this.sentBucket % SENT_BUCKETS] += sizeBytes;
-    this.history.add(transportSeq, sizeBytes, nowMs, cluster);
+    this.history.add(transportSeq, sizeBytes, nowMs, cluster, receiverDrops);
     this.lastSentMs = nowMs;
   }
 
@@ -234,8 +234,9 @@ export class TransportCcEstimator implements BandwidthEstimator {
       const prev = h.statusAt(slot);
       const arrUs = fb.arrivalUs[k];
       // Loss statistics only count packets sent after the last cut: a queue that overflowed before we
-      // reacted reports its losses up to a (bloated) RTT later, and must not be punished twice.
-      const counts = h.sendMsAt(slot) >= this.lastCutMs;
+      // reacted reports its losses up to a (bloated) RTT later, and must not be punished twice. Nor do
+      // packets the receiver throws away unseen (RTX to one that discards it): their loss is not the path's.
+      const counts = h.sendMsAt(slot) >= this.lastCutMs && !h.receiverDropsAt(slot);
       if (Number.isNaN(arrUs)) {
         if (prev !== FB_NONE) continue; // already reported (lost or received)
         h.setStatus(slot, FB_LOST);

@@ -1,5 +1,5 @@
 import { countDrop } from '../metrics/drop-reasons.ts';
-import { objectCounts, packetStats } from '../metrics/registry.ts';
+import { objectCounts, packetStats, repairStats } from '../metrics/registry.ts';
 import { RtpView, writeRtpHeader } from '../rtp/rtp-packet.ts';
 import { ExtensionWriter } from '../rtp/extension-writer.ts';
 import { writeRtx } from '../rtp/rtx.ts';
@@ -12,6 +12,7 @@ import type { ProducerLayer } from './producer-layer.ts';
 import type { LayerOption, LayerTarget } from '../allocation/types.ts';
 import type { OutgoingTransport, PacketMeta, RtpSink } from './media-types.ts';
 import type { PaddingSource } from './paced-sender.ts';
+import type { RtxDiscardDetector } from './rtx-discard-detector.ts';
 import { PRIORITY_AUDIO, PRIORITY_RETRANSMISSION, PRIORITY_VIDEO } from '../bwe/pacer.ts';
 
 export interface ConsumerParams {
@@ -72,6 +73,11 @@ export class Consumer implements RtpSink, PaddingSource {
   onLayerChange: ((consumer: Consumer) => void) | null = null;
   /** Called when a packet was resent (NACK answer or probe padding): its seq as sent first, and the RTX seq (-1 without RTX). */
   onResend: ((seq: number, rtxSeq: number) => void) | null = null;
+  /**
+   * The subscriber's RTX-discard detector (one per subscribe session), told of RTX repairs and of NACKs that
+   * come back for them; once it says `discarding`, repairs go in the original stream and no padding is sent.
+   */
+  rtxWatch: RtxDiscardDetector | null = null;
   /** Spatial switches done (the first layer counts as one). */
   switchCount = 0;
   packetsSent = 0;
@@ -112,6 +118,9 @@ export class Consumer implements RtpSink, PaddingSource {
   private readonly histPic = new Int32Array(HISTORY);
   private readonly histTl0 = new Int16Array(HISTORY);
   private readonly histResentAt = new Float64Array(HISTORY).fill(-Infinity);
+  /** When the first RTX of the packet left (-Infinity: none yet), and whether a NACK after it was counted. */
+  private readonly histRtxAt = new Float64Array(HISTORY).fill(-Infinity);
+  private readonly histUnheeded = new Uint8Array(HISTORY);
   /** Out seq of the keyframe the current layer started with (-1 before): packets before it are not repaired. */
   private switchOutSeq = -1;
   /** How far back from the newest packet the next probe padding resends. */
@@ -328,19 +337,31 @@ export class Consumer implements RtpSink, PaddingSource {
         countDrop('nack_not_decodable');
         continue;
       }
+      const watch = this.rtxWatch;
+      const rtxAt = this.histRtxAt[slot];
+      if (!proactive && watch !== null && rtxAt !== -Infinity && this.histUnheeded[slot] === 0 && now - rtxAt > watch.judgeMs(rtt)) {
+        // Asked again although an RTX of it left long enough ago to have arrived.
+        this.histUnheeded[slot] = 1;
+        watch.onUnheededRepair(now);
+      }
       if (now - this.histResentAt[slot] < minGap) {
         countDrop('nack_too_soon');
         continue;
       }
+      const rtx = this.usesRtx();
       const len = this.writeResend(seq);
       if (len < 0) continue;
       if (this.transport.sendRtp(this.out, len, PRIORITY_RETRANSMISSION, this.tccOffset)) {
         this.histResentAt[slot] = now;
         packetStats.rtxPacketsOut++;
         if (proactive) packetStats.rtxProactiveOut++;
-        this.onResend?.(seq, this.params.rtxSsrc !== null ? this.rtxSeq : -1);
+        if (rtx && rtxAt === -Infinity) {
+          this.histRtxAt[slot] = now;
+          watch?.onRepairSent(now);
+        } else if (!rtx && this.params.rtxSsrc !== null) repairStats.originalStreamResends++;
+        this.onResend?.(seq, rtx ? this.rtxSeq : -1);
         // A lossy path: a second copy (its own RTX seq), so a lost repair is not a lost frame.
-        if (this.transport.lossy && this.params.rtxSsrc !== null) {
+        if (this.transport.lossy && rtx) {
           const again = this.writeResend(seq, true);
           if (again > 0 && this.transport.sendRtp(this.out, again, PRIORITY_RETRANSMISSION, this.tccOffset)) {
             packetStats.rtxPacketsOut++;
@@ -355,11 +376,14 @@ export class Consumer implements RtpSink, PaddingSource {
   /**
    * A probe cluster needs bytes (PaddingSource): resend one of the last packets as RTX — redundancy that
    * also repairs a loss — or, with nothing cached, an RTX padding-only packet (RFC 3550 §5.1). Never
-   * before the first packet or without RTX: padding on the media SSRC would take sequence numbers.
+   * before the first packet or without RTX: padding on the media SSRC would take sequence numbers. Nor to a
+   * subscriber that discards RTX (rtxWatch): it would drop the padding unseen and report it lost, and a
+   * padding-only packet in the media stream would take a sequence number such a receiver (it drops padding
+   * too) sees as a hole and NACKs. Its probe clusters carry media only.
    */
   sendPadding(bytes: number, clusterId: number, _nowMs: number): number {
     const p = this.params;
-    if (this.closed || this.paused || !this.sentAny || p.rtxSsrc === null || p.rtxPayloadType === null) return 0;
+    if (this.closed || this.paused || !this.sentAny || p.rtxSsrc === null || p.rtxPayloadType === null || !this.usesRtx()) return 0;
     const newest = this.rewriter.outSeq;
     for (let tries = 0; tries < PADDING_SPAN; tries++) {
       const seq = (newest - this.padBack) & 0xffff;
@@ -389,9 +413,15 @@ export class Consumer implements RtpSink, PaddingSource {
     return this.transport.sendProbe(out, hl + n, this.tccOffset, clusterId) ? hl + n : 0;
   }
 
+  /** Repairs go as RTX: negotiated, and the subscriber has not shown that it throws RTX away. */
+  private usesRtx(): boolean {
+    return this.params.rtxSsrc !== null && this.params.rtxPayloadType !== null && !(this.rtxWatch?.discarding ?? false);
+  }
+
   /**
-   * Writes into `out` the packet sent as `seq`, as RTX when negotiated (RFC 4588 §4) else on the media SSRC
-   * (RFC 4585 §3.1 allows it); -1 when it is gone from the cache. Sets `tccOffset`.
+   * Writes into `out` the packet sent as `seq`, as RTX when usesRtx() (RFC 4588 §4), else in the original
+   * stream: our SSRC, the sequence number, timestamp and payload it was first sent with (RFC 4588 §1 notes
+   * some systems do; RFC 4585 §3.1 allows it); -1 when it is gone from the cache. Sets `tccOffset`.
    */
   private writeResend(seq: number, quiet = false): number {
     const p = this.params;
@@ -410,7 +440,7 @@ export class Consumer implements RtpSink, PaddingSource {
     ext.clear();
     if (p.ext.transportCc) ext.setTransportSeq(p.ext.transportCc, 0);
     let len: number;
-    if (p.rtxSsrc !== null && p.rtxPayloadType !== null) {
+    if (p.rtxSsrc !== null && p.rtxPayloadType !== null && this.usesRtx()) {
       this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
       len = writeRtx(out, 0, v, { payloadType: p.rtxPayloadType, sequenceNumber: this.rtxSeq, ssrc: p.rtxSsrc }, ext);
     } else {
@@ -594,6 +624,8 @@ export class Consumer implements RtpSink, PaddingSource {
     this.tsOffset = (r.outTs - view.timestamp) >>> 0;
     this.srLayer = layer;
     this.histResentAt[slot] = -Infinity;
+    this.histRtxAt[slot] = -Infinity;
+    this.histUnheeded[slot] = 0;
     if (this.transport.sendRtp(out, len, video ? PRIORITY_VIDEO : PRIORITY_AUDIO, this.tccOffset)) {
       this.sentAny = true;
       this.packetsSent++;

@@ -9,6 +9,8 @@ import { parseRtcp } from '../rtp/rtcp-compound.ts';
 import type { RtcpPacket } from '../rtp/rtcp-types.ts';
 import { FakeClock } from '../util/clock.ts';
 import { dropCount } from '../metrics/drop-reasons.ts';
+import { RtxDiscardDetector, UNHEEDED_MIN_PACKETS } from './rtx-discard-detector.ts';
+import { repairStats } from '../metrics/registry.ts';
 
 /** The subscriber's side of the wire, in process: keeps what the consumer sent, as parsed copies. */
 class CapturingTransport implements OutgoingTransport {
@@ -167,6 +169,46 @@ test('on a lossy path each retransmission goes out twice, under two RTX sequence
   clock.advance(50);
   consumer.onNack([wanted.seq]);
   assert.equal(transport.sent.length, 14, 'asked again later: resent');
+});
+
+test('a subscriber that NACKs RTX-repaired packets again gets repairs in the original stream: same SSRC, sequence number, timestamp and payload; no padding', () => {
+  const { producer, transport, consumer, clock } = setup();
+  const watch = new RtxDiscardDetector();
+  consumer.rtxWatch = watch;
+  transport.rttMs = 10;
+  consumer.resume(clock.now());
+  for (let i = 0; i < 40; i++) producer.onRtp(vp8Packet(500 + i, 1000 + i * 3000, i === 0), clock.now(), false);
+  const sentMedia = transport.sent.length;
+  for (let k = 0; k < UNHEEDED_MIN_PACKETS; k++) {
+    const seq = transport.sent[5 + k].seq;
+    consumer.onNack([seq]);
+    clock.advance(5);
+    consumer.onNack([seq]); // too soon to say anything about the repair
+    assert.equal(watch.unheeded, k);
+    clock.advance(60); // > RTT + REPAIR_GRACE_MS: the RTX had arrived, had it been used
+    consumer.onNack([seq]);
+    consumer.onNack([seq]); // counted once per packet
+    clock.advance(200);
+  }
+  assert.equal(watch.discarding, true);
+  assert.equal(watch.unheeded, UNHEEDED_MIN_PACKETS);
+  const rtx = transport.sent.slice(sentMedia);
+  assert.ok(rtx.slice(0, -1).every((r) => r.ssrc === CONSUMER.rtxSsrc), 'RTX until detected');
+  const last = rtx.at(-1)!;
+  assert.equal(last.ssrc, CONSUMER.ssrc, 'the NACK that decided it is answered in the original stream');
+  const before = repairStats.originalStreamResends;
+  const wanted = transport.sent[20];
+  consumer.onNack([wanted.seq]);
+  const r = transport.sent.at(-1)!;
+  assert.deepEqual({ ssrc: r.ssrc, seq: r.seq, ts: r.ts, pt: r.pt }, { ssrc: CONSUMER.ssrc, seq: wanted.seq, ts: wanted.ts, pt: CONSUMER.payloadType });
+  assert.deepEqual(r.payload, wanted.payload);
+  assert.notEqual(r.tseq, wanted.tseq, 'a transport-wide seq of its own');
+  assert.equal(repairStats.originalStreamResends - before, 1);
+  transport.lossy = true;
+  const n = transport.sent.length;
+  consumer.onNack([transport.sent[21].seq]);
+  assert.equal(transport.sent.length, n + 1, 'no second copy in the original stream, even on a lossy path');
+  assert.equal(consumer.sendPadding(300, 1, clock.now()), 0, 'no probe padding');
 });
 
 test('a NACK for something never sent or long gone is a counted drop, not a crash', () => {

@@ -31,10 +31,10 @@ class Wire implements RtpWire {
 
 /** Records what the sender reports to the estimator; a fixed estimate. */
 class Recorder implements BandwidthEstimator {
-  reports: Array<{ seq: number; size: number; at: number; probe: boolean }> = [];
+  reports: Array<{ seq: number; size: number; at: number; probe: boolean; receiverDrops: boolean }> = [];
   constructor(private readonly bps: number) {}
-  onPacketSent(seq: number, size: number, at: number, probe = false): void {
-    this.reports.push({ seq, size, at, probe });
+  onPacketSent(seq: number, size: number, at: number, probe = false, receiverDrops = false): void {
+    this.reports.push({ seq, size, at, probe, receiverDrops });
   }
   onTransportFeedback(): void {}
   estimate(): number {
@@ -79,6 +79,36 @@ test('within the budget packets leave at once, numbered in send order, and each 
     est.reports.map((r) => [r.seq, r.size, r.probe]),
     wire.sent.map((s) => [s.tseq, 200 + WIRE_OVERHEAD_BYTES, false]),
   );
+});
+
+test('once the subscriber is known to discard RTX, RTX and padding-only packets are reported as dropped by the receiver', () => {
+  const { clock, sender, est } = setup(2_000_000);
+  const MEDIA = 0x1111;
+  const RTX = 0x2222;
+  sender.rtxSsrcs.add(RTX);
+  const rtp = (ssrc: number, padding: boolean) => {
+    const b = Buffer.alloc(200);
+    b[0] = padding ? 0xa0 : 0x80;
+    b.writeUInt32BE(ssrc, 8);
+    return b;
+  };
+  // One at a time, 10 ms apart: each leaves at once.
+  const sendAll = () => {
+    const step = (send: () => boolean) => {
+      assert.equal(send(), true);
+      clock.advance(10);
+    };
+    step(() => sender.sendRtp(rtp(MEDIA, false), 200, PRIORITY_VIDEO, 2));
+    step(() => sender.sendRtp(rtp(RTX, false), 200, PRIORITY_RETRANSMISSION, 2));
+    step(() => sender.sendRtp(rtp(MEDIA, false), 200, PRIORITY_RETRANSMISSION, 2)); // a repair in the original stream
+    step(() => sender.sendProbe(rtp(RTX, true), 200, 2, 1));
+    step(() => sender.sendProbe(rtp(MEDIA, true), 200, 2, 1));
+  };
+  sendAll();
+  assert.deepEqual(est.reports.map((r) => r.receiverDrops), [false, false, false, false, false]);
+  sender.receiverDropsRtx = true;
+  sendAll();
+  assert.deepEqual(est.reports.slice(5).map((r) => r.receiverDrops), [false, true, false, true, true]);
 });
 
 test('a burst over the budget waits in the pool and leaves paced, in order; audio passes the queue', () => {

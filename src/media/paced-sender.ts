@@ -54,6 +54,9 @@ const RTX_BURST_MS = 250;
 
 export interface PacedSenderCounters {
   queued: number;
+  /** Packets sent on an RTX SSRC (repairs and padding) and on media SSRCs (`rtxSsrcs` tells them apart). */
+  rtxSent: number;
+  mediaSent: number;
   rtxLimited: number;
   probePackets: number;
   probeBytes: number;
@@ -75,7 +78,14 @@ export class PacedSender implements OutgoingTransport, PacerSink {
    * only if the browser asks again, which it often does not; on a 5 % path that is 1 in 20 repairs).
    */
   lossy = false;
-  readonly counters: PacedSenderCounters = { queued: 0, rtxLimited: 0, probePackets: 0, probeBytes: 0 };
+  /**
+   * Set once the subscriber is known to throw RTX away (RtxDiscardDetector): from then on RTX and
+   * padding-only packets are reported to the estimator as `receiverDrops`, so their "loss" is not the path's.
+   */
+  receiverDropsRtx = false;
+  /** Our RTX SSRCs towards this subscriber (kept by the subscribe session), for `receiverDropsRtx`. */
+  readonly rtxSsrcs = new Set<number>();
+  readonly counters: PacedSenderCounters = { queued: 0, rtxSent: 0, mediaSent: 0, rtxLimited: 0, probePackets: 0, probeBytes: 0 };
   private readonly rtxShare: number;
   private readonly maxSlots: number;
   // Slot pool: buffers, lengths, tcc offsets; a free list as a stack of indices.
@@ -236,8 +246,17 @@ export class PacedSender implements OutgoingTransport, PacerSink {
       this.tseqRtpSeq[k] = (buf[2] << 8) | buf[3];
     }
     if (!this.wire.sendRtp(buf, length)) return false;
-    if (seq >= 0) this.estimator.onPacketSent(seq, length + WIRE_OVERHEAD_BYTES, nowMs, clusterId >= 0);
+    if (seq >= 0) {
+      if (this.rtxSsrcs.has(buf.readUInt32BE(8))) this.counters.rtxSent++;
+      else this.counters.mediaSent++;
+      this.estimator.onPacketSent(seq, length + WIRE_OVERHEAD_BYTES, nowMs, clusterId >= 0, this.receiverDropsRtx && this.receiverDrops(buf));
+    }
     return true;
+  }
+
+  /** RFC 3550 §5.1: the P bit marks our padding-only packets (media we forward carries none); or an RTX SSRC. */
+  private receiverDrops(buf: Buffer): boolean {
+    return (buf[0] & 0x20) !== 0 || this.rtxSsrcs.has(buf.readUInt32BE(8));
   }
 
   private takeRtxTokens(size: number, nowMs: number): boolean {

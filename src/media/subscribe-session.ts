@@ -1,5 +1,5 @@
 import { countDrop } from '../metrics/drop-reasons.ts';
-import { packetStats } from '../metrics/registry.ts';
+import { packetStats, repairStats } from '../metrics/registry.ts';
 import type { RtpView } from '../rtp/rtp-packet.ts';
 import { parseRtcp } from '../rtp/rtcp-compound.ts';
 import type { RtcpPacket } from '../rtp/rtcp-types.ts';
@@ -10,6 +10,7 @@ import type { TransportHandler, TransportState, WebRtcTransport } from '../trans
 import { PacedSender, type PacedSenderOptions } from './paced-sender.ts';
 import { DownlinkController, type DownlinkInputs, type DownlinkOptions } from './downlink-controller.ts';
 import { NO_CAPS } from '../allocation/receive-caps.ts';
+import { RtxDiscardDetector } from './rtx-discard-detector.ts';
 
 export interface SubscribeSessionOptions {
   /** Priorities and device caps of this subscriber (default: equal priorities, no caps). */
@@ -31,6 +32,8 @@ const SR_INTERVAL_MS = 1000;
 export class SubscribeSession implements TransportHandler {
   readonly sender: PacedSender;
   readonly downlink: DownlinkController;
+  /** Whether this subscriber throws our RTX away; its video consumers report repairs and NACKs to it. */
+  readonly rtxWatch = new RtxDiscardDetector();
   private readonly bySsrc = new Map<number, Consumer>();
   private readonly list: Consumer[] = [];
   private readonly rtcpScratch: RtcpPacket[] = [];
@@ -49,9 +52,19 @@ export class SubscribeSession implements TransportHandler {
   ) {
     this.sender = new PacedSender(transport, clock, opts.sender);
     this.downlink = new DownlinkController(this.sender, opts.inputs ?? EQUAL, opts.downlink);
-    // On a lossy path, a media packet the browser's feedback reports lost is repaired at once.
-    this.downlink.onPacketLost = (tseq) => {
-      if (this.sender.lossy) this.sender.streamOf(tseq, this.repairLost);
+    // On a lossy path, a media packet the browser's feedback reports lost is repaired at once. Not for a
+    // subscriber that gets its repairs in the original stream: a guess that duplicates a packet it has (or
+    // the NACK's repair) is dropped by its SRTP replay check (RFC 3711 §3.3.2) before transport-wide CC sees
+    // it, so feedback reports the copy lost, which is repaired again: a loop that reads as 10–25 % loss.
+    this.downlink.onPacketLost = (tseq) => this.sender.streamOf(tseq, this.onLostPacket);
+    this.rtxWatch.onDetected = () => {
+      repairStats.rtxDiscardingSubscribers++;
+      this.sender.receiverDropsRtx = true;
+      opts.downlink?.log?.info('subscriber discards RTX: repairs go in the original stream, no probe padding', {
+        evidence: this.rtxWatch.byFeedback ? 'transport-wide feedback: RTX lost, media not' : 'NACKs again for repaired packets',
+        repairs: this.rtxWatch.repairs,
+        unheeded: this.rtxWatch.unheeded,
+      });
     };
     transport.setHandler(this);
   }
@@ -65,7 +78,11 @@ export class SubscribeSession implements TransportHandler {
     if (this.list.includes(c)) return;
     this.list.push(c);
     this.bySsrc.set(c.params.ssrc, c);
-    if (c.params.rtxSsrc !== null) this.bySsrc.set(c.params.rtxSsrc, c);
+    if (c.params.rtxSsrc !== null) {
+      this.bySsrc.set(c.params.rtxSsrc, c);
+      this.sender.rtxSsrcs.add(c.params.rtxSsrc);
+    }
+    c.rtxWatch = this.rtxWatch;
     if (c.kind === 'video') this.sender.addPaddingSource(c);
     this.downlink.invalidate();
   }
@@ -74,12 +91,25 @@ export class SubscribeSession implements TransportHandler {
     const i = this.list.indexOf(c);
     if (i >= 0) this.list.splice(i, 1);
     this.bySsrc.delete(c.params.ssrc);
-    if (c.params.rtxSsrc !== null) this.bySsrc.delete(c.params.rtxSsrc);
+    if (c.params.rtxSsrc !== null) {
+      this.bySsrc.delete(c.params.rtxSsrc);
+      this.sender.rtxSsrcs.delete(c.params.rtxSsrc);
+    }
     this.sender.removePaddingSource(c);
     this.downlink.invalidate();
   }
 
-  private readonly repairLost = (ssrc: number, seq: number): void => {
+  /** Feedback reported lost, by stream: counted for the RTX-discard detector (RTX against media). */
+  private rtxLost = 0;
+  private mediaLost = 0;
+
+  private readonly onLostPacket = (ssrc: number, seq: number): void => {
+    if (this.sender.rtxSsrcs.has(ssrc)) {
+      this.rtxLost++;
+      return;
+    }
+    this.mediaLost++;
+    if (!this.sender.lossy || this.rtxWatch.discarding) return;
     const c = this.bySsrc.get(ssrc);
     if (c !== undefined && c.params.ssrc === ssrc && c.kind === 'video') c.repairLost(seq);
   };
@@ -164,6 +194,8 @@ export class SubscribeSession implements TransportHandler {
   /** Called by the media loop every ~20 ms. */
   tick(now: number): void {
     if (this.closed) return;
+    const sent = this.sender.counters;
+    this.rtxWatch.judgeFeedback(now, sent.rtxSent, this.rtxLost, sent.mediaSent, this.mediaLost);
     this.downlink.tick(now, this.list);
     if (!this.transport.connected || now - this.lastSrMs < SR_INTERVAL_MS) return;
     this.lastSrMs = now;

@@ -23,6 +23,17 @@ export const packetStats = {
   stunRequests: 0,
 };
 
+/**
+ * Subscribers whose receiver throws RTX away (src/media/rtx-discard-detector.ts) and the repairs they get
+ * in the original stream instead.
+ */
+export const repairStats = {
+  /** Subscribers detected discarding RTX (each once). */
+  rtxDiscardingSubscribers: 0,
+  /** Retransmissions sent in the original stream (same SSRC and sequence number) to such subscribers. */
+  originalStreamResends: 0,
+};
+
 /** Bandwidth control towards subscribers and layer control towards publishers (control loops, not per packet). */
 export const bweStats = {
   allocationChanges: 0,
@@ -119,6 +130,9 @@ export function createMetricsRegistry(): Registry {
   counter('proxima_keyframe_requests_sent_total', 'PLI/FIR sent to publishers (after throttling)', () => packetStats.keyframeRequestsSent);
   counter('proxima_keyframe_requests_received_total', 'PLI/FIR received from subscribers', () => packetStats.keyframeRequestsReceived);
   counter('proxima_stun_requests_total', 'STUN binding requests answered', () => packetStats.stunRequests);
+
+  counter('proxima_rtx_discarding_subscribers_total', 'Subscribers detected throwing RTX away (NACKs again for packets already repaired by RTX); they get repairs in the original stream', () => repairStats.rtxDiscardingSubscribers);
+  counter('proxima_original_stream_resends_total', 'Retransmissions sent in the original stream (same SSRC and sequence number) to subscribers that discard RTX', () => repairStats.originalStreamResends);
 
   counter('proxima_allocation_changes_total', 'Per-subscriber layer allocations that changed what is forwarded', () => bweStats.allocationChanges);
   counter('proxima_probe_clusters_total', 'Bandwidth probe clusters started towards subscribers', () => bweStats.probeClusters);

@@ -15,6 +15,7 @@ import type { ReceiveCaps } from '../allocation/receive-caps.ts';
 import { INITIAL_DEVICE_CAPS, nextDeviceCaps, type DeviceCapsState, type DeviceReport } from '../allocation/device-caps.ts';
 import { RequestError } from './request-error.ts';
 import { Subscriber } from './subscriber.ts';
+import type { SubscribeSession } from '../media/subscribe-session.ts';
 import type { MediaServer } from './media-server.ts';
 import type { Space } from './space.ts';
 import type { Speaker } from './speaker.ts';
@@ -222,6 +223,11 @@ export class Participant implements Speaker {
   /** The subscribe connection (null before the first subscription): tests find its path by its remote port. */
   get subscribeTransport(): WebRtcTransport | null {
     return this.sub?.session.transport ?? null;
+  }
+
+  /** The send side of what this person receives (null before the first subscription): tests and diagnostics. */
+  get subscribeSession(): SubscribeSession | null {
+    return this.sub?.session ?? null;
   }
 
   /** Bandwidth control of what this person receives (null before the first subscription). */

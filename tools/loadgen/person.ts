@@ -21,6 +21,8 @@ export interface PersonSpec {
   talkShare?: number;
   /** Put themselves in the spotlight after joining (reaches everyone in the space). */
   spotlight?: boolean;
+  /** Receive like a client that discards RTX and padding-only packets (ReceiverOptions.discardRtx). */
+  discardRtx?: boolean;
 }
 
 export interface LoadPerson {

@@ -35,6 +35,8 @@ const SR_INTERVAL_MS = 1000;
 
 export class ClipPublisher {
   readonly sendLog = new SendLog();
+  /** Video payload bytes sent (all layers), for delivered-rate comparisons. */
+  videoPayloadBytes = 0;
   readonly player: ClipPlayer;
   keyframeRequests = 0;
   private readonly packetizers: Vp8Packetizer[];
@@ -121,7 +123,10 @@ export class ClipPublisher {
   private sendFrame(k: number, frame: VideoFrame, ts: number): void {
     if (!this.active[k]) return;
     const payloads = this.packetizers[k]!.packetize(frame.data, frame.tid, frame.layerSync);
-    for (let i = 0; i < payloads.length; i++) this.send(this.opts.video[k]!.key, payloads[i]!, ts, i === payloads.length - 1, 90000);
+    for (let i = 0; i < payloads.length; i++) {
+      if (this.peer.state === 'connected') this.videoPayloadBytes += payloads[i]!.length;
+      this.send(this.opts.video[k]!.key, payloads[i]!, ts, i === payloads.length - 1, 90000);
+    }
   }
 
   private sendAudio(key: string, packet: Buffer, ts: number): void {

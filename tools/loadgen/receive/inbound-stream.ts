@@ -24,6 +24,8 @@ export interface InboundStreamReport {
   kind: 'audio' | 'video';
   packets: number;
   bytes: number;
+  /** Payload bytes of the packets counted in `packets` (each sequence number once, repairs included). */
+  payloadBytes: number;
   /** Sequence numbers expected in the measured window. */
   expected: number;
   /** Expected but never received, even after retransmission. */
@@ -96,6 +98,7 @@ export class InboundStream {
     }
     this.seen[slot] = ext;
     r.packets++;
+    r.payloadBytes += length;
     if (!Number.isNaN(this.lastArrivalMs)) {
       const gap = nowMs - this.lastArrivalMs;
       if (gap > this.maxArrivalGapMs) this.maxArrivalGapMs = gap;
@@ -171,6 +174,6 @@ export class InboundStream {
   }
 
   private emptyReport(): InboundStreamReport {
-    return { publisherId: this.info.publisherId, kind: this.info.kind, packets: 0, bytes: 0, expected: 0, lost: 0, rtxPackets: 0, duplicates: 0, nacksSent: 0, plisSent: 0, frames: null, delay: new Histogram(), maxArrivalGapMs: 0, longGaps: [] };
+    return { publisherId: this.info.publisherId, kind: this.info.kind, packets: 0, bytes: 0, payloadBytes: 0, expected: 0, lost: 0, rtxPackets: 0, duplicates: 0, nacksSent: 0, plisSent: 0, frames: null, delay: new Histogram(), maxArrivalGapMs: 0, longGaps: [] };
   }
 }

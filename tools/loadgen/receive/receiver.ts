@@ -33,6 +33,13 @@ export interface ReceiverOptions {
   stalls?: { blockedMs(fromMs: number, toMs: number): number };
   /** Send receiver reports (default true; off when something else reports for this peer). */
   receiverReports?: boolean;
+  /**
+   * Behave like a receiver that cannot use RTX (issue 13: Pion 3.1): every packet on an RTX SSRC and every
+   * padding-only packet is thrown away on arrival, before the jitter buffer and before transport-wide CC
+   * records it, so its feedback reports them "not received" (the sender sees them lost). Missing media
+   * sequence numbers are still NACKed as a browser would. Default false.
+   */
+  discardRtx?: boolean;
 }
 
 export class LoadReceiver {
@@ -46,6 +53,9 @@ export class LoadReceiver {
   private readonly nackOut: number[] = [];
   /** Packets for SSRCs no offer named (counted, not measured). */
   unknownPackets = 0;
+  /** With `discardRtx`: RTX and padding-only packets thrown away unseen. */
+  discardedRtx = 0;
+  discardedPadding = 0;
   /** When the first video frame from anyone was decoded (clock ms). */
   firstFrameAt: number | null = null;
 
@@ -113,11 +123,17 @@ export class LoadReceiver {
 
   handleRtp(v: RtpView): void {
     const now = this.clock.now();
+    const entry = this.bySsrc.get(v.ssrc);
+    if (this.opts.discardRtx === true && (entry?.rtx === true || v.isPaddingOnly())) {
+      // Dropped before anything records it: no transport-wide arrival, no repair, no RTCP statistics.
+      if (entry?.rtx === true) this.discardedRtx++;
+      else this.discardedPadding++;
+      return;
+    }
     if (this.transportCcExt) {
       const tseq = readTransportSeq(v, this.transportCcExt);
       if (tseq >= 0) this.twcc.record(tseq, now);
     }
-    const entry = this.bySsrc.get(v.ssrc);
     if (!entry) {
       this.unknownPackets++;
       return;

@@ -91,7 +91,7 @@ export class JanusTarget {
           ...(o.subscriberRemote ? { remote: (c: { ip: string; port: number }) => o.subscriberRemote!(spec, c) } : {}),
         });
         closers.push(() => sub.close());
-        receivers.push(this.multistreamReceiver(sub));
+        receivers.push(this.multistreamReceiver(sub, spec.discardRtx === true));
       } else {
         await this.allPublished;
         for (const feed of this.feeds) {
@@ -108,7 +108,7 @@ export class JanusTarget {
               sendRtcp: (b: Buffer) => peer.sendRtcp(b),
             }),
             o.clock,
-            { sendLogs: (id) => this.sendLogs.get(id) ?? null, receiverReports: false, ...(o.freezeMs !== undefined ? { freezeMs: o.freezeMs } : {}) },
+            { sendLogs: (id) => this.sendLogs.get(id) ?? null, receiverReports: false, ...(o.freezeMs !== undefined ? { freezeMs: o.freezeMs } : {}), ...(spec.discardRtx ? { discardRtx: true } : {}) },
           );
           let twcc = 0;
           const infos = [];
@@ -144,7 +144,7 @@ export class JanusTarget {
    * sub.rtcp's PLI/NACK name only the first video, so feedback here goes per SSRC, in the same RR-led
    * compound (Janus picks the m-line by the first report block, see janus-rtcp.ts).
    */
-  private multistreamReceiver(sub: JanusSubscription): LoadReceiver {
+  private multistreamReceiver(sub: JanusSubscription, discardRtx: boolean): LoadReceiver {
     const o = this.opts;
     const peer = sub.peer;
     const feedOfMid = new Map<string, string>();
@@ -168,6 +168,7 @@ export class JanusTarget {
         receiverReports: false,
         ...(o.freezeMs !== undefined ? { freezeMs: o.freezeMs } : {}),
         ...(o.stalls ? { stalls: o.stalls } : {}),
+        ...(discardRtx ? { discardRtx: true } : {}),
       },
     );
     let twcc = 0;

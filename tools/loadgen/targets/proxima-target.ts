@@ -48,6 +48,7 @@ export class ProximaTarget {
       sendLogs: (id) => this.sendLogs.get(id) ?? null,
       ...(o.freezeMs !== undefined ? { freezeMs: o.freezeMs } : {}),
       ...(o.stalls ? { stalls: o.stalls } : {}),
+      ...(spec.discardRtx ? { discardRtx: true } : {}),
     });
     const hook = (c: NodeClient) => {
       c.retainPushes = false;
