@@ -103,8 +103,16 @@ const STALL_MAX_QUEUE_MS = 40;
  */
 const CUT_CHECK_MS = 600;
 const FLOWING_SHARE = 0.95;
-/** A capacity-drop cut needs a second feedback within this long that still shows it (one feedback can lie). */
+/**
+ * A capacity-drop cut needs a second feedback within DROP_CONFIRM_MS that still shows it, and the two
+ * delivered rates must agree (the smaller ≥ DROP_AGREE × the larger): a link that dropped delivers at its
+ * new rate in both; a stall or jitter makes a trickle, then a burst. The second must also show the buffer
+ * still filling: its queue DROP_QUEUE_RISE_MS deeper than the first's, or DROP_CONFIRM_LOSS of its packets lost.
+ */
 const DROP_CONFIRM_MS = 400;
+const DROP_AGREE = 0.7;
+/** Loss in the confirming feedback that shows the buffer overflowing (see checkCapacityDrop). */
+const DROP_CONFIRM_LOSS = 0.2;
 /**
  * A standing queue that does not shrink after a drain hold is no queue: the path's delay went up (a route
  * change, a delay spike). Its new delay becomes the base instead of cutting again (see QUEUE_MS).
@@ -165,6 +173,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
   /** First feedback of a possible capacity drop: its delivered rate and time (0: none pending). */
   private dropEvidenceBps = 0;
   private dropEvidenceMs = -Infinity;
+  private dropEvidenceQueueMs = 0;
   /** Queue delay at the last drain hold (see REBASE_SHRINK). */
   private drainQueueMs = 0;
   private prevQueueMs = 0;
@@ -332,7 +341,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
         this.probesApplied++;
       }
     }
-    if (n > 0) this.checkCapacityDrop(nowMs);
+    if (n > 0) this.checkCapacityDrop(nowMs, total > 0 ? lost / total : 0);
     if (n > 0) this.prevQueueMs = this.queueMs;
     if (this.queueStreak >= QUEUE_FEEDBACKS && nowMs - this.lastDrainMs >= DRAIN_EVERY_MS && this.ackedBps > 0 && !this.stalled(nowMs)) {
       if (this.lastDrainMs > -Infinity && nowMs - this.lastDrainMs < 2 * DRAIN_EVERY_MS && this.queueMs >= REBASE_SHRINK * this.drainQueueMs) {
@@ -359,7 +368,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
    * DROP_CONFIRM_MS whose queue is still that deep and whose delivered rate is still that low; then it
    * cuts at once to β × the larger of the two delivered rates.
    */
-  private checkCapacityDrop(nowMs: number): void {
+  private checkCapacityDrop(nowMs: number, fbLoss: number): void {
     const pending = this.dropEvidenceBps > 0 && nowMs - this.dropEvidenceMs <= DROP_CONFIRM_MS;
     if (this.dropEvidenceBps > 0 && !pending) {
       this.dropsUnconfirmed++;
@@ -377,9 +386,15 @@ export class TransportCcEstimator implements BandwidthEstimator {
     const delivered = this.fbRecvBps > 0 ? this.fbRecvBps : this.acked.recentRate(RECENT_WINDOW_MS);
     const sent = this.sentRate(nowMs);
     if (!(delivered > 0 && delivered < DROP_DELIVERED_SHARE * sent && AIMD_BETA * delivered < this.aimd.bps)) return;
-    if (!pending) {
+    // A link that dropped keeps filling its buffer until it overflows: the queue still rises, or packets are
+    // lost. Jitter that bunches packets (Wi-Fi, a busy relay) makes the same first sign and then neither.
+    const worse = this.queueMs >= this.dropEvidenceQueueMs + DROP_QUEUE_RISE_MS || fbLoss >= DROP_CONFIRM_LOSS;
+    if (!pending || !worse || Math.min(delivered, this.dropEvidenceBps) < DROP_AGREE * Math.max(delivered, this.dropEvidenceBps)) {
+      // The first sign, or a second that does not confirm it: this one becomes the evidence to confirm.
+      if (pending) this.dropsUnconfirmed++;
       this.dropEvidenceBps = delivered;
       this.dropEvidenceMs = nowMs;
+      this.dropEvidenceQueueMs = this.queueMs;
       return;
     }
     this.aimd.limitTo(AIMD_BETA * Math.max(delivered, this.dropEvidenceBps));

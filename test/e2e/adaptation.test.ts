@@ -106,7 +106,7 @@ describe('adaptation: four simulcast publishers, a Chromium subscriber, the weat
     for (let i = 0; i < 3; i++) for (let j = i + 1; j < 4; j++) assert.ok(firstPause[j] <= firstPause[i], `P${j + 1} (farther) paused at ${firstPause[j]}, P${i + 1} at ${firstPause[i]}`);
     // The nearest keeps playing, on a lower layer, without a freeze over 500 ms.
     assert.equal(firstPause[0], Infinity, diag(`the nearest video was paused${trace()}`));
-    assert.ok(steady.every((p) => p.tracks[0].current !== 's2t2'), `the nearest steps down (${layers})`);
+    assert.ok(steady.every((p) => p.tracks[0].current !== 's2t2'), diag(`the nearest steps down (${layers})${trace()}`));
     assert.ok(steadyFreeze <= 500, diag(`nearest froze ${Math.round(steadyFreeze)} ms${trace()}`));
     // Back on top within 5 s of the lift.
     assert.ok(recoverMs <= 5000, diag(`top layer ${recoverMs} ms after the lift`));

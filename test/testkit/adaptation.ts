@@ -23,7 +23,7 @@ import type { Consumer } from '../../src/media/consumer.ts';
 import { TransportCcEstimator } from '../../src/bwe/transport-cc-estimator.ts';
 import { describe } from '../../src/allocation/allocate.ts';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -301,6 +301,7 @@ export class AdaptationScenario {
     link.down.setConfig(w);
     link.up.setConfig(w);
     this.lastWeather = w;
+    this.serverTrace.push(`--- weather ${JSON.stringify(w)}`);
   }
 
   private lastWeather: ImpairmentPatch = {};
@@ -460,6 +461,8 @@ export class AdaptationScenario {
 
   async close(): Promise<void> {
     if (this.traceTimer) clearInterval(this.traceTimer);
+    // PROXIMA_TRACE_FILE: the whole server trace, for a run that failed (one line per 250 ms).
+    if (process.env.PROXIMA_TRACE_FILE) writeFileSync(process.env.PROXIMA_TRACE_FILE, `${this.serverTrace.join('\n')}\n`);
     for (const p of this.publishers) p.person?.close();
     await this.subBrowser.close();
     await this.pubBrowser?.close();
