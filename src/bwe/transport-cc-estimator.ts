@@ -97,12 +97,16 @@ const STALL_HOLD_MS = 500;
  */
 const STALL_MAX_QUEUE_MS = 40;
 /**
- * A cut that did not help: CUT_CHECK_MS after an over-use decrease the queue has grown further while the link passes ≥ FLOWING_SHARE of what we send (no shortfall: we are under its rate). A queue of
- * ours shrinks once we send less; this delay is the path's (a delay ramp, a route change), so the cut is
- * undone and the delay becomes the base. Without this, each later over-use cuts again and they compound.
+ * A cut that did not help: CUT_CHECK_MS after an over-use decrease we send at least CUT_SENT_LESS less than
+ * at the cut, the link passes ≥ FLOWING_SHARE of it (no shortfall: we are under its rate), and yet the queue
+ * has not shrunk by QUEUE_EVIDENCE_MS. A queue of ours shrinks once we send less; this delay is the path's
+ * (jitter that holds packets in order, a delay ramp, a route change), so the cut is undone and the delay
+ * becomes the base. Without this, each later over-use cuts again and they compound. A cut that did not
+ * lower what we send (audio and the nearest face's floor are sent whatever the estimate) proves nothing.
  */
 const CUT_CHECK_MS = 600;
 const FLOWING_SHARE = 0.95;
+const CUT_SENT_LESS = 0.1;
 /**
  * A capacity-drop cut needs a second feedback within DROP_CONFIRM_MS that still shows it, and the two
  * delivered rates must agree (the smaller ≥ DROP_AGREE × the larger): a link that dropped delivers at its
@@ -184,6 +188,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
   private cutAtMs = -Infinity;
   private cutFromBps = 0;
   private cutQueueMs = 0;
+  private cutSentBps = 0;
   // Bytes we sent per 50 ms bucket (by send time), for the rate we sent lately.
   private readonly sentBuckets = new Float64Array(SENT_BUCKETS);
   private sentBucket = -1;
@@ -326,6 +331,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
       this.cutAtMs = nowMs;
       this.cutFromBps = beforeBps;
       this.cutQueueMs = this.queueMs;
+      this.cutSentBps = this.sentRate(nowMs);
     }
     // Loss with a queue building is congestion; without one, the medium's (see LossBasedControl).
     const queueing = signal === 'overuse' || this.queueMs > LOSS_QUEUE_MS;
@@ -411,7 +417,9 @@ export class TransportCcEstimator implements BandwidthEstimator {
   private checkLastCut(nowMs: number): void {
     if (this.cutAtMs === -Infinity || nowMs - this.cutAtMs < CUT_CHECK_MS) return;
     const sent = this.sentRate(nowMs);
-    if (this.queueMs > this.cutQueueMs + QUEUE_EVIDENCE_MS && sent > 0 && this.acked.recentRate(RECENT_WINDOW_MS) >= FLOWING_SHARE * sent) {
+    const sentLess = sent > 0 && sent <= (1 - CUT_SENT_LESS) * this.cutSentBps;
+    const noShortfall = this.acked.recentRate(RECENT_WINDOW_MS) >= FLOWING_SHARE * sent;
+    if (sentLess && noShortfall && this.queueMs > QUEUE_EVIDENCE_MS && this.queueMs >= this.cutQueueMs - QUEUE_EVIDENCE_MS) {
       this.rebase();
       this.aimd.raiseTo(this.cutFromBps);
       this.loss.raiseTo(this.cutFromBps);

@@ -271,7 +271,9 @@ export class AdaptationScenario {
       });
       const a = this.participant(this.subId)?.downlink?.allocation;
       const est = this.participant(this.subId)?.downlink?.estimator;
-      const extra = est instanceof TransportCcEstimator ? ` stall${est.stallReleases}/${est.stallHolds} undo${est.cutsUndone} rebase${est.rebases}` : '';
+      const pr = est instanceof TransportCcEstimator ? est.prober?.stats : undefined;
+      const probes = pr ? ` probes${pr.clustersStarted}/${pr.clustersEvaluated}/${pr.clustersFailed}@${Math.round(pr.lastResultBps / 1000)}` : '';
+      const extra = est instanceof TransportCcEstimator ? ` stall${est.stallReleases}/${est.stallHolds} undo${est.cutsUndone} rebase${est.rebases}${probes}` : '';
       this.serverTrace.push(`${traceLine({ t: Date.now() - t0, estimateBps: sv.estimateBps, rxKbps: 0, state: sv.state, bwe: this.bweCounters(), tracks })}${extra} || ${a ? describe(a) : '-'}`);
       if (this.serverTrace.length > 2000) this.serverTrace.splice(0, 1000);
     }, 250);
