@@ -282,7 +282,7 @@ describe('TransportCcEstimator against a simulated bottleneck (FakeClock, real T
     ['a 1 s blackout (100 % loss)', 0.8, (sim) => (sim.setLink({ loss: 1 }), sim.run(1000), sim.setLink({ loss: 0 }))],
     [
       'delay ramping 20 → 250 ms over 10 s and back',
-      0.3,
+      0.15,
       (sim) => {
         for (let k = 1; k <= 20; k++) (sim.setLink({ delayMs: 20 + k * 11.5 }), sim.run(500));
         for (let k = 19; k >= 0; k--) (sim.setLink({ delayMs: 20 + k * 11.5 }), sim.run(500));

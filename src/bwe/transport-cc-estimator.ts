@@ -97,17 +97,6 @@ const STALL_HOLD_MS = 500;
  */
 const STALL_MAX_QUEUE_MS = 40;
 /**
- * A cut that did not help: CUT_CHECK_MS after an over-use decrease we send at least CUT_SENT_LESS less than
- * at the cut, the link passes ≥ FLOWING_SHARE of it (no shortfall: we are under its rate), and yet the queue
- * has not shrunk by QUEUE_EVIDENCE_MS. A queue of ours shrinks once we send less; this delay is the path's
- * (jitter that holds packets in order, a delay ramp, a route change), so the cut is undone and the delay
- * becomes the base. Without this, each later over-use cuts again and they compound. A cut that did not
- * lower what we send (audio and the nearest face's floor are sent whatever the estimate) proves nothing.
- */
-const CUT_CHECK_MS = 600;
-const FLOWING_SHARE = 0.95;
-const CUT_SENT_LESS = 0.1;
-/**
  * A capacity-drop cut needs a second feedback within DROP_CONFIRM_MS that still shows it, and the two
  * delivered rates must agree (the smaller ≥ DROP_AGREE × the larger): a link that dropped delivers at its
  * new rate in both; a stall or jitter makes a trickle, then a burst. The second must also show the buffer
@@ -182,13 +171,6 @@ export class TransportCcEstimator implements BandwidthEstimator {
   private drainQueueMs = 0;
   private prevQueueMs = 0;
   private fbRecvBps = 0;
-  /** Over-use cuts undone because the queue grew anyway with no shortfall (see CUT_CHECK_MS). */
-  cutsUndone = 0;
-  // The last over-use cut, until checked: when, the estimate before it, the queue at it.
-  private cutAtMs = -Infinity;
-  private cutFromBps = 0;
-  private cutQueueMs = 0;
-  private cutSentBps = 0;
   // Bytes we sent per 50 ms bucket (by send time), for the rate we sent lately.
   private readonly sentBuckets = new Float64Array(SENT_BUCKETS);
   private sentBucket = -1;
@@ -324,15 +306,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
     // 200 ms. Each alone can read low — the window across a pause in arrivals (a delay step, a blackout's
     // end), one feedback's few packets when we send little — so the cut takes the larger.
     const recent = signal === 'overuse' ? Math.max(this.fbRecvBps, this.acked.recentRate(RECENT_WINDOW_MS)) : 0;
-    const beforeBps = this.aimd.bps;
     this.aimd.update(signal, this.ackedBps, recent, this.avgPacketBytes, nowMs);
-    if (n > 0) this.checkLastCut(nowMs);
-    if (this.aimd.bps < beforeBps && signal === 'overuse' && this.cutAtMs === -Infinity) {
-      this.cutAtMs = nowMs;
-      this.cutFromBps = beforeBps;
-      this.cutQueueMs = this.queueMs;
-      this.cutSentBps = this.sentRate(nowMs);
-    }
     // Loss with a queue building is congestion; without one, the medium's (see LossBasedControl).
     const queueing = signal === 'overuse' || this.queueMs > LOSS_QUEUE_MS;
     if (total > 0 || recovered > 0) this.loss.onFeedback(lost, total, recovered, nowMs, queueing);
@@ -411,21 +385,6 @@ export class TransportCcEstimator implements BandwidthEstimator {
   /** In a release burst's aftermath with a shallow queue: delay evidence is the stall's (see STALL_COMPRESSION). */
   private stalled(nowMs: number): boolean {
     return nowMs < this.stallUntilMs && this.queueMs < STALL_MAX_QUEUE_MS;
-  }
-
-  /** See CUT_CHECK_MS: undo an over-use cut that left the link idle-capable and the queue still growing. */
-  private checkLastCut(nowMs: number): void {
-    if (this.cutAtMs === -Infinity || nowMs - this.cutAtMs < CUT_CHECK_MS) return;
-    const sent = this.sentRate(nowMs);
-    const sentLess = sent > 0 && sent <= (1 - CUT_SENT_LESS) * this.cutSentBps;
-    const noShortfall = this.acked.recentRate(RECENT_WINDOW_MS) >= FLOWING_SHARE * sent;
-    if (sentLess && noShortfall && this.queueMs > QUEUE_EVIDENCE_MS && this.queueMs >= this.cutQueueMs - QUEUE_EVIDENCE_MS) {
-      this.rebase();
-      this.aimd.raiseTo(this.cutFromBps);
-      this.loss.raiseTo(this.cutFromBps);
-      this.cutsUndone++;
-    }
-    this.cutAtMs = -Infinity;
   }
 
   /** The path's delay moved: today's least delay is its base (queue 0), and the standing-queue count restarts. */
