@@ -73,7 +73,7 @@ const BASE_WINDOW_MS = 15_000;
 const DRAIN_FACTOR = 0.85;
 const DRAIN_EVERY_MS = 1000;
 /** Loss while the queue is above this is taken for congestion (it holds or cuts the estimate); a jittery path keeps a few tens of ms. */
-const LOSS_QUEUE_MS = 80;
+export const LOSS_QUEUE_MS = 80;
 /** No probe this soon after the estimate went down. */
 const PROBE_AFTER_CUT_MS = 1500;
 /** How long after a probe cluster an over-use is taken for its own queue (feedback interval + RTT + drain). */

@@ -15,7 +15,7 @@ import type { Allocation, TrackSubscription } from '../allocation/types.ts';
 import type { BandwidthEstimator, BweStats, TwccFeedback } from '../bwe/estimator.ts';
 import { NullEstimator } from '../bwe/null-estimator.ts';
 import { RembEstimator } from '../bwe/remb-estimator.ts';
-import { TransportCcEstimator } from '../bwe/transport-cc-estimator.ts';
+import { LOSS_QUEUE_MS, TransportCcEstimator } from '../bwe/transport-cc-estimator.ts';
 import { bweStats } from '../metrics/registry.ts';
 import type { Consumer } from './consumer.ts';
 import type { PacedSender } from './paced-sender.ts';
@@ -143,9 +143,10 @@ export class DownlinkController {
     // video being watched matters more than the next frame's bits (and on a lossy path each is sent twice).
     this.sender.rtxBudgetBps = Number.isFinite(budget) ? Math.max(RTX_MIN_SHARE * budget, budget - next.totalBitrate) : NaN;
     // Loss without a queue is the path's (radio, a bad cable), not congestion: there a second copy of each
-    // repair costs little and saves frames; on a congested link it would only add to the overflow.
+    // repair costs little and saves frames; on a congested link it would only add to the overflow. "Without
+    // a queue" as the estimator's loss rule says it (jitter keeps a few tens of ms).
     const est = this.estimator;
-    this.sender.lossy = est instanceof TransportCcEstimator && est.lossFraction >= LOSSY_FRACTION && est.queueMs < LOSSY_MAX_QUEUE_MS;
+    this.sender.lossy = est instanceof TransportCcEstimator && est.lossFraction >= LOSSY_FRACTION && est.queueMs < LOSS_QUEUE_MS;
     if (changed) {
       this.changes++;
       bweStats.allocationChanges++;
@@ -238,7 +239,6 @@ export class DownlinkController {
 }
 
 const RTX_MIN_SHARE = 0.25;
-const LOSSY_MAX_QUEUE_MS = 50;
 /** Feedback loss from which each retransmission is sent twice. */
 const LOSSY_FRACTION = 0.02;
 const SHARP_FALL = 0.8;
