@@ -303,9 +303,11 @@ export class TransportCcEstimator implements BandwidthEstimator {
       this.noQueueOveruses++;
     }
     // Under over-use the link runs full: this feedback's packets arrived at its rate, and so did the last
-    // 200 ms. Each alone can read low — the window across a pause in arrivals (a delay step, a blackout's
-    // end), one feedback's few packets when we send little — so the cut takes the larger.
-    const recent = signal === 'overuse' ? Math.max(this.fbRecvBps, this.acked.recentRate(RECENT_WINDOW_MS)) : 0;
+    // 200 and 500 ms. Each alone can read low — a window across a pause in arrivals (a delay step, a
+    // blackout's end, jitter bunching packets), one feedback's few packets when we send little — so the cut
+    // takes the largest (GCC's own is the 500 ms rate). A link that dropped from under us is cut for by the
+    // capacity-drop rule, which does not wait for the windows to forget what came before.
+    const recent = signal === 'overuse' ? Math.max(this.fbRecvBps, this.acked.recentRate(RECENT_WINDOW_MS), this.ackedBps) : 0;
     this.aimd.update(signal, this.ackedBps, recent, this.avgPacketBytes, nowMs);
     // Loss with a queue building is congestion; without one, the medium's (see LossBasedControl).
     const queueing = signal === 'overuse' || this.queueMs > LOSS_QUEUE_MS;
