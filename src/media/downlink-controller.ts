@@ -68,6 +68,9 @@ export class DownlinkController {
   private readonly recentEst = new Float64Array(RECENT_ESTIMATES);
   private readonly recentAt = new Float64Array(RECENT_ESTIMATES).fill(-Infinity);
   private recentNext = 0;
+  // The highest delivered rate per CARRIED_BUCKET_MS bucket, CARRIED_BUCKETS of them (see carriedBps).
+  private readonly carried = new Float64Array(CARRIED_BUCKETS);
+  private carriedBucket = -1;
 
   constructor(
     private readonly sender: PacedSender,
@@ -135,7 +138,7 @@ export class DownlinkController {
     const subs: TrackSubscription[] = [];
     for (const c of consumers) if (!c.closed) subs.push(this.subscriptionOf(c, nowMs));
     const prioritized = applyReceiveCaps(prioritize(subs), this.inputs.caps() ?? NO_CAPS);
-    const carried = this.estimator instanceof TransportCcEstimator ? this.estimator.ackedBitrate() : 0;
+    const carried = this.carriedBps(nowMs);
     const next = allocate(budget, prioritized, this.allocation, { carriedBps: carried, holdBps: this.holdBps(budget, nowMs) });
     const changed = allocationChanged(this.allocation, next);
     this.allocation = next;
@@ -185,6 +188,26 @@ export class DownlinkController {
     // Loss alone pauses nobody: without a queue, what is forwarded keeps its floor within the delay-based
     // estimate (a single-layer video has no lower layer to step to, and sending less does not cure loss).
     if (est instanceof TransportCcEstimator && est.delayBasedBps > max) max = est.delayBasedBps;
+    return max;
+  }
+
+  /**
+   * What the link demonstrably carried lately: the highest delivered rate of the last CARRIED_BUCKETS ×
+   * CARRIED_BUCKET_MS. The nearest face keeps its floor within it (docs/allocation.md): one window of
+   * jitter or a stall reads the delivered rate low for a moment, the link that carried audio and the floor
+   * a second ago still does.
+   */
+  private carriedBps(nowMs: number): number {
+    const est = this.estimator;
+    if (!(est instanceof TransportCcEstimator)) return 0;
+    const b = Math.floor(nowMs / CARRIED_BUCKET_MS);
+    if (this.carriedBucket < 0 || b - this.carriedBucket >= CARRIED_BUCKETS) this.carried.fill(0);
+    else for (let k = this.carriedBucket + 1; k <= b; k++) this.carried[k % CARRIED_BUCKETS] = 0;
+    this.carriedBucket = b;
+    const i = b % CARRIED_BUCKETS;
+    if (est.ackedBitrate() > this.carried[i]) this.carried[i] = est.ackedBitrate();
+    let max = 0;
+    for (let k = 0; k < CARRIED_BUCKETS; k++) if (this.carried[k] > max) max = this.carried[k];
     return max;
   }
 
@@ -245,6 +268,9 @@ const SHARP_FALL = 0.8;
 /** A pause needs the shortage to last this long (see holdBps), unless the link shows a queue of HOLD_MAX_QUEUE_MS. */
 const PAUSE_PERSIST_MS = 500;
 const HOLD_MAX_QUEUE_MS = 50;
+/** carriedBps: the highest delivered rate of the last 2 s, in 250 ms buckets. */
+const CARRIED_BUCKET_MS = 250;
+const CARRIED_BUCKETS = 8;
 /** Allocations remembered for holdBps: more than PAUSE_PERSIST_MS holds at one per media tick (20 ms). */
 const RECENT_ESTIMATES = 32;
 /** Forwarding more than this × the budget makes a step down urgent (see Consumer.setTarget). */

@@ -349,6 +349,24 @@ export class AdaptationScenario {
     return out;
   }
 
+  /** Whether the nearest publisher is forwarded on its top layer and the page shows it at full height. */
+  async nearestOnTop(): Promise<boolean> {
+    const near = this.publishers[0];
+    const c = this.consumers(near.id).video;
+    const v = (await this.pageVideos()).find((x) => x.publisherId === near.id);
+    return c?.current?.spatial === 2 && v?.height === this.topHeight;
+  }
+
+  /** Polls nearestOnTop every 100 ms; false if it did not happen within `ms`. */
+  async nearestOnTopWithin(ms: number): Promise<boolean> {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      if (await this.nearestOnTop()) return true;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  }
+
   /** The server's view of the subscriber now. */
   serverSample(): ServerSample {
     const d = this.participant(this.subId)?.downlink ?? null;
