@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FEEDBACK_WINDOW_MS, REPAIR_GRACE_MS, RTX_MIN_PACKETS, RtxDiscardDetector, UNHEEDED_MIN_PACKETS, UNHEEDED_WINDOW_MS } from './rtx-discard-detector.ts';
+import { FEEDBACK_WINDOW_MS, CONGESTED_QUEUE_MS, REPAIR_GRACE_MS, RTX_MIN_PACKETS, RtxDiscardDetector, UNHEEDED_MIN_PACKETS, UNHEEDED_WINDOW_MS } from './rtx-discard-detector.ts';
 import { seededRandom } from '../util/prng.ts';
 
 describe('RtxDiscardDetector', () => {
@@ -80,6 +80,16 @@ describe('RtxDiscardDetector', () => {
       assert.equal(run([[40, 30, 120, 40], [40, 40, 100, 60]]).discarding, false, 'everything lost: the path');
       assert.equal(run([[40, 3, 120, 6], [60, 5, 120, 7]]).discarding, false, '5 % loss of everything');
       assert.equal(run([[RTX_MIN_PACKETS - 1, RTX_MIN_PACKETS - 1, 120, 2]]).discarding, false, 'too few to tell');
+    });
+
+    it('a window in which the path showed a queue decides nothing (probe padding lost at the tail of a full link)', () => {
+      const d = new RtxDiscardDetector();
+      d.judgeFeedback(0, 0, 0, 0, 0);
+      d.judgeFeedback(500, 10, 10, 40, 0, CONGESTED_QUEUE_MS + 50); // the link runs full at some point
+      d.judgeFeedback(FEEDBACK_WINDOW_MS, 24, 23, 120, 2, 5);
+      assert.equal(d.discarding, false, 'probes lost to a full link');
+      d.judgeFeedback(2 * FEEDBACK_WINDOW_MS, 48, 46, 240, 4, 5);
+      assert.equal(d.discarding, true, 'the same evidence on a clear path decides');
     });
 
     it('windows with few RTX packets (a paused video: probe clusters only) add up until there are enough', () => {

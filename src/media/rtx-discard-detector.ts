@@ -43,6 +43,12 @@ export const RTX_LOST_SHARE = 0.8;
 /** …while media packets sent in the same window lost less than this (loss that hits everything is the path's). */
 export const MEDIA_LOST_MAX_SHARE = 0.2;
 export const FEEDBACK_WINDOW_MS = 2000;
+/**
+ * A window in which the path showed a queue this deep decides nothing: probe padding bursts into a link
+ * running full are lost at its tail while the media beside them mostly pass (a 300 kbit/s cap with a 250 ms
+ * buffer looked exactly like a discarding receiver and cost a Chromium its RTX and its probes).
+ */
+export const CONGESTED_QUEUE_MS = 80;
 export const FEEDBACK_MAX_WINDOW_MS = 10_000;
 /** RTT assumed before one was measured. */
 const UNKNOWN_RTT_MS = 100;
@@ -97,7 +103,8 @@ export class RtxDiscardDetector {
    * Media loop: running totals of packets sent on RTX SSRCs and on media SSRCs, and of those transport-wide
    * feedback reported lost. Judged once per FEEDBACK_WINDOW_MS.
    */
-  judgeFeedback(nowMs: number, rtxSent: number, rtxLost: number, mediaSent: number, mediaLost: number): void {
+  judgeFeedback(nowMs: number, rtxSent: number, rtxLost: number, mediaSent: number, mediaLost: number, queueMs = 0): void {
+    if (queueMs >= CONGESTED_QUEUE_MS) this.fbCongested = true;
     if (nowMs - this.fbStart < FEEDBACK_WINDOW_MS) return;
     const rs = rtxSent - this.fbRtxSent;
     const rl = rtxLost - this.fbRtxLost;
@@ -111,7 +118,9 @@ export class RtxDiscardDetector {
     this.fbRtxLost = rtxLost;
     this.fbMediaSent = mediaSent;
     this.fbMediaLost = mediaLost;
-    if (!judged || this.discarding) return;
+    const congested = this.fbCongested;
+    this.fbCongested = false;
+    if (!judged || this.discarding || congested) return;
     if (rs >= RTX_MIN_PACKETS && rl >= RTX_LOST_SHARE * rs && ml < MEDIA_LOST_MAX_SHARE * ms) {
       this.byFeedback = true;
       this.discarding = true;
@@ -121,6 +130,8 @@ export class RtxDiscardDetector {
 
   /** Whether transport-wide feedback decided (else repeated NACKs did). */
   byFeedback = false;
+  /** The path showed a queue in the current feedback window (see CONGESTED_QUEUE_MS). */
+  private fbCongested = false;
 
   private roll(nowMs: number): void {
     if (nowMs - this.windowStart < UNHEEDED_WINDOW_MS) return;

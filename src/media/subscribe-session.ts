@@ -1,3 +1,4 @@
+import { TransportCcEstimator } from '../bwe/transport-cc-estimator.ts';
 import { countDrop } from '../metrics/drop-reasons.ts';
 import { packetStats, repairStats } from '../metrics/registry.ts';
 import type { RtpView } from '../rtp/rtp-packet.ts';
@@ -195,7 +196,8 @@ export class SubscribeSession implements TransportHandler {
   tick(now: number): void {
     if (this.closed) return;
     const sent = this.sender.counters;
-    this.rtxWatch.judgeFeedback(now, sent.rtxSent, this.rtxLost, sent.mediaSent, this.mediaLost);
+    const est = this.downlink.estimator;
+    this.rtxWatch.judgeFeedback(now, sent.rtxSent, this.rtxLost, sent.mediaSent, this.mediaLost, est instanceof TransportCcEstimator ? est.queueMs : 0);
     this.downlink.tick(now, this.list);
     if (!this.transport.connected || now - this.lastSrMs < SR_INTERVAL_MS) return;
     this.lastSrMs = now;
