@@ -34,6 +34,12 @@ const PATIENCE_MS = 15_000;
 const AUDIO_STOPPED_MS = 1000;
 /** A freeze this long is a video that stopped (paused, or starved of repairs), not a late frame. */
 const VIDEO_STOPPED_MS = 1000;
+/**
+ * Under loss and jitter: the nearest face keeps playing (a lost keyframe costs a PLI round trip on a busy
+ * machine), and a farther one the estimate paused for a moment resumes: pauses are never stuck.
+ */
+const NEAREST_STOPPED_LOSSY_MS = 1500;
+const PAUSE_STUCK_MS = 3000;
 /** RTX repairs most losses (the bench's figure is ≥ 95 % in every run). */
 const MOST_REPAIRED = 0.9;
 
@@ -118,7 +124,7 @@ describe('adaptation: four simulcast publishers, a Chromium subscriber, the weat
     assert.ok(steadyFreeze <= VIDEO_STOPPED_MS, diag(`nearest froze ${Math.round(steadyFreeze)} ms${trace()}`));
   });
 
-  it('5 % loss and 50 ms jitter for 30 s: RTX repairs the losses (≥ 90 %), no video stops (no freeze over 1 s)', async () => {
+  it('5 % loss and 50 ms jitter for 30 s: RTX repairs the losses (≥ 90 %), the nearest keeps playing, no pause is stuck', async () => {
     await sleep(3000);
     // Recovery measured on the wire: every media packet the weather dropped, and whether a retransmission of
     // it (RTX SSRC + RTX seq in the clear header; the server logs which packet each one repeats) got through.
@@ -164,6 +170,6 @@ describe('adaptation: four simulcast publishers, a Chromium subscriber, the weat
     // as a receiver that discards RTX.
     assert.equal(s.participant(s.subId)?.subscribeSession?.rtxWatch.discarding, false, 'Chromium taken for a receiver that discards RTX');
     assert.ok(recovered >= MOST_REPAIRED, diag(`${(recovered * 100).toFixed(1)} % recovered`));
-    for (const v of videos) assert.ok(v.maxGapMs <= VIDEO_STOPPED_MS, diag(`${s.publishers.find((p) => p.id === v.publisherId)?.name}: frame gap ${Math.round(v.maxGapMs)} ms\n${lossy.map(traceLine).join('\n')}`));
+    for (const v of videos) assert.ok(v.maxGapMs <= (v.publisherId === nearest().id ? NEAREST_STOPPED_LOSSY_MS : PAUSE_STUCK_MS), diag(`${s.publishers.find((p) => p.id === v.publisherId)?.name}: frame gap ${Math.round(v.maxGapMs)} ms\n${lossy.map(traceLine).join('\n')}`));
   });
 });
