@@ -22,7 +22,8 @@
  */
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { runInBenchNamespace } from './lib/in-namespace.ts';
+import { namespaceView, runInBenchNamespace } from './lib/in-namespace.ts';
+import { waitFor as waitUntil } from '../test/testkit/browser.ts';
 import { startJanus } from '../tools/janus/janus-process.ts';
 import { JanusVideoRoomClient } from '../tools/janus/janus-client.ts';
 import { loadClip, type MediaClip } from '../tools/loadgen/media/clip.ts';
@@ -115,17 +116,10 @@ interface Measurement {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
-const nsView = { name: args.ns!, veth: args.veth!, exec: (cmd: string, a: readonly string[] = []) => ({ file: cmd, args: [...a] }) };
+const nsView = namespaceView(args.ns!, args.veth!);
 
-async function waitFor<T>(what: string, f: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+/** Polls every 100 ms (the test kit's waitFor). */
+const waitFor = <T>(what: string, f: () => T | Promise<T>, timeoutMs: number) => waitUntil(what, f, timeoutMs, 100);
 
 const counterDelta = (a: ImpairmentCounters, b: ImpairmentCounters): ImpairmentCounters => {
   const out = { ...b };

@@ -11,7 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { runInBenchNamespace } from './lib/in-namespace.ts';
+import { namespaceView, runInBenchNamespace } from './lib/in-namespace.ts';
 import { startJanus } from '../tools/janus/janus-process.ts';
 import { runLoad } from '../tools/loadgen/run.ts';
 import type { LoadReport } from '../tools/loadgen/report.ts';
@@ -66,7 +66,7 @@ if (![runs, seconds, warmup, ...sizes].every((x) => Number.isInteger(x) && x >= 
   process.stderr.write('--runs, --subs, --seconds and --warmup take positive integers\n');
   process.exit(2);
 }
-const nsView = { name: args.ns!, veth: args.veth!, exec: (cmd: string, a: readonly string[] = []) => ({ file: cmd, args: [...a] }) };
+const nsView = namespaceView(args.ns!, args.veth!);
 const quiet = () => {};
 
 async function measure(server: Server, subscribers: number, run: number): Promise<Sample> {

@@ -21,3 +21,11 @@ export async function runInBenchNamespace(o: { file: string; label: string; name
   }
   process.exit(code);
 }
+
+/**
+ * The namespace as seen from inside it (after runInBenchNamespace re-ran the bench there): commands run as
+ * they are, the interface and name come from the --ns/--veth arguments it passed.
+ */
+export function namespaceView(name: string, veth: string): { name: string; veth: string; exec: (cmd: string, a?: readonly string[]) => { file: string; args: string[] } } {
+  return { name, veth, exec: (cmd: string, a: readonly string[] = []) => ({ file: cmd, args: [...a] }) };
+}
