@@ -112,3 +112,17 @@ test('a cluster whose deadline passes stops counting packets', () => {
   assert.equal(p.onProbeSent(1000, 1), c.id);
   assert.equal(p.onProbeSent(1000, c.deadlineMs), -1);
 });
+
+test('a cluster our own late loop sent too slowly to test the path does not back the periodic probes off', () => {
+  const p = new Prober();
+  const c1 = p.plan(0, 1_000_000, 20_000_000)!;
+  runCluster(p, c1, 10, 1000, 1, 4); // saturated: periodic from now on
+  const c2 = p.plan(1000, 1_000_000, 20_000_000)!;
+  assert.equal(c2.reason, 'periodic');
+  // Planned at 2 Mbps, sent at 10 × 1000 B over 45 ms (~1.6 Mbps… spread to 0.4 Mbps by a busy loop: one
+  // packet every 20 ms), received at that spacing: the path was never tested at the target.
+  const r = runCluster(p, c2, 10, 1000, 20, 20);
+  assert.ok(r < 1.2 * 1_000_000, `${r}`);
+  assert.equal(p.stats.clustersSentShort, 1);
+  assert.ok(p.plan(2000, 1_000_000, 20_000_000) !== null, 'probes again after 1 s, not 2');
+});

@@ -64,11 +64,18 @@ const SATURATED = 0.9;
 const SATURATED_TAKE = 0.95;
 /** A result this far above the estimate it was planned from found room. */
 const PROBE_FOUND = 1.2;
+/**
+ * A cluster that left us slower than this share of its target did not test the path (our own loop was late:
+ * a busy machine spreads the pacer's bursts); unless the path saturated, it is no reason to back off.
+ */
+const PROBE_SENT_SHARE = 0.7;
 
 export interface ProberStats {
   clustersStarted: number;
   clustersEvaluated: number;
   clustersFailed: number;
+  /** Clusters we could not send at their target rate (see PROBE_SENT_SHARE). */
+  clustersSentShort: number;
   lastResultBps: number;
 }
 
@@ -79,6 +86,8 @@ export class Prober {
   private readonly maxPeriodicMs: number;
   /** The current periodic interval (backs off while periodic clusters find nothing). */
   private periodicEveryMs: number;
+  /** The last measured cluster left us under PROBE_SENT_SHARE of its target. */
+  private sentShort = false;
   /** The estimate when the cluster in flight was planned, and whether it is periodic. */
   private plannedFrom = 0;
   private periodic = false;
@@ -113,7 +122,7 @@ export class Prober {
   private firstArrivalSize = 0;
   private lastArrival = -Infinity;
 
-  readonly stats: ProberStats = { clustersStarted: 0, clustersEvaluated: 0, clustersFailed: 0, lastResultBps: 0 };
+  readonly stats: ProberStats = { clustersStarted: 0, clustersEvaluated: 0, clustersFailed: 0, clustersSentShort: 0, lastResultBps: 0 };
 
   constructor(opts: ProberOptions = {}) {
     this.durationMs = opts.probeDurationMs ?? 15;
@@ -246,6 +255,7 @@ export class Prober {
 
   private measure(): number {
     this.saturated = false;
+    this.sentShort = false;
     const reported = this.received + this.lost;
     if (this.received < MIN_RECEIVED || (reported > 0 && this.lost / reported > MAX_LOSS)) return 0;
     const recvSpan = this.lastArrival - this.firstArrival;
@@ -255,6 +265,7 @@ export class Prober {
     // A cluster released in one instant has no meaningful send rate: the receive rate alone speaks.
     const sendRate = sendSpan > 0 ? ((this.sentBytes - this.lastSendSize) * 8000) / sendSpan : Infinity;
     this.saturated = recvRate < SATURATED * sendRate;
+    this.sentShort = sendRate < PROBE_SENT_SHARE * this.target;
     if (this.saturated) return Math.min(this.target, recvRate * SATURATED_TAKE);
     // A cluster proves at most the rate it tried: a few packets sent close together measure high.
     return Math.min(this.target, sendRate, recvRate);
@@ -265,7 +276,8 @@ export class Prober {
     if (!ok) this.stats.clustersFailed++;
     // A probe the path carried in full found room and resets the periodic interval; a periodic one that
     // found none, or ran into the bottleneck (it measured the capacity we are already near), backs it off.
-    if (result >= PROBE_FOUND * this.plannedFrom && !this.saturated) this.periodicEveryMs = this.periodicMs;
+    if (this.sentShort && !this.saturated) this.stats.clustersSentShort++;
+    if ((result >= PROBE_FOUND * this.plannedFrom || this.sentShort) && !this.saturated) this.periodicEveryMs = this.periodicMs;
     else if (this.periodic) this.periodicEveryMs = Math.min(this.maxPeriodicMs, this.periodicEveryMs * 2);
     this.id = 0;
     this.sending = false;

@@ -10,6 +10,7 @@
  *   estimate = clamp(min(delay-based, loss-based, REMB if any), min, max)
  */
 import { AckedBitrate } from './acked-bitrate.ts';
+import { bweStats } from '../metrics/registry.ts';
 import { AIMD_BETA, AimdRateControl } from './aimd-rate-control.ts';
 import { PacketGrouper, TrendlineDetector } from './delay-based.ts';
 import type { BandwidthEstimator, BweStats, TwccFeedback } from './estimator.ts';
@@ -296,6 +297,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
       // Delay from a release burst (see STALL_COMPRESSION): something paused, no link ran full.
       signal = 'underuse';
       this.stallHolds++;
+      bweStats.stallHolds++;
     } else if (signal === 'overuse' && n > 0 && this.queueMs < QUEUE_EVIDENCE_MS) {
       // Congestion keeps a queue: even the least delayed packet of this feedback waits. When it did not, the
       // rising trend was a burst (a keyframe) or jitter (a busy machine), not a link running full.
@@ -346,14 +348,14 @@ export class TransportCcEstimator implements BandwidthEstimator {
   /**
    * A link that suddenly carries a fraction of what we send (DROP_QUEUE_MS): the queue jumped, and the packets
    * of this feedback arrived back to back at the link's rate, under half of what we sent. One feedback can
-   * lie (a stalled path releases a late, thin trickle), so the cut waits for a second one within
-   * DROP_CONFIRM_MS whose queue is still that deep and whose delivered rate is still that low; then it
-   * cuts at once to β × the larger of the two delivered rates.
+   * lie, so it only arms the cut; a second confirms it as DROP_CONFIRM_MS says, and the cut goes at once to
+   * β × the larger of the two delivered rates.
    */
   private checkCapacityDrop(nowMs: number, fbLoss: number): void {
     const pending = this.dropEvidenceBps > 0 && nowMs - this.dropEvidenceMs <= DROP_CONFIRM_MS;
     if (this.dropEvidenceBps > 0 && !pending) {
       this.dropsUnconfirmed++;
+      bweStats.capacityDropsUnconfirmed++;
       this.dropEvidenceBps = 0;
     }
     if (this.stalled(nowMs) || nowMs - this.lastCutMs <= RECENT_WINDOW_MS) return;
@@ -361,6 +363,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
     if (this.queueMs <= DROP_QUEUE_MS || (!pending && !rising)) {
       if (pending && this.queueMs <= DROP_QUEUE_MS) {
         this.dropsUnconfirmed++;
+        bweStats.capacityDropsUnconfirmed++;
         this.dropEvidenceBps = 0;
       }
       return;
@@ -373,7 +376,10 @@ export class TransportCcEstimator implements BandwidthEstimator {
     const worse = this.queueMs >= this.dropEvidenceQueueMs + DROP_QUEUE_RISE_MS || fbLoss >= DROP_CONFIRM_LOSS;
     if (!pending || !worse || Math.min(delivered, this.dropEvidenceBps) < DROP_AGREE * Math.max(delivered, this.dropEvidenceBps)) {
       // The first sign, or a second that does not confirm it: this one becomes the evidence to confirm.
-      if (pending) this.dropsUnconfirmed++;
+      if (pending) {
+        this.dropsUnconfirmed++;
+        bweStats.capacityDropsUnconfirmed++;
+      }
       this.dropEvidenceBps = delivered;
       this.dropEvidenceMs = nowMs;
       this.dropEvidenceQueueMs = this.queueMs;
@@ -381,6 +387,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
     }
     this.aimd.limitTo(AIMD_BETA * Math.max(delivered, this.dropEvidenceBps));
     this.capacityDrops++;
+    bweStats.capacityDrops++;
     this.dropEvidenceBps = 0;
   }
 
@@ -398,6 +405,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
     this.queueStreak = 0;
     this.lastDrainMs = -Infinity;
     this.rebases++;
+    bweStats.rebases++;
   }
 
   /** What we sent over the last RECENT_WINDOW_MS (bps), from the 50 ms buckets. */

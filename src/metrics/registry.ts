@@ -39,6 +39,11 @@ export const bweStats = {
   allocationChanges: 0,
   probeClusters: 0,
   dynacastUpdates: 0,
+  /** Estimator decisions towards subscribers (src/bwe/README.md, "Where this departs from GCC"). */
+  capacityDrops: 0,
+  capacityDropsUnconfirmed: 0,
+  stallHolds: 0,
+  rebases: 0,
 };
 
 /**
@@ -137,6 +142,10 @@ export function createMetricsRegistry(): Registry {
   counter('proxima_allocation_changes_total', 'Per-subscriber layer allocations that changed what is forwarded', () => bweStats.allocationChanges);
   counter('proxima_probe_clusters_total', 'Bandwidth probe clusters started towards subscribers', () => bweStats.probeClusters);
   counter('proxima_dynacast_updates_total', 'Layer on/off changes sent to publishers (dynacast)', () => bweStats.dynacastUpdates);
+  counter('proxima_bwe_capacity_drops_total', 'Sudden capacity drops that cut an estimate (confirmed by a second feedback)', () => bweStats.capacityDrops);
+  counter('proxima_bwe_capacity_drops_unconfirmed_total', 'Feedbacks that looked like a capacity drop but were not confirmed (jitter, stalls)', () => bweStats.capacityDropsUnconfirmed);
+  counter('proxima_bwe_stall_holds_total', 'Delay signals held instead of cut after a release burst (a stalled process or path)', () => bweStats.stallHolds);
+  counter('proxima_bwe_rebases_total', 'Standing queues that did not drain, taken as the path\'s new base delay', () => bweStats.rebases);
 
   new Counter({
     name: 'proxima_packets_dropped_total',
