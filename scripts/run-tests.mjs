@@ -53,6 +53,13 @@ if (!filters.length) {
 function startHog() {
   const hog = spawn(process.execPath, ['-e', 'for (;;) { Math.sqrt(Math.random()); }'], { stdio: 'ignore' });
   process.on('exit', () => hog.kill('SIGKILL'));
+  // A runner stopped from outside takes its hog with it (exit handlers do not run on a signal).
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(sig, () => {
+      hog.kill('SIGKILL');
+      process.exit(130);
+    });
+  }
   return hog;
 }
 
