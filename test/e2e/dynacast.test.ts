@@ -34,6 +34,9 @@ async function timeUntil(page: Page, what: string, ok: (l: Map<string, Layer>) =
   return Date.now() - t0;
 }
 
+/** A walk away or back, and the layers following it (see the assertion). */
+const WALK_MS = 8000;
+
 describe('dynacast: Chromium publishes three layers, encodes only what someone watches', () => {
   let server: ProximaServer;
   let browser: TestBrowser;
@@ -82,7 +85,10 @@ describe('dynacast: Chromium publishes three layers, encodes only what someone w
     console.log(`dynacast: f off ${off} ms after nobody needs it, on ${on} ms after it is needed; walk away → off ${away} ms, walk back → on ${back} ms (walks included)`);
     assert.ok(off <= 2000, `f inactive after ${off} ms`);
     assert.ok(on <= 2000, `f active again after ${on} ms`);
-    assert.ok(away <= 2000 + 2000, `f and h off ${away} ms after the walk started (walk ~1.6 s at 8 tiles/s)`);
-    assert.ok(back <= 2000 + 2000, `f on ${back} ms after the walk back started`);
+    // Walks include the walk itself (~1.6 s at 8 tiles/s), the 1 s a layer stays on unwanted, and both
+    // browsers' turn (the viewer's moves, the publisher's setParameters and getStats): 2.5–3.5 s on an idle
+    // machine, up to 5.2 s seen with one core kept busy.
+    assert.ok(away <= WALK_MS, `f and h off ${away} ms after the walk started (walk ~1.6 s at 8 tiles/s)`);
+    assert.ok(back <= WALK_MS, `f on ${back} ms after the walk back started`);
   });
 });
