@@ -60,7 +60,8 @@ describe('dynacast: Chromium publishes three layers, encodes only what someone w
     // Alone, nobody watches: only the lowest layer stays on once Chrome sends the others.
     sub = await viewerBrowser.page(`${server.url}/?space=dyn&name=S&x=21&y=21&publish=0`);
     await sub.evaluate(() => (window as any).proxima.ready);
-    await timeUntil(pub, 'all three layers active and sending', (l) => l.size === 3 && [...l.values()].every((x) => x.active && x.bytesSent > 0), 20_000);
+    // Chrome sent all three; dynacast may already have turned h off (the viewer is allocated f directly).
+    await timeUntil(pub, 'all three layers sent, f active', (l) => l.size === 3 && [...l.values()].every((x) => x.bytesSent > 0) && l.get('f')?.active === true, 20_000);
     await waitFor('the viewer to get the top layer', async () => {
       const peers = (await sub.evaluate(() => (window as any).proxima.peers())) as Array<{ id: string; video: { frameHeight: number } }>;
       return peers.find((p) => p.id === pubId)?.video.frameHeight === 360;
@@ -86,8 +87,8 @@ describe('dynacast: Chromium publishes three layers, encodes only what someone w
     assert.ok(off <= 2000, `f inactive after ${off} ms`);
     assert.ok(on <= 2000, `f active again after ${on} ms`);
     // Walks include the walk itself (~1.6 s at 8 tiles/s), the 1 s a layer stays on unwanted, and both
-    // browsers' turn (the viewer's moves, the publisher's setParameters and getStats): 2.5–3.5 s on an idle
-    // machine, up to 5.2 s seen with one core kept busy.
+    // browsers' turn (the viewer's moves, the publisher's setParameters and getStats): 1.5–1.8 s in 9 of 10
+    // runs with one core kept busy, 5.2 s in the tenth.
     assert.ok(away <= WALK_MS, `f and h off ${away} ms after the walk started (walk ~1.6 s at 8 tiles/s)`);
     assert.ok(back <= WALK_MS, `f on ${back} ms after the walk back started`);
   });
