@@ -17,9 +17,23 @@ export const AIMD_BETA = 0.85;
 /** §6: the estimate may not grow past 1.5 × the received rate (+10 kbps so a trickle can still grow). */
 export const AIMD_THROUGHPUT_CAP = 1.5;
 const AIMD_THROUGHPUT_SLACK_BPS = 10_000;
-/** §6: response time = RTT + 100 ms; additive increase is half an average packet per response time. */
+/**
+ * §6: response time = RTT + 100 ms; near the congestion point the estimate grows by one expected packet per
+ * response time (as the deployed GCC does; the draft says half). The expected packet is the estimate's
+ * frame at 30 fps split into packets of at most 1200 bytes — not the packets measured on the wire: an SFU's
+ * feedback mixes many small audio packets in, and their average made the increase ~10× slower than the
+ * video it is for (4 kbps/s at 250 kbps, where one 1 kB frame a packet gives ~40).
+ */
 const RESPONSE_EXTRA_MS = 100;
 const ADDITIVE_MIN_BPS_PER_S = 4000;
+const EXPECTED_FPS = 30;
+const MAX_PACKET_BYTES = 1200;
+
+/** The average packet of a stream at `bps` (bytes): one frame at EXPECTED_FPS in MAX_PACKET_BYTES pieces. */
+export function expectedPacketBytes(bps: number): number {
+  const frame = bps / 8 / EXPECTED_FPS;
+  return frame / Math.max(1, Math.ceil(frame / MAX_PACKET_BYTES));
+}
 /** §6: mean/variance of the received rate at decreases (kbps, EWMA 0.05); "near" = within 3 σ. */
 const MAX_RATE_SMOOTHING = 0.05;
 const MAX_RATE_VAR_MIN = 0.4;
@@ -56,10 +70,9 @@ export class AimdRateControl {
 
   /**
    * One feedback's verdict. `ackedBps` is the 500 ms received rate (0 = not measured yet), `recentBps` the
-   * last 200 ms one (a decrease takes it when measured, see AckedBitrate.recentRate); `packetBytes` the average
-   * packet size.
+   * last 200 ms one (a decrease takes it when measured, see AckedBitrate.recentRate).
    */
-  update(signal: BweSignal, ackedBps: number, recentBps: number, packetBytes: number, nowMs: number): number {
+  update(signal: BweSignal, ackedBps: number, recentBps: number, nowMs: number): number {
     const dt = Number.isNaN(this.lastUpdateMs) ? 0 : Math.max(0, nowMs - this.lastUpdateMs);
     this.lastUpdateMs = nowMs;
     if (signal === 'overuse') this.state = 'decrease';
@@ -74,7 +87,7 @@ export class AimdRateControl {
       if (ackedBps > 0 && this.avgMaxKbps >= 0 && ackedKbps > this.avgMaxKbps + 3 * this.sigmaKbps()) this.avgMaxKbps = -1;
       let next: number;
       if (this.avgMaxKbps >= 0) {
-        const perS = Math.max(ADDITIVE_MIN_BPS_PER_S, (0.5 * packetBytes * 8 * 1000) / (this.rttMs + RESPONSE_EXTRA_MS));
+        const perS = Math.max(ADDITIVE_MIN_BPS_PER_S, (expectedPacketBytes(this.bps) * 8 * 1000) / (this.rttMs + RESPONSE_EXTRA_MS));
         next = this.bps + (perS * Math.min(dt, 1000)) / 1000;
       } else {
         next = this.bps * Math.pow(AIMD_INCREASE_PER_S, Math.min(dt, 1000) / 1000) + dt; // + 1 kbps/s

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AckedBitrate } from './acked-bitrate.ts';
-import { AIMD_BETA, AimdRateControl } from './aimd-rate-control.ts';
+import { AIMD_BETA, AimdRateControl, expectedPacketBytes } from './aimd-rate-control.ts';
 import { PacketGrouper, TrendlineDetector } from './delay-based.ts';
 import { LossBasedControl } from './loss-based.ts';
 
@@ -62,32 +62,32 @@ test('grouper: packets sent before the current group (reordered) are ignored; lo
 
 test('AIMD: overuse cuts to 0.85 × received rate, underuse holds, normal grows ≤ 8 %/s far from congestion', () => {
   const a = new AimdRateControl(1_000_000, 30_000, 20_000_000);
-  a.update('normal', 2_000_000, 0, 1200, 0);
-  a.update('normal', 2_000_000, 0, 1200, 1000);
+  a.update('normal', 2_000_000, 0, 0);
+  a.update('normal', 2_000_000, 0, 1000);
   assert.ok(a.bps > 1_070_000 && a.bps <= 1_081_001, `multiplicative ${a.bps}`);
-  a.update('overuse', 900_000, 0, 1200, 1100);
+  a.update('overuse', 900_000, 0, 1100);
   assert.equal(a.bps, AIMD_BETA * 900_000);
   assert.equal(a.lastAction, 'decrease');
   const held = a.bps;
-  a.update('underuse', 900_000, 0, 1200, 1200);
+  a.update('underuse', 900_000, 0, 1200);
   assert.equal(a.bps, held);
   assert.equal(a.lastAction, 'hold');
-  // Near the last congestion point (received ≈ 900 kbps): additive, ~half a packet per (RTT + 100 ms).
-  a.update('normal', 800_000, 0, 1200, 1300); // hold → increase
-  a.update('normal', 800_000, 0, 1200, 2300);
-  const perS = (0.5 * 1200 * 8 * 1000) / (100 + 100);
+  // Near the last congestion point (received ≈ 900 kbps): additive, one expected packet per (RTT + 100 ms).
+  a.update('normal', 800_000, 0, 1300); // hold → increase
+  a.update('normal', 800_000, 0, 2300);
+  const perS = (expectedPacketBytes(held) * 8 * 1000) / (100 + 100);
   assert.ok(Math.abs(a.bps - held - perS) < perS * 0.2, `additive ${a.bps - held} vs ${perS}`);
   // The decrease uses the recent (200 ms) rate when it is higher than the 500 ms one.
-  a.update('overuse', 500_000, 800_000, 1200, 2400);
+  a.update('overuse', 500_000, 800_000, 2400);
   assert.equal(a.bps, AIMD_BETA * 800_000);
 });
 
 test('AIMD: growth is capped at 1.5 × the received rate (app-limited), never cut by that cap', () => {
   const a = new AimdRateControl(1_000_000, 30_000, 20_000_000);
-  for (let t = 0; t <= 30_000; t += 50) a.update('normal', 300_000, 0, 1200, t);
+  for (let t = 0; t <= 30_000; t += 50) a.update('normal', 300_000, 0, t);
   assert.equal(a.bps, 1_000_000, 'already above 1.5 × 300k + 10k: held, not lowered');
   const b = new AimdRateControl(200_000, 30_000, 20_000_000);
-  for (let t = 0; t <= 30_000; t += 50) b.update('normal', 300_000, 0, 1200, t);
+  for (let t = 0; t <= 30_000; t += 50) b.update('normal', 300_000, 0, t);
   assert.ok(b.bps <= 1.5 * 300_000 + 10_000 + 1 && b.bps > 400_000, `${b.bps}`);
 });
 

@@ -69,6 +69,13 @@ const PROBE_FOUND = 1.2;
  * a busy machine spreads the pacer's bursts); unless the path saturated, it is no reason to back off.
  */
 const PROBE_SENT_SHARE = 0.7;
+/**
+ * A cluster that arrived within this share of the time it took to send was released in a burst — a stalled
+ * process (ours or the receiver's) or jitter longer than the cluster let it go at once — and its rate is
+ * the burst's, not the path's: unusable. Below PROBE_MIN_SEND_SPAN_MS of sending there is no span to compare.
+ */
+const PROBE_COMPRESSED = 0.35;
+const PROBE_MIN_SEND_SPAN_MS = 10;
 
 export interface ProberStats {
   clustersStarted: number;
@@ -76,6 +83,8 @@ export interface ProberStats {
   clustersFailed: number;
   /** Clusters we could not send at their target rate (see PROBE_SENT_SHARE). */
   clustersSentShort: number;
+  /** Clusters that arrived as a burst (see PROBE_COMPRESSED), not measured. */
+  clustersCompressed: number;
   lastResultBps: number;
 }
 
@@ -122,7 +131,7 @@ export class Prober {
   private firstArrivalSize = 0;
   private lastArrival = -Infinity;
 
-  readonly stats: ProberStats = { clustersStarted: 0, clustersEvaluated: 0, clustersFailed: 0, clustersSentShort: 0, lastResultBps: 0 };
+  readonly stats: ProberStats = { clustersStarted: 0, clustersEvaluated: 0, clustersFailed: 0, clustersSentShort: 0, clustersCompressed: 0, lastResultBps: 0 };
 
   constructor(opts: ProberOptions = {}) {
     this.durationMs = opts.probeDurationMs ?? 15;
@@ -262,6 +271,10 @@ export class Prober {
     if (!(recvSpan > 0)) return 0;
     const recvRate = ((this.recvBytes - this.firstArrivalSize) * 8000) / recvSpan;
     const sendSpan = this.lastSend - this.firstSend;
+    if (sendSpan >= PROBE_MIN_SEND_SPAN_MS && recvSpan < PROBE_COMPRESSED * sendSpan) {
+      this.stats.clustersCompressed++;
+      return 0;
+    }
     // A cluster released in one instant has no meaningful send rate: the receive rate alone speaks.
     const sendRate = sendSpan > 0 ? ((this.sentBytes - this.lastSendSize) * 8000) / sendSpan : Infinity;
     this.saturated = recvRate < SATURATED * sendRate;

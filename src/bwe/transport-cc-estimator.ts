@@ -40,8 +40,6 @@ export interface TransportCcOptions {
 }
 
 const TWCC_REF_US = 64_000;
-/** Average packet size (for the additive increase) smoothing and its start value. */
-const PACKET_SIZE_SMOOTHING = 0.05;
 const SCRATCH_START = 1024;
 /**
  * A standing queue: GCC reacts to the delay's gradient, so a queue that built before it reacted (a link that
@@ -126,7 +124,6 @@ export class TransportCcEstimator implements BandwidthEstimator {
   private readonly feedbackTimeoutMs: number;
   private rembBps = Infinity;
   private ackedBps = 0;
-  private avgPacketBytes = 1200;
   private current: number;
   private lastSentMs = -Infinity;
   private lastFeedbackMs = -1;
@@ -276,7 +273,6 @@ export class TransportCcEstimator implements BandwidthEstimator {
       const p = order[i];
       const size = this.sSize[p];
       this.acked.add(this.sArr[p], size);
-      this.avgPacketBytes += PACKET_SIZE_SMOOTHING * (size - this.avgPacketBytes);
       if (this.sCluster[p] >= 0 && this.prober) this.prober.onProbeFeedback(this.sCluster[p], this.sArr[p], size);
       if (this.grouper.add(this.sSend[p], this.sArr[p])) {
         this.trend.update(this.grouper.sendDelta, this.grouper.arrivalDelta, this.grouper.groupArrival);
@@ -310,13 +306,14 @@ export class TransportCcEstimator implements BandwidthEstimator {
     // takes the largest (GCC's own is the 500 ms rate). A link that dropped from under us is cut for by the
     // capacity-drop rule, which does not wait for the windows to forget what came before.
     const recent = signal === 'overuse' ? Math.max(this.fbRecvBps, this.acked.recentRate(RECENT_WINDOW_MS), this.ackedBps) : 0;
-    this.aimd.update(signal, this.ackedBps, recent, this.avgPacketBytes, nowMs);
+    this.aimd.update(signal, this.ackedBps, recent, nowMs);
     // Loss with a queue building is congestion; without one, the medium's (see LossBasedControl).
     const queueing = signal === 'overuse' || this.queueMs > LOSS_QUEUE_MS;
     if (total > 0 || recovered > 0) this.loss.onFeedback(lost, total, recovered, nowMs, queueing);
     if (this.prober) {
-      // A probe measured across a release burst reads the burst's rate, not the path's: dropped.
-      const r = nowMs < this.stallUntilMs ? (this.prober.evaluate(nowMs), 0) : this.prober.evaluate(nowMs);
+      // A cluster that itself arrived as a release burst is dropped by the prober (PROBE_COMPRESSED); one
+      // merely evaluated near another burst — jitter makes them every few hundred ms — still counts.
+      const r = this.prober.evaluate(nowMs);
       // The probe's rate becomes a floor for both controllers, unless the path is already signalling
       // overuse (then the probe itself may have built the queue: it does not hold).
       if (r > 0 && signal !== 'overuse' && r > this.current) {
