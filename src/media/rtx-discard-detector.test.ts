@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FEEDBACK_WINDOW_MS, CONGESTED_QUEUE_MS, REPAIR_GRACE_MS, RTX_MIN_PACKETS, RtxDiscardDetector, UNHEEDED_MIN_PACKETS, UNHEEDED_WINDOW_MS } from './rtx-discard-detector.ts';
+import { FEEDBACK_WINDOW_MS, CONGESTED_MEMORY_MS, CONGESTED_QUEUE_MS, REPAIR_GRACE_MS, RTX_MIN_PACKETS, RtxDiscardDetector, UNHEEDED_MIN_PACKETS, UNHEEDED_WINDOW_MS } from './rtx-discard-detector.ts';
 import { seededRandom } from '../util/prng.ts';
 
 describe('RtxDiscardDetector', () => {
@@ -35,6 +35,26 @@ describe('RtxDiscardDetector', () => {
       }
     }
     assert.equal(d.discarding, false, `${d.unheeded} of ${d.repairs}`);
+  });
+
+  it('repairs asked for again while the link runs full (a deep queue) do not count; once it drains they do', () => {
+    const d = new RtxDiscardDetector();
+    let t = 0;
+    // The link is congested: every repair lost at the full buffer's tail or held past the receiver's patience.
+    for (let i = 0; i < 3 * UNHEEDED_MIN_PACKETS; i++, t += 200) {
+      d.judgeFeedback(t, 0, 0, 0, 0, CONGESTED_QUEUE_MS + 100);
+      d.onRepairSent(t);
+      d.onUnheededRepair(t + 150);
+    }
+    assert.equal(d.discarding, false, 'a congested link is not a discarding receiver');
+    // The queue drained long enough ago: a receiver that still re-NACKs every repair is one.
+    t += CONGESTED_MEMORY_MS;
+    for (let i = 0; i < UNHEEDED_MIN_PACKETS; i++, t += 200) {
+      d.judgeFeedback(t, 0, 0, 0, 0, 5);
+      d.onRepairSent(t);
+      d.onUnheededRepair(t + 150);
+    }
+    assert.equal(d.discarding, true);
   });
 
   it('unheeded repairs spread thinner than the window never add up', () => {

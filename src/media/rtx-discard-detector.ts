@@ -49,6 +49,12 @@ export const FEEDBACK_WINDOW_MS = 2000;
  * buffer looked exactly like a discarding receiver and cost a Chromium its RTX and its probes).
  */
 export const CONGESTED_QUEUE_MS = 80;
+/**
+ * Nor does a repair NACKed again within this long of such a queue: a link running full drops repairs at its
+ * tail and holds the rest past any RTT the receiver waits before asking again (a Chromium behind a 300 kbit/s
+ * cap was taken for a discarding receiver by its re-NACKs and lost RTX, and with it its probes, for good).
+ */
+export const CONGESTED_MEMORY_MS = 2000;
 export const FEEDBACK_MAX_WINDOW_MS = 10_000;
 /** RTT assumed before one was measured. */
 const UNKNOWN_RTT_MS = 100;
@@ -82,15 +88,15 @@ export class RtxDiscardDetector {
   onRepairSent(nowMs: number): void {
     this.roll(nowMs);
     this.repairs++;
-    this.curRepairs++;
+    if (nowMs - this.congestedAtMs >= CONGESTED_MEMORY_MS) this.curRepairs++;
   }
 
   /** A packet repaired by RTX at least judgeMs() ago was NACKed again (call once per packet). */
   onUnheededRepair(nowMs: number): void {
     this.roll(nowMs);
     this.unheeded++;
+    if (this.discarding || nowMs - this.congestedAtMs < CONGESTED_MEMORY_MS) return;
     this.curUnheeded++;
-    if (this.discarding) return;
     const unheeded = this.curUnheeded + this.prevUnheeded;
     const repairs = this.curRepairs + this.prevRepairs;
     if (unheeded >= UNHEEDED_MIN_PACKETS && unheeded >= UNHEEDED_SHARE * repairs) {
@@ -104,7 +110,10 @@ export class RtxDiscardDetector {
    * feedback reported lost. Judged once per FEEDBACK_WINDOW_MS.
    */
   judgeFeedback(nowMs: number, rtxSent: number, rtxLost: number, mediaSent: number, mediaLost: number, queueMs = 0): void {
-    if (queueMs >= CONGESTED_QUEUE_MS) this.fbCongested = true;
+    if (queueMs >= CONGESTED_QUEUE_MS) {
+      this.fbCongested = true;
+      this.congestedAtMs = nowMs;
+    }
     if (nowMs - this.fbStart < FEEDBACK_WINDOW_MS) return;
     const rs = rtxSent - this.fbRtxSent;
     const rl = rtxLost - this.fbRtxLost;
@@ -130,8 +139,9 @@ export class RtxDiscardDetector {
 
   /** Whether transport-wide feedback decided (else repeated NACKs did). */
   byFeedback = false;
-  /** The path showed a queue in the current feedback window (see CONGESTED_QUEUE_MS). */
+  /** The path showed a queue in the current feedback window (see CONGESTED_QUEUE_MS), and when it last did. */
   private fbCongested = false;
+  private congestedAtMs = -Infinity;
 
   private roll(nowMs: number): void {
     if (nowMs - this.windowStart < UNHEEDED_WINDOW_MS) return;

@@ -165,10 +165,11 @@ describe('adaptation: four simulcast publishers, a Chromium subscriber, the weat
       .join(' ');
     const worst = Math.max(0, ...videos.map((v) => v.maxGapMs));
     console.log(`adaptation: 5 % loss + 50 ms jitter: ${lostOnWire} video packets lost on the link, ${recoveredCount} of them delivered again by RTX (${(recovered * 100).toFixed(1)} %; ${per.join(', ')}); repair drops: ${drops || 'none'}; longest frame gap ${Math.round(worst)} ms`);
-    assert.ok(lostOnWire > 50, `the weather dropped video packets (${lostOnWire})`);
+    assert.ok(lostOnWire > 50, diag(`the weather dropped video packets (${lostOnWire}); longest frame gap ${Math.round(worst)} ms\n${lossy.map(traceLine).join('\n')}`));
     // Chromium uses RTX: neither the cap (probe padding lost at a full link's tail) nor this loss may mark it
     // as a receiver that discards RTX.
-    assert.equal(s.participant(s.subId)?.subscribeSession?.rtxWatch.discarding, false, 'Chromium taken for a receiver that discards RTX');
+    const watch = s.participant(s.subId)?.subscribeSession?.rtxWatch;
+    assert.equal(watch?.discarding, false, diag(`Chromium taken for a receiver that discards RTX (by ${watch?.byFeedback ? 'feedback' : 'NACKs'}: ${watch?.unheeded} of ${watch?.repairs} repairs NACKed again)`));
     assert.ok(recovered >= MOST_REPAIRED, diag(`${(recovered * 100).toFixed(1)} % recovered`));
     for (const v of videos) assert.ok(v.maxGapMs <= (v.publisherId === nearest().id ? NEAREST_STOPPED_LOSSY_MS : PAUSE_STUCK_MS), diag(`${s.publishers.find((p) => p.id === v.publisherId)?.name}: frame gap ${Math.round(v.maxGapMs)} ms\n${lossy.map(traceLine).join('\n')}`));
   });

@@ -272,7 +272,7 @@ export class AdaptationScenario {
       const a = this.participant(this.subId)?.downlink?.allocation;
       const est = this.participant(this.subId)?.downlink?.estimator;
       const pr = est instanceof TransportCcEstimator ? est.prober?.stats : undefined;
-      const probes = pr ? ` probes${pr.clustersStarted}/${pr.clustersEvaluated}/${pr.clustersFailed}@${Math.round(pr.lastResultBps / 1000)}` : '';
+      const probes = pr ? ` probes${pr.clustersStarted}/${pr.clustersEvaluated}/${pr.clustersFailed}/${pr.clustersCompressed}c/${est instanceof TransportCcEstimator ? est.probesApplied : 0}up@${Math.round(pr.lastResultBps / 1000)}` : '';
       const extra = est instanceof TransportCcEstimator ? ` stall${est.stallReleases}/${est.stallHolds} rebase${est.rebases}${probes}` : '';
       this.serverTrace.push(`${traceLine({ t: Date.now() - t0, estimateBps: sv.estimateBps, rxKbps: 0, state: sv.state, bwe: this.bweCounters(), tracks })}${extra} || ${a ? describe(a) : '-'}`);
       if (this.serverTrace.length > 2000) this.serverTrace.splice(0, 1000);
