@@ -51,16 +51,7 @@ if (!filters.length) {
 
 /** One core kept busy: a child process spinning until it is killed (a separate process, so our own loop stays free). */
 function startHog() {
-  const hog = spawn(process.execPath, ['-e', 'for (;;) { Math.sqrt(Math.random()); }'], { stdio: 'ignore' });
-  process.on('exit', () => hog.kill('SIGKILL'));
-  // A runner stopped from outside takes its hog with it (exit handlers do not run on a signal).
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-    process.on(sig, () => {
-      hog.kill('SIGKILL');
-      process.exit(130);
-    });
-  }
-  return hog;
+  return spawn(process.execPath, ['-e', 'for (;;) { Math.sqrt(Math.random()); }'], { stdio: 'ignore' });
 }
 
 // Browser and socket tests share two cores: run files one at a time so timings stay honest.
@@ -68,10 +59,44 @@ const runnerArgs = (fs) => ['--import', 'tsx', '--test', '--test-concurrency=1',
 const hog = parsed.values.load ? startHog() : null;
 if (hog) console.log(`[run-tests] --load: one core kept busy by a CPU hog (pid ${hog.pid})`);
 
-if (repeat === 1) {
-  const r = spawnSync(process.execPath, runnerArgs(files), { cwd: root, stdio: 'inherit' });
+/**
+ * The test runner in a process group of its own (its browsers and servers with it), awaited rather than
+ * run synchronously: a blocked loop would hold a stop signal until the file ended, and a runner told to stop
+ * went on to the next file, its hog still spinning, under the next run's feet.
+ */
+let current = null;
+function stopAll() {
   hog?.kill('SIGKILL');
-  process.exit(r.status ?? 1);
+  if (current?.pid) {
+    try {
+      process.kill(-current.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+process.on('exit', stopAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    stopAll();
+    process.exit(130);
+  });
+}
+function runFiles(fs) {
+  return new Promise((resolve) => {
+    current = spawn(process.execPath, runnerArgs(fs), { cwd: root, stdio: 'inherit', detached: true });
+    current.on('error', () => resolve(1));
+    current.on('exit', (code) => {
+      current = null;
+      resolve(code ?? 1);
+    });
+  });
+}
+
+if (repeat === 1) {
+  const status = await runFiles(files);
+  hog?.kill('SIGKILL');
+  process.exit(status);
 }
 
 // Repeat: each file on its own, N times, so one file's failure is counted against it alone.
@@ -81,8 +106,7 @@ const t0 = Date.now();
 for (let run = 1; run <= repeat; run++) {
   for (const f of files) {
     const started = Date.now();
-    const r = spawnSync(process.execPath, runnerArgs([f]), { cwd: root, stdio: 'inherit' });
-    const ok = r.status === 0;
+    const ok = (await runFiles([f])) === 0;
     if (ok) passed.set(f, passed.get(f) + 1);
     else failedRuns.get(f).push(run);
     console.log(`[run-tests] run ${run}/${repeat} ${f}: ${ok ? 'pass' : 'FAIL'} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
