@@ -126,3 +126,15 @@ test('a cluster our own late loop sent too slowly to test the path does not back
   assert.equal(p.stats.clustersSentShort, 1);
   assert.ok(p.plan(2000, 1_000_000, 20_000_000) !== null, 'probes again after 1 s, not 2');
 });
+
+test('on a jittery path a cluster spans ten times the jitter (up to 200 ms), and one that arrived as a burst is dropped', () => {
+  const p = new Prober();
+  const c = p.plan(0, 1_000_000, 10_000_000, 12)!;
+  assert.equal(c.bytes, Math.ceil((3_000_000 * 120) / 8000), '120 ms worth at 12 ms of jitter');
+  assert.ok(c.deadlineMs - c.startMs >= 240, 'time to send it');
+  // All 40 packets left over 117 ms and arrived within 39 ms: a release burst, not the path's rate.
+  assert.equal(runCluster(p, c, 40, 1250, 3, 1), 0);
+  assert.equal(p.stats.clustersCompressed, 1);
+  const q = new Prober();
+  assert.equal(q.plan(0, 1_000_000, 10_000_000, 80)!.bytes, Math.ceil((3_000_000 * 200) / 8000), 'capped at 200 ms');
+});

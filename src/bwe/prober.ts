@@ -76,6 +76,13 @@ const PROBE_SENT_SHARE = 0.7;
  */
 const PROBE_COMPRESSED = 0.35;
 const PROBE_MIN_SEND_SPAN_MS = 10;
+/**
+ * Jitter stretches or squeezes a cluster's arrivals by its own size whatever the cluster's length, so a
+ * cluster spans at least this many times the path's interarrival jitter (up to PROBE_MAX_MS): with σ 50 ms
+ * jitter, 48 ms clusters read half their rate and never raised the estimate.
+ */
+const PROBE_JITTER_SPANS = 10;
+const PROBE_MAX_MS = 200;
 
 export interface ProberStats {
   clustersStarted: number;
@@ -150,7 +157,7 @@ export class Prober {
   }
 
   /** A cluster to start now, or null. Call it often (every pacer/media tick); it is cheap. */
-  plan(nowMs: number, estimateBps: number, wantedBps: number): ProbeCluster | null {
+  plan(nowMs: number, estimateBps: number, wantedBps: number, jitterMs = 0): ProbeCluster | null {
     if (this.id !== 0) {
       if (this.sending && nowMs >= this.deadline) this.sending = false;
       if (!this.sending && nowMs > this.deadline + this.fbTimeoutMs) this.finish(false);
@@ -182,13 +189,15 @@ export class Prober {
     this.initialDone = true;
     this.plannedFrom = estimateBps;
     this.periodic = reason === 'periodic';
-    const bytes = Math.ceil((target * this.durationMs) / 8000);
+    // A cluster shorter than the path's jitter measures the jitter, not the path (see PROBE_JITTER_SPANS).
+    const durationMs = Math.min(PROBE_MAX_MS, Math.max(this.durationMs, PROBE_JITTER_SPANS * jitterMs));
+    const bytes = Math.ceil((target * durationMs) / 8000);
     this.id = this.nextId++;
     this.target = target;
     this.bytesWanted = bytes;
     this.sending = true;
     // Long enough for the bytes at the target rate, or for minPackets of a full-size packet, with slack.
-    const sendMs = Math.max(this.durationMs, (this.minPackets * 1200 * 8000) / target);
+    const sendMs = Math.max(durationMs, (this.minPackets * 1200 * 8000) / target);
     this.deadline = nowMs + 2 * sendMs + 20;
     this.sentPackets = 0;
     this.sentBytes = 0;

@@ -276,16 +276,17 @@ describe('TransportCcEstimator against a simulated bottleneck (FakeClock, real T
   test('5 % loss and heavy jitter (normal, σ 50 ms, never reordered) on an open path: the estimate keeps most of what is wanted', (t) => {
     // Jitter this heavy trips the detector now and then (a busy receiver adds the same), and each false
     // over-use costs 15 %. What matters is how fast it comes back: the additive step follows the estimate's
-    // own packets (not the audio-heavy measured average), and probes evaluated during the release-burst holds
-    // that such jitter keeps making still count. Before both, the median sat at 0.58–0.87 Mbps.
+    // own packets (not the audio-heavy measured average), probes evaluated during the release-burst holds
+    // that such jitter keeps making still count, and clusters span ten times the measured jitter. Before
+    // these, the median sat at 0.58–0.87 Mbps and the lowest at 0.45–0.69.
     for (const seed of [1, 2, 3]) {
       const sim = new BweSim({ link: { loss: 0.05, delayMs: 20, jitterMs: 50, jitter: 'normal' }, wantedBps: 2_600_000, seed });
       sim.run(45_000);
       const est = sim.between(5000, 45_000).map((x) => x.estimate).sort((a, b) => a - b);
       const median = est[Math.floor(est.length / 2)];
       t.diagnostic(`seed ${seed}: min ${kbps(est[0])}, median ${kbps(median)}`);
-      assert.ok(median >= 900_000, `seed ${seed}: median estimate ${kbps(median)}`);
-      assert.ok(est[0] >= 400_000, `seed ${seed}: lowest estimate ${kbps(est[0])}`);
+      assert.ok(median >= 1_500_000, `seed ${seed}: median estimate ${kbps(median)}`);
+      assert.ok(est[0] >= 800_000, `seed ${seed}: lowest estimate ${kbps(est[0])}`);
     }
   });
 

@@ -174,6 +174,13 @@ export class TransportCcEstimator implements BandwidthEstimator {
   private sentBucket = -1;
   /** Queueing delay estimate of the latest feedback (ms): its smallest one-way delay above the path's base. */
   queueMs = 0;
+  /**
+   * Interarrival jitter (ms), RFC 3550 §6.4.1's estimator over consecutive received packets in arrival
+   * order: how far arrival spacing strays from send spacing. The prober sizes its clusters by it.
+   */
+  jitterMs = 0;
+  private jitterSend = NaN;
+  private jitterArr = NaN;
   // Base one-way delay: minimum over the current and the previous window (receiver clock − ours, ms).
   private baseCur = Infinity;
   private basePrev = Infinity;
@@ -273,6 +280,12 @@ export class TransportCcEstimator implements BandwidthEstimator {
       const p = order[i];
       const size = this.sSize[p];
       this.acked.add(this.sArr[p], size);
+      if (!Number.isNaN(this.jitterArr)) {
+        const d = this.sArr[p] - this.jitterArr - (this.sSend[p] - this.jitterSend);
+        this.jitterMs += (Math.abs(d) - this.jitterMs) / 16;
+      }
+      this.jitterSend = this.sSend[p];
+      this.jitterArr = this.sArr[p];
       if (this.sCluster[p] >= 0 && this.prober) this.prober.onProbeFeedback(this.sCluster[p], this.sArr[p], size);
       if (this.grouper.add(this.sSend[p], this.sArr[p])) {
         this.trend.update(this.grouper.sendDelta, this.grouper.arrivalDelta, this.grouper.groupArrival);
@@ -512,7 +525,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
   planProbe(nowMs: number, wantedBps: number): ProbeCluster | null {
     // Right after a cut the path is full: a probe would only add to the queue it is draining.
     if (!this.prober || nowMs - this.lastCutMs < PROBE_AFTER_CUT_MS) return null;
-    return this.prober.plan(nowMs, this.estimate(nowMs), wantedBps);
+    return this.prober.plan(nowMs, this.estimate(nowMs), wantedBps, this.jitterMs);
   }
 
   stats(): BweStats {
