@@ -74,7 +74,7 @@ const PROBE_SENT_SHARE = 0.7;
  * process (ours or the receiver's) or jitter longer than the cluster let it go at once — and its rate is
  * the burst's, not the path's: unusable. Below PROBE_MIN_SEND_SPAN_MS of sending there is no span to compare.
  */
-const PROBE_COMPRESSED = 0.35;
+export const RELEASE_BURST_COMPRESSION = 0.35;
 const PROBE_MIN_SEND_SPAN_MS = 10;
 /**
  * Jitter stretches or squeezes a cluster's arrivals by its own size whatever the cluster's length, so a
@@ -90,7 +90,7 @@ export interface ProberStats {
   clustersFailed: number;
   /** Clusters we could not send at their target rate (see PROBE_SENT_SHARE). */
   clustersSentShort: number;
-  /** Clusters that arrived as a burst (see PROBE_COMPRESSED), not measured. */
+  /** Clusters that arrived as a burst (see RELEASE_BURST_COMPRESSION), not measured. */
   clustersCompressed: number;
   lastResultBps: number;
 }
@@ -280,7 +280,7 @@ export class Prober {
     if (!(recvSpan > 0)) return 0;
     const recvRate = ((this.recvBytes - this.firstArrivalSize) * 8000) / recvSpan;
     const sendSpan = this.lastSend - this.firstSend;
-    if (sendSpan >= PROBE_MIN_SEND_SPAN_MS && recvSpan < PROBE_COMPRESSED * sendSpan) {
+    if (sendSpan >= PROBE_MIN_SEND_SPAN_MS && recvSpan < RELEASE_BURST_COMPRESSION * sendSpan) {
       this.stats.clustersCompressed++;
       return 0;
     }

@@ -15,7 +15,7 @@ import { AIMD_BETA, AimdRateControl } from './aimd-rate-control.ts';
 import { PacketGrouper, TrendlineDetector } from './delay-based.ts';
 import type { BandwidthEstimator, BweStats, TwccFeedback } from './estimator.ts';
 import { LossBasedControl } from './loss-based.ts';
-import { Prober, type ProbeCluster, type ProberOptions } from './prober.ts';
+import { Prober, RELEASE_BURST_COMPRESSION, type ProbeCluster, type ProberOptions } from './prober.ts';
 import { FB_LOST, FB_NONE, FB_RECEIVED, SendHistory, type SendHistoryOptions } from './send-history.ts';
 
 export interface TransportCcOptions {
@@ -81,13 +81,12 @@ const PROBE_QUEUE_MS = 400;
 const RECENT_WINDOW_MS = 200;
 /**
  * A release burst: packets that left us over at least STALL_MIN_SEND_SPAN_MS arrived within
- * STALL_COMPRESSION of that span, after waiting at least STALL_MIN_PEAK_MS. No bottleneck delivers faster
+ * RELEASE_BURST_COMPRESSION of that span, after waiting at least STALL_MIN_PEAK_MS. No bottleneck delivers faster
  * than we sent; something held them and let them go at once — our own process or the receiver's stalled,
  * a Wi-Fi burst, a path that paused. Its delay is not a queue at a link running full, so for
  * STALL_HOLD_MS the delay signals (over-use, capacity drop, standing queue) hold instead of cutting.
  */
 const STALL_MIN_SEND_SPAN_MS = 30;
-const STALL_COMPRESSION = 0.35;
 const STALL_MIN_PEAK_MS = 20;
 const STALL_HOLD_MS = 500;
 /**
@@ -155,7 +154,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
   capacityDrops = 0;
   /** Feedbacks that looked like a capacity drop once but were not confirmed by the next (see DROP_CONFIRM_MS). */
   dropsUnconfirmed = 0;
-  /** Release bursts seen (see STALL_COMPRESSION), and delay signals they made hold instead of cut. */
+  /** Release bursts seen (see RELEASE_BURST_COMPRESSION), and delay signals they made hold instead of cut. */
   stallReleases = 0;
   stallHolds = 0;
   /** Times the base delay moved up because a "standing queue" did not drain (see REBASE_SHRINK). */
@@ -303,7 +302,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
       signal = 'underuse'; // AIMD holds
       this.probeOveruses++;
     } else if (signal === 'overuse' && this.stalled(nowMs)) {
-      // Delay from a release burst (see STALL_COMPRESSION): something paused, no link ran full.
+      // Delay from a release burst (see RELEASE_BURST_COMPRESSION): something paused, no link ran full.
       signal = 'underuse';
       this.stallHolds++;
       bweStats.stallHolds++;
@@ -324,7 +323,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
     const queueing = signal === 'overuse' || this.queueMs > LOSS_QUEUE_MS;
     if (total > 0 || recovered > 0) this.loss.onFeedback(lost, total, recovered, nowMs, queueing);
     if (this.prober) {
-      // A cluster that itself arrived as a release burst is dropped by the prober (PROBE_COMPRESSED); one
+      // A cluster that itself arrived as a release burst is dropped by the prober (RELEASE_BURST_COMPRESSION); one
       // merely evaluated near another burst — jitter makes them every few hundred ms — still counts.
       const r = this.prober.evaluate(nowMs);
       // The probe's rate becomes a floor for both controllers, unless the path is already signalling
@@ -406,7 +405,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
     this.dropEvidenceBps = 0;
   }
 
-  /** In a release burst's aftermath with a shallow queue: delay evidence is the stall's (see STALL_COMPRESSION). */
+  /** In a release burst's aftermath with a shallow queue: delay evidence is the stall's (see RELEASE_BURST_COMPRESSION). */
   private stalled(nowMs: number): boolean {
     return nowMs < this.stallUntilMs && this.queueMs < STALL_MAX_QUEUE_MS;
   }
@@ -473,7 +472,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
     const base = Math.min(this.baseCur, this.basePrev);
     this.queueMs = Math.max(0, min - base);
     const sendSpan = lastSent - firstSent;
-    if (n >= 4 && sendSpan >= STALL_MIN_SEND_SPAN_MS && last - first <= STALL_COMPRESSION * sendSpan && max - base >= STALL_MIN_PEAK_MS) {
+    if (n >= 4 && sendSpan >= STALL_MIN_SEND_SPAN_MS && last - first <= RELEASE_BURST_COMPRESSION * sendSpan && max - base >= STALL_MIN_PEAK_MS) {
       this.stallUntilMs = nowMs + STALL_HOLD_MS;
       this.stallReleases++;
       // Every packet of a release waited for it, so its least delay is no queue: what the last one sent
