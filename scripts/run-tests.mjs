@@ -95,7 +95,6 @@ function runFiles(fs) {
 
 if (repeat === 1) {
   const status = await runFiles(files);
-  hog?.kill('SIGKILL');
   process.exit(status);
 }
 
