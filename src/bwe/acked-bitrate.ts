@@ -7,6 +7,8 @@
 export const ACKED_WINDOW_MS = 500;
 /** Below this much arrival history the rate is not reported (one burst would look like a huge rate). */
 const MIN_SPAN_MS = 250;
+/** Rates kept for peakRate (one per feedback: ~20 a second, so 64 cover ≥ 1 s at any feedback rate in use). */
+const PEAK_SAMPLES = 64;
 
 export class AckedBitrate {
   private readonly at: Float64Array;
@@ -17,6 +19,9 @@ export class AckedBitrate {
   private sum = 0;
   private latest = -Infinity;
   private first = NaN;
+  private readonly peakAt = new Float64Array(PEAK_SAMPLES);
+  private readonly peakBps = new Float64Array(PEAK_SAMPLES);
+  private peakNext = 0;
 
   constructor(capacity = 4096) {
     if ((capacity & (capacity - 1)) !== 0) throw new RangeError('capacity must be a power of two');
@@ -48,7 +53,27 @@ export class AckedBitrate {
     while (this.size > 0 && this.at[this.head] <= from) this.evictOne();
     const span = Math.min(ACKED_WINDOW_MS, this.latest - this.first);
     if (!(span >= MIN_SPAN_MS)) return 0;
-    return (Math.max(0, this.sum) * 8 * 1000) / span;
+    const bps = (Math.max(0, this.sum) * 8 * 1000) / span;
+    const last = (this.peakNext + PEAK_SAMPLES - 1) % PEAK_SAMPLES;
+    if (this.peakAt[last] === this.latest && this.peakBps[last] !== 0) this.peakBps[last] = bps;
+    else {
+      this.peakAt[this.peakNext] = this.latest;
+      this.peakBps[this.peakNext] = bps;
+      this.peakNext = (this.peakNext + 1) % PEAK_SAMPLES;
+    }
+    return bps;
+  }
+
+  /**
+   * The highest 500 ms rate measured over the last `windowMs` of arrivals (0 if none). One window can read far
+   * below what the path carries — across a pause in arrivals (a stall of ours or the receiver's, a delay step,
+   * jitter holding packets back) — while the path carried the peak a moment ago.
+   */
+  peakRate(windowMs: number): number {
+    const from = this.latest - windowMs;
+    let max = 0;
+    for (let k = 0; k < PEAK_SAMPLES; k++) if (this.peakAt[k] > from && this.peakBps[k] > max) max = this.peakBps[k];
+    return max;
   }
 
   /**
@@ -75,5 +100,8 @@ export class AckedBitrate {
     this.sum = 0;
     this.latest = -Infinity;
     this.first = NaN;
+    this.peakAt.fill(0);
+    this.peakBps.fill(0);
+    this.peakNext = 0;
   }
 }

@@ -277,8 +277,10 @@ describe('TransportCcEstimator against a simulated bottleneck (FakeClock, real T
     // Jitter this heavy trips the detector now and then (a busy receiver adds the same), and each false
     // over-use costs 15 %. What matters is how fast it comes back: the additive step follows the estimate's
     // own packets (not the audio-heavy measured average), probes evaluated during the release-burst holds
-    // that such jitter keeps making still count, and clusters span ten times the measured jitter. Before
-    // these, the median sat at 0.58–0.87 Mbps and the lowest at 0.45–0.69.
+    // that such jitter keeps making still count, clusters span ten times the measured jitter, and a
+    // decrease starts from the highest received rate of the last second, not a window that jitter held
+    // back. Before these, the median sat at 0.58–0.87 Mbps and the lowest at 0.45–0.69; before the last
+    // alone, the lowest at 0.98–1.31.
     for (const seed of [1, 2, 3]) {
       const sim = new BweSim({ link: { loss: 0.05, delayMs: 20, jitterMs: 50, jitter: 'normal' }, wantedBps: 2_600_000, seed });
       sim.run(45_000);
@@ -286,7 +288,7 @@ describe('TransportCcEstimator against a simulated bottleneck (FakeClock, real T
       const median = est[Math.floor(est.length / 2)];
       t.diagnostic(`seed ${seed}: min ${kbps(est[0])}, median ${kbps(median)}`);
       assert.ok(median >= 1_500_000, `seed ${seed}: median estimate ${kbps(median)}`);
-      assert.ok(est[0] >= 800_000, `seed ${seed}: lowest estimate ${kbps(est[0])}`);
+      assert.ok(est[0] >= 1_400_000, `seed ${seed}: lowest estimate ${kbps(est[0])}`);
     }
   });
 

@@ -79,6 +79,8 @@ const PROBE_AFTER_CUT_MS = 1500;
 const PROBE_QUEUE_MS = 400;
 /** Short received-rate window a decrease may use when the rate just went up. */
 const RECENT_WINDOW_MS = 200;
+/** An over-use decrease starts from the highest received rate measured over this much arrival time. */
+const DECREASE_PEAK_MS = 1000;
 /**
  * A release burst: packets that left us over at least STALL_MIN_SEND_SPAN_MS arrived within
  * RELEASE_BURST_COMPRESSION of that span, after waiting at least STALL_MIN_PEAK_MS. No bottleneck delivers faster
@@ -148,6 +150,8 @@ export class TransportCcEstimator implements BandwidthEstimator {
   probeOveruses = 0;
   /** Over-use signals ignored because no packet of the feedback had queued (see QUEUE_EVIDENCE_MS). */
   noQueueOveruses = 0;
+  /** Over-use signals that cut the estimate (§6 decrease). */
+  overuseCuts = 0;
   /** Times a standing queue capped the estimate. */
   queueDrains = 0;
   /** Times a sudden capacity drop cut the estimate (see DROP_QUEUE_MS). */
@@ -313,12 +317,22 @@ export class TransportCcEstimator implements BandwidthEstimator {
       this.noQueueOveruses++;
     }
     // Under over-use the link runs full: this feedback's packets arrived at its rate, and so did the last
-    // 200 and 500 ms. Each alone can read low — a window across a pause in arrivals (a delay step, a
-    // blackout's end, jitter bunching packets), one feedback's few packets when we send little — so the cut
-    // takes the largest (GCC's own is the 500 ms rate). A link that dropped from under us is cut for by the
-    // capacity-drop rule, which does not wait for the windows to forget what came before.
-    const recent = signal === 'overuse' ? Math.max(this.fbRecvBps, this.acked.recentRate(RECENT_WINDOW_MS), this.ackedBps) : 0;
+    // 200 and 500 ms. Each can read low — a window across a pause in arrivals (a delay step, a blackout's
+    // end, a stalled process, jitter bunching packets), one feedback's few packets when we send little — so
+    // the cut takes the largest, including the highest 500 ms rate of the last DECREASE_PEAK_MS (GCC's own
+    // is the 500 ms rate; the deployed one smooths it over seconds). Without that, under jitter with one
+    // core busy, a window reading 1.2 Mbit/s half a second after 2.7 arrived cut 2.3 Mbit/s to 1.0 at once.
+    // A link that dropped from under us is cut for by the capacity-drop rule, which does not wait for the
+    // windows to forget what came before.
+    const recent =
+      signal === 'overuse'
+        ? Math.max(this.fbRecvBps, this.acked.recentRate(RECENT_WINDOW_MS), this.ackedBps, this.acked.peakRate(DECREASE_PEAK_MS))
+        : 0;
     this.aimd.update(signal, this.ackedBps, recent, nowMs);
+    if (this.aimd.lastAction === 'decrease') {
+      this.overuseCuts++;
+      bweStats.overuseCuts++;
+    }
     // Loss with a queue building is congestion; without one, the medium's (see LossBasedControl).
     const queueing = signal === 'overuse' || this.queueMs > LOSS_QUEUE_MS;
     if (total > 0 || recovered > 0) this.loss.onFeedback(lost, total, recovered, nowMs, queueing);

@@ -40,6 +40,7 @@ export const bweStats = {
   probeClusters: 0,
   dynacastUpdates: 0,
   /** Estimator decisions towards subscribers (src/bwe/README.md, "Where this departs from GCC"). */
+  overuseCuts: 0,
   capacityDrops: 0,
   capacityDropsUnconfirmed: 0,
   stallHolds: 0,
@@ -142,6 +143,7 @@ export function createMetricsRegistry(): Registry {
   counter('proxima_allocation_changes_total', 'Per-subscriber layer allocations that changed what is forwarded', () => bweStats.allocationChanges);
   counter('proxima_probe_clusters_total', 'Bandwidth probe clusters started towards subscribers', () => bweStats.probeClusters);
   counter('proxima_dynacast_updates_total', 'Layer on/off changes sent to publishers (dynacast)', () => bweStats.dynacastUpdates);
+  counter('proxima_bwe_overuse_cuts_total', 'Delay over-use signals that cut an estimate (GCC decrease)', () => bweStats.overuseCuts);
   counter('proxima_bwe_capacity_drops_total', 'Sudden capacity drops that cut an estimate (confirmed by a second feedback)', () => bweStats.capacityDrops);
   counter('proxima_bwe_capacity_drops_unconfirmed_total', 'Feedbacks that looked like a capacity drop but were not confirmed (jitter, stalls)', () => bweStats.capacityDropsUnconfirmed);
   counter('proxima_bwe_stall_holds_total', 'Delay signals held instead of cut after a release burst (a stalled process or path)', () => bweStats.stallHolds);
