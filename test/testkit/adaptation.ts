@@ -166,7 +166,21 @@ export interface TimelinePoint {
   t: number;
   estimateBps: number;
   /** The estimator's counters at this point: what moved the estimate (see traceLine). */
-  bwe?: { queueMs: number; loss: number; capacityDrops: number; queueDrains: number; delayBps: number; lossBps: number; ackedBps: number };
+  bwe?: {
+    queueMs: number;
+    jitterMs: number;
+    loss: number;
+    overuseCuts: number;
+    capacityDrops: number;
+    queueDrains: number;
+    rebases: number;
+    stallHolds: number;
+    noQueueOveruses: number;
+    probesApplied: number;
+    delayBps: number;
+    lossBps: number;
+    ackedBps: number;
+  };
   /** What crossed the subscriber's link down in the interval (kbit/s, UDP payloads). */
   rxKbps: number;
   state: string;
@@ -396,7 +410,21 @@ export class AdaptationScenario {
     const est = this.participant(this.subId)?.downlink?.estimator;
     if (!(est instanceof TransportCcEstimator)) return undefined;
     const st = est.stats();
-    return { queueMs: Math.round(est.queueMs), loss: st.lossFraction, capacityDrops: est.capacityDrops, queueDrains: est.queueDrains, delayBps: st.delayBasedBps, lossBps: st.lossBasedBps, ackedBps: st.ackedBps };
+    return {
+      queueMs: Math.round(est.queueMs),
+      jitterMs: Math.round(est.jitterMs),
+      loss: st.lossFraction,
+      overuseCuts: est.overuseCuts,
+      capacityDrops: est.capacityDrops,
+      queueDrains: est.queueDrains,
+      rebases: est.rebases,
+      stallHolds: est.stallHolds,
+      noQueueOveruses: est.noQueueOveruses,
+      probesApplied: est.probesApplied,
+      delayBps: st.delayBasedBps,
+      lossBps: st.lossBasedBps,
+      ackedBps: st.ackedBps,
+    };
   }
 
   /** What the subscriber's page shows per received video (frames, height, freezes; `reset` opens a window). */
@@ -495,6 +523,6 @@ export class AdaptationScenario {
 export function traceLine(p: TimelinePoint): string {
   const k = (bps: number) => Math.round(bps / 1000);
   const b = p.bwe;
-  const bwe = b ? ` q${b.queueMs} loss${(b.loss * 100).toFixed(0)}% d${k(b.delayBps)} l${k(b.lossBps)} ack${k(b.ackedBps)} drops${b.capacityDrops}/${b.queueDrains}` : '';
+  const bwe = b ? ` q${b.queueMs} loss${(b.loss * 100).toFixed(0)}% d${k(b.delayBps)} l${k(b.lossBps)} ack${k(b.ackedBps)} cuts${b.overuseCuts} drops${b.capacityDrops}/${b.queueDrains} j${b.jitterMs}` : '';
   return `${p.t} est${k(p.estimateBps)} ${p.state}${bwe} rx${Math.round(p.rxKbps)} | ${p.tracks.map((t) => `${t.name}:${t.target}/${t.current}`).join(' ')}`;
 }
