@@ -21,6 +21,7 @@ import type { ImpairmentPatch } from '../tools/weather/impairment.ts';
 import { PRESETS, PRESET_NAMES, type PresetName } from '../tools/weather/presets.ts';
 import { Timeline, presetTimeline } from '../tools/weather/timeline.ts';
 import { systemClock } from '../src/util/clock.ts';
+import { dropCounts } from '../src/metrics/drop-reasons.ts';
 import { spread, type Spread } from './lib/stats.ts';
 import { fmt, printTable } from './lib/table.ts';
 import { writeResults } from './lib/results.ts';
@@ -144,7 +145,14 @@ interface RunSummary {
     pauseOrder: string[];
     backOnTopMs: number;
   };
-  loss?: { recoveredPct: number; freezeMaxMs: number; audioGapMaxMs: number };
+  loss?: {
+    recoveredPct: number;
+    freezeMaxMs: number;
+    audioGapMaxMs: number;
+    /** Whether the server took Chromium for a receiver that discards RTX (it must not), and the repairs it dropped (reason=count). */
+    rtxDiscardFlagged: boolean;
+    repairDrops: string;
+  };
   spikes: Partial<Record<PresetName, SpikeSummary>>;
 }
 
@@ -171,7 +179,12 @@ async function oneRun(): Promise<{ summary: RunSummary; points: TimelinePoint[];
     await s.pageVideos(true);
     const pageT0 = await s.pageNow();
     const lossPhase = PHASES.find((p) => p.kind === 'loss');
+    // Media packets the weather dropped during the loss phase: the wire's lost list between its start and
+    // its end (the blackout that may follow loses a second of everything, which is not this figure's).
     const lostAtLossStart: number[] = [];
+    const lostAtLossEnd: number[] = [];
+    let dropsAtLossStart = new Map<string, number>();
+    let dropsAtLossEnd = new Map<string, number>();
     // record() counts from Date.now(); the weather, the wire and the fast sampler from systemClock: the offset between them.
     let clockAt0 = NaN;
     const tOf = (clockMs: number) => clockMs - clockAt0;
@@ -194,7 +207,14 @@ async function oneRun(): Promise<{ summary: RunSummary; points: TimelinePoint[];
         if (i === phase || i < 0) return;
         phase = i;
         const p = PHASES[i];
-        if (p === lossPhase) consumers.forEach((c, k) => (lostAtLossStart[k] = s.wire.lostSeqs.get(c.params.ssrc)?.length ?? 0));
+        if (p === lossPhase) {
+          consumers.forEach((c, k) => (lostAtLossStart[k] = s.wire.lostSeqs.get(c.params.ssrc)?.length ?? 0));
+          dropsAtLossStart = new Map(dropCounts());
+        }
+        if (lossPhase && PHASES[i - 1] === lossPhase) {
+          consumers.forEach((c, k) => (lostAtLossEnd[k] = s.wire.lostSeqs.get(c.params.ssrc)?.length ?? 0));
+          dropsAtLossEnd = new Map(dropCounts());
+        }
         if (!p.preset) {
           s.weather(p.weather);
           return;
@@ -249,7 +269,7 @@ async function oneRun(): Promise<{ summary: RunSummary; points: TimelinePoint[];
       let lost = 0;
       let rec = 0;
       consumers.forEach((c, i) => {
-        const seqs = (s.wire.lostSeqs.get(c.params.ssrc) ?? []).slice(lostAtLossStart[i] ?? 0);
+        const seqs = (s.wire.lostSeqs.get(c.params.ssrc) ?? []).slice(lostAtLossStart[i] ?? 0, lostAtLossEnd[i]);
         const got = new Set<number>();
         for (const r of s.wire.deliveredSeqs.get(c.params.rtxSsrc!) ?? []) for (const q of resent[i].get(r) ?? []) got.add(q);
         lost += seqs.length;
@@ -259,6 +279,12 @@ async function oneRun(): Promise<{ summary: RunSummary; points: TimelinePoint[];
         recoveredPct: lost > 0 ? (100 * rec) / lost : 100,
         freezeMaxMs: Math.max(0, ...s.publishers.map((_, i) => freezeMax(i, lossPhase.fromMs, lossPhase.toMs + 1000))),
         audioGapMaxMs: audioMax(inPhase(lossPhase)),
+        rtxDiscardFlagged: s.participant(s.subId)?.subscribeSession?.rtxWatch?.discarding ?? false,
+        repairDrops: [...(dropsAtLossEnd.size > 0 ? dropsAtLossEnd : new Map(dropCounts()))]
+          .map(([r, n]) => [r, n - (dropsAtLossStart.get(r) ?? 0)] as const)
+          .filter(([r, n]) => n > 0 && (r.startsWith('nack') || r.startsWith('rtx') || r.startsWith('pacer')))
+          .map(([r, n]) => `${r}=${n}`)
+          .join(' '),
       };
     }
 
@@ -336,7 +362,7 @@ for (let r = 0; r < runs; r++) {
   }
   const parts: string[] = [];
   if (x.cap) parts.push(`cap: audio gap ≤ ${ms(x.cap.audioGapMaxMs)}, nearest freeze ≤ ${ms(x.cap.nearestFreezeMaxMs)}, top again ${ms(x.cap.backOnTopMs)} after`);
-  if (x.loss) parts.push(`loss: ${x.loss.recoveredPct.toFixed(1)} % repaired, freeze ≤ ${ms(x.loss.freezeMaxMs)}`);
+  if (x.loss) parts.push(`loss: ${x.loss.recoveredPct.toFixed(1)} % repaired, freeze ≤ ${ms(x.loss.freezeMaxMs)}${x.loss.rtxDiscardFlagged ? ', Chromium TAKEN FOR AN RTX-DISCARDING RECEIVER' : ''}; repair drops: ${x.loss.repairDrops || 'none'}`);
   for (const [name, sp] of Object.entries(x.spikes)) {
     parts.push(
       `${name}: audio gap ${ms(sp.audioGapMaxMs)}, nearest freeze ${ms(sp.nearestFreezeMaxMs)}, estimate ${fmt(sp.preEstimateKbps)} → ${fmt(sp.minEstimateKbps)} kbit/s (under half ≤ ${ms(sp.estimateLowMaxMs)} at a stretch, above for good ${ms(sp.estimateBackMs)} after), layer ${sp.nearestPreLayer} back in ${ms(sp.nearestLayerBackMs)}` +

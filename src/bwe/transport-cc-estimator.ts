@@ -14,7 +14,7 @@ import { bweStats } from '../metrics/registry.ts';
 import { AIMD_BETA, AimdRateControl } from './aimd-rate-control.ts';
 import { PacketGrouper, TrendlineDetector } from './delay-based.ts';
 import type { BandwidthEstimator, BweStats, TwccFeedback } from './estimator.ts';
-import { LossBasedControl } from './loss-based.ts';
+import { LOSS_HIGH, LossBasedControl } from './loss-based.ts';
 import { Prober, RELEASE_BURST_COMPRESSION, type ProbeCluster, type ProberOptions } from './prober.ts';
 import { FB_LOST, FB_NONE, FB_RECEIVED, SendHistory, type SendHistoryOptions } from './send-history.ts';
 
@@ -324,10 +324,12 @@ export class TransportCcEstimator implements BandwidthEstimator {
     // core busy, a window reading 1.2 Mbit/s half a second after 2.7 arrived cut 2.3 Mbit/s to 1.0 at once.
     // A link that dropped from under us is cut for by the capacity-drop rule, which does not wait for the
     // windows to forget what came before.
-    const recent =
-      signal === 'overuse'
-        ? Math.max(this.fbRecvBps, this.acked.recentRate(RECENT_WINDOW_MS), this.ackedBps, this.acked.peakRate(DECREASE_PEAK_MS))
-        : 0;
+    // Not while a queue stays deep (two feedbacks in a row): then the link runs full and delivers its rate now
+    // (with a 300 kbit/s cap under a 250 ms buffer, cuts from the last second's 800k held the estimate at 700k
+    // while a third of the packets overflowed). One deep reading is what jitter and a busy machine make.
+    const deep = n > 0 && this.queueMs >= LOSS_QUEUE_MS && this.prevQueueMs >= LOSS_QUEUE_MS;
+    const peak = deep ? 0 : this.acked.peakRate(DECREASE_PEAK_MS);
+    const recent = signal === 'overuse' ? Math.max(this.fbRecvBps, this.acked.recentRate(RECENT_WINDOW_MS), this.ackedBps, peak) : 0;
     this.aimd.update(signal, this.ackedBps, recent, nowMs);
     if (this.aimd.lastAction === 'decrease') {
       this.overuseCuts++;
@@ -351,8 +353,15 @@ export class TransportCcEstimator implements BandwidthEstimator {
     if (n > 0) this.checkCapacityDrop(nowMs, total > 0 ? lost / total : 0);
     if (n > 0) this.prevQueueMs = this.queueMs;
     if (this.queueStreak >= QUEUE_FEEDBACKS && nowMs - this.lastDrainMs >= DRAIN_EVERY_MS && this.ackedBps > 0 && !this.stalled(nowMs)) {
-      if (this.lastDrainMs > -Infinity && nowMs - this.lastDrainMs < 2 * DRAIN_EVERY_MS && this.queueMs >= REBASE_SHRINK * this.drainQueueMs) {
+      if (
+        this.lastDrainMs > -Infinity &&
+        nowMs - this.lastDrainMs < 2 * DRAIN_EVERY_MS &&
+        this.queueMs >= REBASE_SHRINK * this.drainQueueMs &&
+        this.loss.lossFraction < LOSS_HIGH
+      ) {
         // A second of holding under the delivered rate did not shrink it: the path's delay rose, not a queue.
+        // Unless the buffer overflows (> 10 % lost): a path whose delay rose delivers what it is sent, and a
+        // rebase there hid a full 250 ms buffer from every delay rule while a third of the packets were lost.
         this.rebase();
       } else {
         const target = DRAIN_FACTOR * Math.max(this.ackedBps, this.fbRecvBps);
