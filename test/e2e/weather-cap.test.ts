@@ -105,6 +105,9 @@ async function measure(sub: Page, pub: Page, proxy: WeatherProxy, seconds: numbe
   };
 }
 
+/** Clear-weather windows the control may take to show more than the cap getting through (see there). */
+const CONTROL_WINDOWS = 3;
+
 describe('Chromium through the weather proxy', () => {
   it(`with ${CAP_KBPS} kbit/s each way, the subscriber receives under the cap, video keeps decoding and audio keeps flowing`, async () => {
     // The server must announce the proxy's port, and the proxy forward to the server's: proxy first,
@@ -128,9 +131,12 @@ describe('Chromium through the weather proxy', () => {
       });
 
       // Control: clear weather, same pages, same measurement. Chrome starts its estimate at 300 kbit/s,
-      // so give it a few seconds to climb first.
+      // so give it a few seconds to climb first — longer on a busy machine, where A's encoder and estimate
+      // ramp up slower (one run in ten with one core busy still sent 290 kbit/s after 7 s): up to three
+      // 4 s windows, the first that carries more than the cap.
       await sleep(3000);
-      const clear = await measure(b, a, proxy, 4);
+      let clear = await measure(b, a, proxy, 4);
+      for (let k = 1; k < CONTROL_WINDOWS && !(clear.rxKbps > CAP_KBPS); k++) clear = await measure(b, a, proxy, 4);
 
       proxy.up.setConfig(CAP);
       proxy.down.setConfig(CAP);
