@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AdaptationScenario, type TimelinePoint } from '../test/testkit/adaptation.ts';
+import { AdaptationScenario, repairDropsSince, type TimelinePoint } from '../test/testkit/adaptation.ts';
 import type { ImpairmentPatch } from '../tools/weather/impairment.ts';
 import { PRESETS, PRESET_NAMES, type PresetName } from '../tools/weather/presets.ts';
 import { Timeline, presetTimeline } from '../tools/weather/timeline.ts';
@@ -184,7 +184,7 @@ async function oneRun(): Promise<{ summary: RunSummary; points: TimelinePoint[];
     const lostAtLossStart: number[] = [];
     const lostAtLossEnd: number[] = [];
     let dropsAtLossStart = new Map<string, number>();
-    let dropsAtLossEnd = new Map<string, number>();
+    let dropsAtLossEnd: ReturnType<typeof dropCounts> | undefined;
     // record() counts from Date.now(); the weather, the wire and the fast sampler from systemClock: the offset between them.
     let clockAt0 = NaN;
     const tOf = (clockMs: number) => clockMs - clockAt0;
@@ -213,7 +213,7 @@ async function oneRun(): Promise<{ summary: RunSummary; points: TimelinePoint[];
         }
         if (lossPhase && PHASES[i - 1] === lossPhase) {
           consumers.forEach((c, k) => (lostAtLossEnd[k] = s.wire.lostSeqs.get(c.params.ssrc)?.length ?? 0));
-          dropsAtLossEnd = new Map(dropCounts());
+          dropsAtLossEnd = dropCounts();
         }
         if (!p.preset) {
           s.weather(p.weather);
@@ -280,11 +280,7 @@ async function oneRun(): Promise<{ summary: RunSummary; points: TimelinePoint[];
         freezeMaxMs: Math.max(0, ...s.publishers.map((_, i) => freezeMax(i, lossPhase.fromMs, lossPhase.toMs + 1000))),
         audioGapMaxMs: audioMax(inPhase(lossPhase)),
         rtxDiscardFlagged: s.participant(s.subId)?.subscribeSession?.rtxWatch?.discarding ?? false,
-        repairDrops: [...(dropsAtLossEnd.size > 0 ? dropsAtLossEnd : new Map(dropCounts()))]
-          .map(([r, n]) => [r, n - (dropsAtLossStart.get(r) ?? 0)] as const)
-          .filter(([r, n]) => n > 0 && (r.startsWith('nack') || r.startsWith('rtx') || r.startsWith('pacer')))
-          .map(([r, n]) => `${r}=${n}`)
-          .join(' '),
+        repairDrops: repairDropsSince(dropsAtLossStart, dropsAtLossEnd),
       };
     }
 
@@ -351,6 +347,8 @@ async function oneRun(): Promise<{ summary: RunSummary; points: TimelinePoint[];
 }
 
 const ms = (x: number) => (Number.isFinite(x) ? `${fmt(x, 0)} ms` : x === Infinity ? 'never' : '-');
+/** JSON has no Infinity: a figure that never recovered is written as "never". */
+const infinityAsNever = (_k: string, x: unknown) => (x === Infinity ? 'never' : x);
 const results: Awaited<ReturnType<typeof oneRun>>[] = [];
 for (let r = 0; r < runs; r++) {
   process.stdout.write(`run ${r + 1}/${runs} (${Math.round(TOTAL_MS / 1000)} s of weather: ${[...only].join(', ')})…\n`);
@@ -358,7 +356,7 @@ for (let r = 0; r < runs; r++) {
   const x = results[results.length - 1].summary;
   if (traceDir) {
     const { points, fast, freezes } = results[results.length - 1];
-    writeFileSync(join(traceDir, `run-${r + 1}.json`), JSON.stringify({ phases: PHASES, summary: x, points, fast, freezes }, (_k, v) => (v === Infinity ? 'never' : v)));
+    writeFileSync(join(traceDir, `run-${r + 1}.json`), JSON.stringify({ phases: PHASES, summary: x, points, fast, freezes }, infinityAsNever));
   }
   const parts: string[] = [];
   if (x.cap) parts.push(`cap: audio gap ≤ ${ms(x.cap.audioGapMaxMs)}, nearest freeze ≤ ${ms(x.cap.nearestFreezeMaxMs)}, top again ${ms(x.cap.backOnTopMs)} after`);
@@ -471,8 +469,7 @@ const svg = renderTimelineSvg(
 );
 const svgPath = fileURLToPath(new URL('./results/adaptation-weather.svg', import.meta.url));
 writeFileSync(svgPath, svg);
-/** JSON has no Infinity: a figure that never recovered is written as "never". */
-const jsonSafe = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (_k, x) => (x === Infinity ? 'never' : x)));
+const jsonSafe = (v: unknown): unknown => JSON.parse(JSON.stringify(v, infinityAsNever));
 const jsonPath = writeResults(
   'adaptation-weather',
   jsonSafe({

@@ -19,7 +19,8 @@ export class AckedBitrate {
   private sum = 0;
   private latest = -Infinity;
   private first = NaN;
-  private readonly peakAt = new Float64Array(PEAK_SAMPLES);
+  /** Arrival time of each peak sample; -Infinity marks an empty slot. */
+  private readonly peakAt = new Float64Array(PEAK_SAMPLES).fill(-Infinity);
   private readonly peakBps = new Float64Array(PEAK_SAMPLES);
   private peakNext = 0;
 
@@ -55,7 +56,8 @@ export class AckedBitrate {
     if (!(span >= MIN_SPAN_MS)) return 0;
     const bps = (Math.max(0, this.sum) * 8 * 1000) / span;
     const last = (this.peakNext + PEAK_SAMPLES - 1) % PEAK_SAMPLES;
-    if (this.peakAt[last] === this.latest && this.peakBps[last] !== 0) this.peakBps[last] = bps;
+    // One sample per arrival time: computed again without new arrivals, it replaces its own.
+    if (this.peakAt[last] === this.latest) this.peakBps[last] = bps;
     else {
       this.peakAt[this.peakNext] = this.latest;
       this.peakBps[this.peakNext] = bps;
@@ -100,7 +102,7 @@ export class AckedBitrate {
     this.sum = 0;
     this.latest = -Infinity;
     this.first = NaN;
-    this.peakAt.fill(0);
+    this.peakAt.fill(-Infinity);
     this.peakBps.fill(0);
     this.peakNext = 0;
   }

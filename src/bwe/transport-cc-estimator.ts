@@ -322,14 +322,16 @@ export class TransportCcEstimator implements BandwidthEstimator {
     // the cut takes the largest, including the highest 500 ms rate of the last DECREASE_PEAK_MS (GCC's own
     // is the 500 ms rate; the deployed one smooths it over seconds). Without that, under jitter with one
     // core busy, a window reading 1.2 Mbit/s half a second after 2.7 arrived cut 2.3 Mbit/s to 1.0 at once.
-    // A link that dropped from under us is cut for by the capacity-drop rule, which does not wait for the
-    // windows to forget what came before.
-    // Not while a queue stays deep (two feedbacks in a row): then the link runs full and delivers its rate now
-    // (with a 300 kbit/s cap under a 250 ms buffer, cuts from the last second's 800k held the estimate at 700k
-    // while a third of the packets overflowed). One deep reading is what jitter and a busy machine make.
-    const deep = n > 0 && this.queueMs >= LOSS_QUEUE_MS && this.prevQueueMs >= LOSS_QUEUE_MS;
-    const peak = deep ? 0 : this.acked.peakRate(DECREASE_PEAK_MS);
-    const recent = signal === 'overuse' ? Math.max(this.fbRecvBps, this.acked.recentRate(RECENT_WINDOW_MS), this.ackedBps, peak) : 0;
+    // The peak is left out while a queue stays deep (two feedbacks in a row): then the link runs full and
+    // delivers its rate now (with a 300 kbit/s cap under a 250 ms buffer, cuts from the last second's 800k held
+    // the estimate at 700k while a third of the packets overflowed); one deep reading is what jitter and a busy
+    // machine make. A link that dropped from under us is also cut for by the capacity-drop rule, which does
+    // not wait for the windows to forget what came before.
+    let recent = 0;
+    if (signal === 'overuse') {
+      const deep = n > 0 && this.queueMs >= LOSS_QUEUE_MS && this.prevQueueMs >= LOSS_QUEUE_MS;
+      recent = Math.max(this.fbRecvBps, this.acked.recentRate(RECENT_WINDOW_MS), this.ackedBps, deep ? 0 : this.acked.peakRate(DECREASE_PEAK_MS));
+    }
     this.aimd.update(signal, this.ackedBps, recent, nowMs);
     if (this.aimd.lastAction === 'decrease') {
       this.overuseCuts++;

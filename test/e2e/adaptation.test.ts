@@ -17,7 +17,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { AdaptationScenario, traceLine, type TimelinePoint } from '../testkit/adaptation.ts';
+import { AdaptationScenario, repairDropsSince, traceLine, type TimelinePoint } from '../testkit/adaptation.ts';
 import { waitFor } from '../testkit/browser.ts';
 import { serverDiagnostics } from '../testkit/proxima.ts';
 import { dropCounts } from '../../src/metrics/drop-reasons.ts';
@@ -158,11 +158,7 @@ describe('adaptation: four simulcast publishers, a Chromium subscriber, the weat
       per.push(`${s.publishers[i].name} ${rec}/${lost.length}`);
     });
     const recovered = lostOnWire > 0 ? recoveredCount / lostOnWire : 1;
-    const drops = dropCounts()
-      .map(([r, n]) => [r, n - (dropsBefore.get(r) ?? 0)] as const)
-      .filter(([r, n]) => n > 0 && (r.startsWith('nack') || r.startsWith('rtx') || r.startsWith('pacer')))
-      .map(([r, n]) => `${r}=${n}`)
-      .join(' ');
+    const drops = repairDropsSince(dropsBefore);
     const worst = Math.max(0, ...videos.map((v) => v.maxGapMs));
     console.log(`adaptation: 5 % loss + 50 ms jitter: ${lostOnWire} video packets lost on the link, ${recoveredCount} of them delivered again by RTX (${(recovered * 100).toFixed(1)} %; ${per.join(', ')}); repair drops: ${drops || 'none'}; longest frame gap ${Math.round(worst)} ms`);
     assert.ok(lostOnWire > 50, diag(`the weather dropped video packets (${lostOnWire}); longest frame gap ${Math.round(worst)} ms\n${lossy.map(traceLine).join('\n')}`));

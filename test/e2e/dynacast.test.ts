@@ -2,8 +2,9 @@
  * Dynacast with real Chromium publishing: the server tells the publisher which simulcast layers someone is
  * allocated, the SDK turns the others off with RTCRtpSender.setParameters, and the publisher's own
  * outbound-rtp stats show it. A layer nobody watches is no longer encoded within 2 s (inactive, or already
- * dropped by Chromium's own CPU adaptation); it comes back within 2 s of someone needing it. Two ways nobody watches the top layer: the one viewer limits its tiles to 180 px, and
- * the one viewer walks out of range (then only the lowest layer stays on, for whoever walks in next).
+ * dropped by Chromium's own CPU adaptation); it comes back within 2 s of someone needing it. Two ways nobody
+ * watches the top layer: the one viewer limits its tiles to 180 px, and the one viewer walks out of range
+ * (then only the lowest layer stays on, for whoever walks in next).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

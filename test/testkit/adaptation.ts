@@ -22,6 +22,7 @@ import type { Participant } from '../../src/server/participant.ts';
 import type { Consumer } from '../../src/media/consumer.ts';
 import { TransportCcEstimator } from '../../src/bwe/transport-cc-estimator.ts';
 import { describe } from '../../src/allocation/allocate.ts';
+import { dropCounts } from '../../src/metrics/drop-reasons.ts';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -525,4 +526,16 @@ export function traceLine(p: TimelinePoint): string {
   const b = p.bwe;
   const bwe = b ? ` q${b.queueMs} loss${(b.loss * 100).toFixed(0)}% d${k(b.delayBps)} l${k(b.lossBps)} ack${k(b.ackedBps)} cuts${b.overuseCuts} drops${b.capacityDrops}/${b.queueDrains} j${b.jitterMs}` : '';
   return `${p.t} est${k(p.estimateBps)} ${p.state}${bwe} rx${Math.round(p.rxKbps)} | ${p.tracks.map((t) => `${t.name}:${t.target}/${t.current}`).join(' ')}`;
+}
+
+/**
+ * Repairs the server dropped since `before` (a `new Map(dropCounts())` taken then), up to `now` (default: the
+ * counts now), as "reason=count …": NACKs not answered, RTX not sent, packets the pacer gave up on.
+ */
+export function repairDropsSince(before: ReadonlyMap<string, number>, now: Iterable<readonly [string, number]> = dropCounts()): string {
+  return [...now]
+    .map(([r, n]) => [r, n - (before.get(r) ?? 0)] as const)
+    .filter(([r, n]) => n > 0 && (r.startsWith('nack') || r.startsWith('rtx') || r.startsWith('pacer')))
+    .map(([r, n]) => `${r}=${n}`)
+    .join(' ');
 }
