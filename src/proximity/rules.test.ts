@@ -81,22 +81,26 @@ test('sweep: the distance rule agrees with its constants everywhere', () => {
   }
 });
 
-test('quiet: either side quiet needs d ≤ 1, with no hysteresis band', () => {
-  const table: [lMode: Mode, sMode: Mode, d: number, connected: boolean, state: LinkState][] = [
-    ['quiet', 'normal', 0, false, 'connect'],
-    ['quiet', 'normal', 1, false, 'connect'],
-    ['quiet', 'normal', 1.0001, false, 'drop'],
-    ['quiet', 'normal', 1.0001, true, 'drop'],
-    ['normal', 'quiet', 1, false, 'connect'],
-    ['normal', 'quiet', Math.SQRT2, false, 'drop'], // diagonal neighbour is too far for quiet
-    ['normal', 'quiet', 3, true, 'drop'],
-    ['quiet', 'quiet', 1, false, 'connect'],
-    ['quiet', 'quiet', 2, false, 'drop'],
+test('quiet: either side quiet links only the 8 tiles around, diagonals included, with no hysteresis band', () => {
+  const table: [lMode: Mode, sMode: Mode, dx: number, dy: number, connected: boolean, state: LinkState][] = [
+    ['quiet', 'normal', 0, 0, false, 'connect'],
+    ['quiet', 'normal', 1, 0, false, 'connect'],
+    ['quiet', 'normal', 0, -1, false, 'connect'],
+    ['quiet', 'normal', 1, 1, false, 'connect'], // the diagonal neighbour: "right next to you"
+    ['normal', 'quiet', -1, 1, false, 'connect'],
+    ['normal', 'quiet', 1, -1, true, 'connect'],
+    ['quiet', 'normal', 1.0001, 0, false, 'drop'],
+    ['quiet', 'normal', 2, 0, true, 'drop'],
+    ['normal', 'quiet', 2, 1, false, 'drop'], // a knight's move away is not next to you
+    ['normal', 'quiet', 3, 0, true, 'drop'],
+    ['quiet', 'quiet', 1, 1, false, 'connect'],
+    ['quiet', 'quiet', 0, 2, false, 'drop'],
   ];
-  for (const [lm, sm, d, connected, state] of table) {
-    const r = decideLink(P('a', 0, 0, { mode: lm }), P('b', d, 0, { mode: sm }), connected);
-    assert.equal(r.state, state, `${lm}←${sm} d=${d}`);
+  for (const [lm, sm, dx, dy, connected, state] of table) {
+    const r = decideLink(P('a', 5, 5, { mode: lm }), P('b', 5 + dx, 5 + dy, { mode: sm }), connected);
+    assert.equal(r.state, state, `${lm}←${sm} at (${dx},${dy})`);
     assert.equal(r.reason, state === 'drop' ? 'quiet-far' : 'quiet-near');
+    if (state === 'connect') assert.equal(r.gain, 1, 'full volume next to you');
   }
   assert.ok(isHeldDrop('quiet-far'), 'a quiet distance drop is held like any distance drop');
 });

@@ -30,7 +30,11 @@ export const DISCONNECT_RADIUS = 6;
 export const FULL_GAIN_RADIUS = 2;
 /** Gain at CONNECT_RADIUS, and throughout the hysteresis band: quiet but audible, never a silent link. */
 export const MIN_GAIN = 0.2;
-/** A quiet person links only with people at or under this distance (orthogonal neighbours). */
+/**
+ * A quiet person links only with people this many tiles away or closer along each axis: the 8 tiles around
+ * them (diagonal neighbours too: people at a desk corner stand diagonally, and "right next to you" on a
+ * tile grid means all eight).
+ */
 export const QUIET_RADIUS = 1;
 /** How long a pair stays connected after a distance drop was first decided (enforced by the engine). */
 export const DROP_HOLD_MS = 1500;
@@ -91,6 +95,11 @@ export function distance(a: { x: number; y: number }, b: { x: number; y: number 
   return Math.sqrt(dx * dx + dy * dy);
 }
 
+/** Within `r` tiles along both axes (Chebyshev distance): the (2r+1)² tiles centred on `a`. */
+export function isAround(a: { x: number; y: number }, b: { x: number; y: number }, r: number): boolean {
+  return Math.abs(a.x - b.x) <= r && Math.abs(a.y - b.y) <= r;
+}
+
 /** 1 up to FULL_GAIN_RADIUS, linear down to MIN_GAIN at CONNECT_RADIUS, MIN_GAIN beyond (hysteresis band). */
 export function gainAt(d: number): number {
   if (d <= FULL_GAIN_RADIUS) return 1;
@@ -121,7 +130,7 @@ export function decideLink(listener: PersonView, speaker: PersonView, currentlyC
   if (isBroadcaster(speaker)) return { state: 'connect', gain: 1, priority: priorityFor(0, true, speaking), reason: 'broadcast' };
   const d = distance(listener, speaker);
   if (listener.mode === 'quiet' || speaker.mode === 'quiet') {
-    return d <= QUIET_RADIUS ? { state: 'connect', gain: gainAt(d), priority: priorityFor(d, false, speaking), reason: 'quiet-near' } : drop('quiet-far');
+    return isAround(listener, speaker, QUIET_RADIUS) ? { state: 'connect', gain: gainAt(d), priority: priorityFor(d, false, speaking), reason: 'quiet-near' } : drop('quiet-far');
   }
   if (d <= CONNECT_RADIUS) return { state: 'connect', gain: gainAt(d), priority: priorityFor(d, false, speaking), reason: 'near' };
   if (currentlyConnected && d <= DISCONNECT_RADIUS) return { state: 'keep', gain: MIN_GAIN, priority: priorityFor(d, false, speaking), reason: 'hysteresis' };
