@@ -5,7 +5,7 @@ import { SrtpSession } from './srtp/index.ts';
 import { DtlsSession, type DtlsKeys, type DtlsRole } from './dtls/dtls-session.ts';
 import type { DtlsCertificate } from './dtls/certificate.ts';
 import type { MediaNetwork, MuxedTransport } from './udp-mux.ts';
-import type { IceCredentials, IceLiteAgent, IceLiteEndpoint, TransportAddress } from './ice/ice-lite.ts';
+import { generateIceCredentials, type IceCredentials, type IceLiteAgent, type IceLiteEndpoint, type TransportAddress } from './ice/ice-lite.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 
@@ -50,8 +50,11 @@ const MAX_EARLY_DTLS = 8;
 
 export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
   readonly id: string;
-  readonly local: IceCredentials;
+  /** Our ICE credentials; new ones after each ICE restart. */
+  local: IceCredentials;
   remoteUfrag: string | null;
+  /** ICE restarts so far (each one kept this DTLS association). */
+  iceRestarts = 0;
   state: TransportState = 'new';
   remoteAddress: string | null = null;
   remotePort = 0;
@@ -123,6 +126,23 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
       this.setState('connecting');
       this.dtls?.start();
     }
+  }
+
+  /**
+   * ICE restart on this transport (RFC 8445 §9; in SDP: new ice-ufrag and ice-pwd, RFC 8839 §4.4.1.1.1):
+   * new local credentials for the answer or offer that carries them, and the peer's new ufrag (null until
+   * its answer names it). DTLS and SRTP stay as they are: a restart moves the path, not the association,
+   * so media resumes on the new path without a handshake. The old path carries media until a check with
+   * the new credentials selects another (IceLiteAgent.restart).
+   */
+  restartIce(remoteUfrag: string | null, credentials: IceCredentials = generateIceCredentials()): void {
+    if (this.state === 'closed' || this.state === 'failed') return;
+    const previous = this.local.ufrag;
+    this.local = credentials;
+    this.remoteUfrag = remoteUfrag;
+    this.opts.ice.restart(this, previous);
+    this.iceRestarts++;
+    this.opts.log.info('ice restart', { transport: this.id, restarts: this.iceRestarts, state: this.state });
   }
 
   /** Next transport-wide sequence number for an outgoing packet (one counter per connection). */

@@ -262,3 +262,60 @@ test('a check replayed from another address is dropped and moves nothing; retran
   assert.equal(agent.handle(request(ep, { useCandidate: true }), B.address, B.port, 4).drop, null);
   assert.deepEqual(agent.selectedAddress(ep), B);
 });
+
+/** The endpoint's owner swaps credentials (and learns the peer's new ufrag), then tells the agent. */
+function restartEndpoint(agent: IceLiteAgent, ep: TestEndpoint, remoteUfrag: string | null = 'peer2'): { ufrag: string; pwd: string } {
+  const old = ep.local;
+  (ep as { local: { ufrag: string; pwd: string } }).local = generateIceCredentials();
+  ep.remoteUfrag = remoteUfrag;
+  agent.restart(ep, old.ufrag);
+  return old;
+}
+
+test('ICE restart: the old credentials stop authenticating, the new ones select a new address at once', () => {
+  const { clock, agent, ep } = setup();
+  assert.equal(agent.handle(request(ep, { useCandidate: true }), A.address, A.port, 4).drop, null);
+  assert.deepEqual(agent.selectedAddress(ep), A);
+  clock.advance(1000);
+  const old = restartEndpoint(agent, ep);
+  // Until a check with the new credentials arrives, media keeps going to A and consent is not reset.
+  assert.deepEqual(agent.selectedAddress(ep), A);
+  assert.equal(agent.lastConsentAt(ep), 0);
+  const stale = request({ ...ep, local: old }, { useCandidate: true });
+  assert.equal(agent.handle(stale, B.address, B.port, 4).drop, 'stun_unknown_ufrag', 'the old ufrag is gone');
+  assert.equal(agent.handle(request(ep, { username: `${ep.local.ufrag}:peer` }), B.address, B.port, 4).drop, 'stun_unknown_ufrag', 'the old remote ufrag too');
+  // A plain (unnominated) check with the new credentials moves the path: the old nomination no longer holds.
+  const r = agent.handle(request(ep, { username: `${ep.local.ufrag}:peer2` }), B.address, B.port, 4);
+  assert.equal(r.drop, null);
+  assert.equal(verifyMessageIntegrity(r.response!, parseOk(r.response), ep.local.pwd), true, 'answered with the new password');
+  assert.deepEqual(agent.selectedAddress(ep), B);
+  assert.deepEqual(ep.selections.at(-1), [B, A]);
+  assert.equal(agent.lastConsentAt(ep), 1000, 'consent from the new path');
+  // Nomination works as on a fresh start.
+  assert.equal(agent.handle(request(ep, { username: `${ep.local.ufrag}:peer2`, useCandidate: true }), C.address, C.port, 6).drop, null);
+  assert.equal(agent.handle(request(ep, { username: `${ep.local.ufrag}:peer2` }), A.address, A.port, 4).drop, null);
+  assert.deepEqual(agent.selectedAddress(ep), C, 'nominated again: a plain check cannot move it');
+});
+
+test('ICE restart on the same path selects nothing new; a restart before the peer answers takes any remote ufrag', () => {
+  const { agent, ep } = setup();
+  agent.handle(request(ep, { useCandidate: true }), A.address, A.port, 4);
+  restartEndpoint(agent, ep, null);
+  assert.equal(agent.handle(request(ep, { username: `${ep.local.ufrag}:whatever`, useCandidate: true }), A.address, A.port, 4).drop, null);
+  assert.deepEqual(ep.selections, [[A, null]], 'same address: no new selection');
+});
+
+test('ICE restart refuses a ufrag another endpoint holds and leaves other endpoints alone', () => {
+  const { agent, ep } = setup();
+  agent.handle(request(ep, { useCandidate: true }), A.address, A.port, 4);
+  const other = endpoint();
+  agent.register(other);
+  const old = ep.local;
+  (ep as { local: { ufrag: string; pwd: string } }).local = { ufrag: other.local.ufrag, pwd: 'p'.repeat(24) };
+  assert.throws(() => agent.restart(ep, old.ufrag), /already registered/);
+  (ep as { local: { ufrag: string; pwd: string } }).local = old;
+  assert.equal(agent.handle(request(ep), A.address, A.port, 4).drop, null, 'a refused restart leaves the endpoint as it was');
+  assert.throws(() => agent.restart(endpoint(), 'nope'), /unregistered/);
+  restartEndpoint(agent, ep);
+  assert.equal(agent.handle(request(other), B.address, B.port, 4).endpoint, other, 'others unaffected');
+});

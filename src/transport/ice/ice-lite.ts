@@ -14,6 +14,9 @@
  * - Selection: until a pair is nominated (USE-CANDIDATE, §7.3.1.5) the latest authenticated source
  *   is selected; after that only a newer nomination moves it (how a client that changed network
  *   keeps its session).
+ * - ICE restart (§9): `restart` swaps an endpoint's credentials in place; nomination and the replay
+ *   memory start over, the old ufrag stops authenticating, and the selected address keeps carrying
+ *   media until a check with the new credentials selects another.
  * - Consent (RFC 7675 §5.1): `lastConsentAt` moves only for authenticated requests from the selected
  *   address, because that is where we send media.
  * - Every drop is counted here with countDrop; the caller must not count it again.
@@ -52,7 +55,7 @@ export function generateIceCredentials(): IceCredentials {
 }
 
 export interface IceLiteEndpoint {
-  /** Our credentials, sent in the SDP answer. Fixed for the endpoint's life: an ICE restart registers a new endpoint. */
+  /** Our credentials, sent in the SDP. They change only through an ICE restart (`IceLiteAgent.restart`). */
   readonly local: IceCredentials;
   /** Peer's ufrag from its SDP; when known, requests naming another one are dropped. */
   remoteUfrag: string | null;
@@ -101,6 +104,24 @@ export class IceLiteAgent {
     if (existing && existing !== endpoint) throw new Error(`ICE ufrag already registered: ${endpoint.local.ufrag}`);
     this.byUfrag.set(endpoint.local.ufrag, endpoint);
     if (!this.state.has(endpoint)) this.state.set(endpoint, { selected: null, nominated: false, lastConsentAt: null, seen: new Map() });
+  }
+
+  /**
+   * ICE restart (RFC 8445 §9): `endpoint.local` now holds new credentials and `previousUfrag` stops
+   * authenticating. Nomination and the replay memory are reset, so the first valid check with the new
+   * credentials selects its source wherever it comes from (a client on a new network); until then the
+   * selected address keeps carrying media and consent runs on from its last check, so restarting on a
+   * path that still works loses nothing. Throws if the new ufrag is taken (control path).
+   */
+  restart(endpoint: IceLiteEndpoint, previousUfrag: string): void {
+    const st = this.state.get(endpoint);
+    if (!st) throw new Error('ICE restart of an unregistered endpoint');
+    const existing = this.byUfrag.get(endpoint.local.ufrag);
+    if (existing && existing !== endpoint) throw new Error(`ICE ufrag already registered: ${endpoint.local.ufrag}`);
+    if (this.byUfrag.get(previousUfrag) === endpoint) this.byUfrag.delete(previousUfrag);
+    this.byUfrag.set(endpoint.local.ufrag, endpoint);
+    st.nominated = false;
+    st.seen.clear();
   }
 
   unregister(endpoint: IceLiteEndpoint): void {
