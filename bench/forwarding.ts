@@ -11,7 +11,7 @@ import { createSocket } from 'node:dgram';
 import { parseArgs } from 'node:util';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { UdpMux } from '../src/transport/udp-mux.ts';
+import { MediaMux } from '../src/transport/media-mux.ts';
 import { dropCounts } from '../src/metrics/drop-reasons.ts';
 import type { NodePeer } from '../tools/client/node-peer.ts';
 import { opusPayload, vp8Payload } from '../test/testkit/synthetic-media.ts';
@@ -203,13 +203,13 @@ interface Result {
 async function measure(subscribers: number, network: 'virtual' | 'udp', gc: () => void): Promise<Result> {
   const sfu = await buildInProcessSfu({ subscribers });
   let sink: UdpSink | null = null;
-  let mux: UdpMux | null = null;
+  let mux: MediaMux | null = null;
   let toSink: (buf: Buffer) => void = () => {};
   if (network === 'udp') {
     sink = await startUdpSink();
     const socket = createSocket({ type: 'udp4', sendBufferSize: 4 << 20 });
     await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
-    mux = new UdpMux(socket);
+    mux = new MediaMux(socket);
     const port = sink.port;
     const m = mux;
     toSink = (buf) => m.send(buf, '127.0.0.1', port);

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
+import { isIP } from 'node:net';
+import { interfaceCandidateIps } from './candidate-ips.ts';
 import { z } from 'zod';
 
 /**
@@ -23,15 +25,24 @@ export const ConfigSchema = z
         bindIp: z.string().min(1).default('0.0.0.0'),
         /** The one UDP port all participants share (0 = any free port). */
         port: z.number().int().min(0).max(65535).default(40000),
-        /** Address announced in ICE candidates; auto = first public IPv4, else 127.0.0.1. */
+        /**
+         * Address announced in ICE candidates (a NAT's public address); auto = host candidates on every usable
+         * interface address (candidateIps), and the first public IPv4 (else 127.0.0.1) where one address is named.
+         */
         announcedIp: z.string().min(1).default('auto'),
+        /** Addresses of the host candidates; unset = every usable interface address when announcedIp is auto, else announcedIp. */
+        candidateIps: z.array(z.string().refine((ip) => isIP(ip) !== 0, 'not an IP address')).min(1).optional(),
+        /** ICE-TCP (RFC 6544): passive TCP candidates on tcpPort beside the UDP ones, for clients that can reach only TCP. */
+        iceTcp: z.boolean().default(true),
+        /** The one TCP port of ICE-TCP (0 = any free port). */
+        tcpPort: z.number().int().min(0).max(65535).default(40000),
         /** Port announced in ICE candidates (a test hook to route media through an impairment proxy); 0 = the bound port. */
         announcedPort: z.number().int().min(0).max(65535).default(0),
         /** DTLS role we take on publish transports, where the browser offers actpass. */
         publishDtlsRole: z.enum(['client', 'server']).default('client'),
       })
       .strict()
-      .default({ bindIp: '0.0.0.0', port: 40000, announcedIp: 'auto', announcedPort: 0, publishDtlsRole: 'client' }),
+      .default({ bindIp: '0.0.0.0', port: 40000, announcedIp: 'auto', announcedPort: 0, publishDtlsRole: 'client', iceTcp: true, tcpPort: 40000 }),
     auth: z
       .object({
         /** HS256 secret for join tokens (at least 32 characters); unset = a random one per start (tokens die with the process). */
@@ -105,6 +116,8 @@ const ENV: Record<string, { path: [string, string?]; kind: 'int' | 'string' | 'b
   PROXIMA_MEDIA_PORT: { path: ['media', 'port'], kind: 'int' },
   PROXIMA_ANNOUNCED_IP: { path: ['media', 'announcedIp'], kind: 'string' },
   PROXIMA_ANNOUNCED_PORT: { path: ['media', 'announcedPort'], kind: 'int' },
+  PROXIMA_ICE_TCP: { path: ['media', 'iceTcp'], kind: 'bool' },
+  PROXIMA_MEDIA_TCP_PORT: { path: ['media', 'tcpPort'], kind: 'int' },
   PROXIMA_PUBLISH_DTLS_ROLE: { path: ['media', 'publishDtlsRole'], kind: 'string' },
   PROXIMA_LOG_LEVEL: { path: ['logLevel'], kind: 'string' },
   PROXIMA_NATS_URL: { path: ['cluster', 'natsUrl'], kind: 'string' },
@@ -182,7 +195,10 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
     throw new ConfigError(`invalid configuration${file ? ` (file ${file})` : ''}:\n${lines.join('\n')}`);
   }
   const cfg = parsed.data;
-  if (cfg.media.announcedIp === 'auto') cfg.media.announcedIp = detectAnnouncedIp();
+  if (cfg.media.announcedIp === 'auto') {
+    cfg.media.candidateIps ??= interfaceCandidateIps(networkInterfaces(), cfg.media.bindIp);
+    cfg.media.announcedIp = detectAnnouncedIp();
+  } else cfg.media.candidateIps ??= [cfg.media.announcedIp];
   if (cfg.cluster && cfg.cluster.relayAnnouncedIp === 'auto') cfg.cluster.relayAnnouncedIp = cfg.media.announcedIp;
   return cfg;
 }

@@ -68,6 +68,12 @@ export const DROP_REASONS = [
   'pacer_expired',
   'pacer_cleared',
   'impairment_loss',
+  // ICE-TCP (RFC 6544, RFC 4571 framing): a frame towards a peer whose connection is closed or whose send
+  // queue is over its bound (media over TCP is dropped rather than queued behind itself), a frame of a
+  // connection ICE has not validated that is not STUN
+  'tcp_not_connected',
+  'tcp_backpressure',
+  'tcp_unauthenticated',
   // relay links (src/transport/relay): datagrams between SFU nodes. In: shorter than header + tag, a version
   // we do not speak, a senderNum that names no peer, a counter of 0 or past 2^53, the AES-GCM tag failed
   // (tampered, or keys from another cluster secret), a counter already accepted or behind the replay window,

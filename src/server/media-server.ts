@@ -1,6 +1,8 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { UdpMux } from '../transport/udp-mux.ts';
+import { MediaMux } from '../transport/media-mux.ts';
+import { IceTcpListener } from '../transport/tcp/ice-tcp-listener.ts';
+import type { HostCandidate } from '../signaling/sdp/types.ts';
 import { IceLiteAgent, generateIceCredentials } from '../transport/ice/ice-lite.ts';
 import { WebRtcTransport, type DtlsParameters } from '../transport/webrtc-transport.ts';
 import { createDtlsCertificate, type DtlsCertificate } from '../transport/dtls/certificate.ts';
@@ -19,7 +21,11 @@ export interface MediaServerOptions {
   bindIp: string;
   port: number;
   announcedIp: string;
+  /** Addresses of our host candidates (config media.candidateIps); default [announcedIp]. */
+  candidateIps?: string[];
   announcedPort: number;
+  /** ICE-TCP (RFC 6544) on this port (0 = any free one); null = off. */
+  tcpPort?: number | null;
   /** Our DTLS role on publish transports (the browser offers actpass there). */
   publishDtlsRole: 'client' | 'server';
   clock: Clock;
@@ -31,22 +37,29 @@ export interface MediaServerOptions {
  * RTCP feedback. Transports are created here and live until their owner closes them.
  */
 export class MediaServer {
-  readonly mux: UdpMux;
+  readonly mux: MediaMux;
   readonly ice: IceLiteAgent;
   private readonly tickables = new Set<Tickable>();
   private readonly loop: TimerHandle;
   private closed = false;
+  /** Put into every SDP we write (RFC 8839 §5.1). */
+  readonly candidates: HostCandidate[];
+  tcp: IceTcpListener | null = null;
 
   private constructor(
     private readonly socket: Socket,
+    private readonly socket6: Socket | null,
     readonly certificate: DtlsCertificate,
     private readonly opts: MediaServerOptions,
   ) {
-    this.mux = new UdpMux(socket);
+    this.mux = new MediaMux(socket, socket6);
+    const v6ok = socket6 !== null || socket.address().family === 'IPv6';
+    const ips = (opts.candidateIps ?? [opts.announcedIp]).filter((ip) => v6ok || !ip.includes(':'));
+    this.candidates = ips.map((ip) => ({ ip, port: opts.announcedPort || this.mux.port, protocol: 'udp' as const }));
     this.ice = new IceLiteAgent(opts.clock);
     this.mux.setStunHandler({
-      handleStun: (buf, address, port, family) => {
-        const r = this.ice.handle(buf, address, port, family);
+      handleStun: (buf, address, port, family, protocol) => {
+        const r = this.ice.handle(buf, address, port, family, protocol);
         if (r.endpoint && r.drop === null) packetStats.stunRequests++;
         return r.response;
       },
@@ -56,18 +69,35 @@ export class MediaServer {
 
   static async start(opts: MediaServerOptions): Promise<MediaServer> {
     const certificate = await createDtlsCertificate();
-    const family = opts.bindIp.includes(':') ? 'udp6' : 'udp4';
-    const socket = createSocket({ type: family, recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(opts.port, opts.bindIp, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
+    const socket = await bindUdp(opts.bindIp.includes(':') ? 'udp6' : 'udp4', opts.port, opts.bindIp);
     socket.on('error', (e) => opts.log.error('media socket error', { err: e }));
-    const s = new MediaServer(socket, certificate, opts);
-    opts.log.info('media socket bound', { ip: opts.bindIp, port: s.mux.port, announcedIp: opts.announcedIp, announcedPort: s.announcedPort });
+    // IPv6 host candidates need an IPv6 socket beside the IPv4 wildcard one, on the same port.
+    let socket6: Socket | null = null;
+    if (opts.bindIp === '0.0.0.0' && (opts.candidateIps ?? []).some((ip) => ip.includes(':'))) {
+      try {
+        socket6 = await bindUdp('udp6', socket.address().port, '::');
+        socket6.on('error', (e) => opts.log.error('media socket error', { err: e }));
+      } catch (e) {
+        opts.log.warn('no IPv6 media socket: IPv6 candidates left out', { err: e as Error });
+      }
+    }
+    const s = new MediaServer(socket, socket6, certificate, opts);
+    if (opts.tcpPort !== undefined && opts.tcpPort !== null) {
+      try {
+        s.tcp = await IceTcpListener.listen(opts.bindIp, opts.tcpPort, s.mux, opts.clock, opts.log);
+        const tcpCandidates = s.candidates.map((c) => ({ ip: c.ip, port: s.tcp!.port, protocol: 'tcp' as const }));
+        s.candidates.push(...tcpCandidates);
+      } catch (e) {
+        await s.close();
+        throw new Error(`ICE-TCP port ${opts.tcpPort} on ${opts.bindIp}: ${(e as Error).message} (media.tcpPort, or media.iceTcp false)`);
+      }
+    }
+    opts.log.info('media sockets bound', {
+      ip: opts.bindIp,
+      port: s.mux.port,
+      tcpPort: s.tcp?.port ?? null,
+      candidates: s.candidates.map((c) => `${c.protocol} ${c.ip} ${c.port}`).join(', '),
+    });
     return s;
   }
 
@@ -116,7 +146,9 @@ export class MediaServer {
     this.closed = true;
     this.opts.clock.clear(this.loop);
     this.mux.close();
+    await this.tcp?.close();
     await new Promise<void>((r) => this.socket.close(() => r()));
+    if (this.socket6) await new Promise<void>((r) => this.socket6!.close(() => r()));
   }
 
   private tick(): void {
@@ -129,4 +161,15 @@ export class MediaServer {
       }
     }
   }
+}
+
+function bindUdp(type: 'udp4' | 'udp6', port: number, ip: string): Promise<Socket> {
+  const socket = createSocket({ type, ipv6Only: type === 'udp6', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+  return new Promise<Socket>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, ip, () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+  });
 }

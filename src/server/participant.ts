@@ -92,7 +92,7 @@ export class Participant implements Speaker {
       icePwd: t.local.pwd,
       fingerprint: { algorithm: 'sha-256', value: this.media.certificate.fingerprint },
       setup: this.media.publishDtlsSetup,
-      candidate: { ip: this.media.announcedIp, port: this.media.announcedPort },
+      candidates: this.media.candidates,
     });
     t.setDtlsParameters({ role: answer.setup === 'active' ? 'client' : 'server', remoteFingerprint: offer.transport.fingerprint });
 

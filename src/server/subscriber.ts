@@ -200,7 +200,7 @@ export class Subscriber {
         icePwd: t.local.pwd,
         fingerprint: { algorithm: 'sha-256', value: this.mediaServer.certificate.fingerprint },
         setup: 'actpass',
-        candidate: { ip: this.mediaServer.announcedIp, port: this.mediaServer.announcedPort },
+        candidates: this.mediaServer.candidates,
       },
       offerId,
       this.slots.map((x) => x.media),

@@ -1,6 +1,6 @@
 /**
  * Which transport owns which remote (address, port): nested maps so the per-packet lookup never builds a
- * key string. Shared by the real UdpMux and in-process networks, so both route alike.
+ * key string. Shared by the real MediaMux and in-process networks, so both route alike.
  */
 export class AddressTable<T> {
   private readonly routes = new Map<string, Map<number, T>>();
@@ -26,6 +26,11 @@ export class AddressTable<T> {
       ports.delete(at.port);
       if (ports.size === 0) this.routes.delete(at.address);
     }
+  }
+
+  /** Where `owner` is bound, or undefined. */
+  addressOf(owner: T): { address: string; port: number } | undefined {
+    return this.byOwner.get(owner);
   }
 
   /** Hot path. */

@@ -4,14 +4,14 @@ import { RtpView } from '../rtp/rtp-packet.ts';
 import { SrtpSession } from './srtp/index.ts';
 import { DtlsSession, type DtlsKeys, type DtlsRole } from './dtls/dtls-session.ts';
 import type { DtlsCertificate } from './dtls/certificate.ts';
-import type { MediaNetwork, MuxedTransport } from './udp-mux.ts';
+import type { MediaNetwork, MuxedTransport } from './media-mux.ts';
 import { generateIceCredentials, type IceCredentials, type IceLiteAgent, type IceLiteEndpoint, type TransportAddress } from './ice/ice-lite.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 
 /**
  * One ICE-lite + DTLS-SRTP connection with one browser RTCPeerConnection. It owns no socket: the
- * UdpMux routes its datagrams here once ICE has validated the remote address.
+ * MediaMux routes its datagrams here once ICE has validated the remote address.
  */
 export type TransportState = 'new' | 'connecting' | 'connected' | 'failed' | 'closed';
 
@@ -58,6 +58,8 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
   state: TransportState = 'new';
   remoteAddress: string | null = null;
   remotePort = 0;
+  /** The selected path runs over an ICE-TCP connection (RFC 6544) rather than UDP. */
+  remoteProtocol: 'udp' | 'tcp' = 'udp';
   private handler: TransportHandler | null = null;
   private dtls: DtlsSession | null = null;
   private readonly earlyDtls: Buffer[] = [];
@@ -119,8 +121,9 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
     if (this.state === 'closed' || this.state === 'failed') return;
     this.remoteAddress = remote.address;
     this.remotePort = remote.port;
-    this.opts.mux.bind(this, remote.address, remote.port);
-    this.opts.log.debug('ice path selected', { transport: this.id, address: remote.address, port: remote.port });
+    this.remoteProtocol = remote.protocol ?? 'udp';
+    this.opts.mux.bind(this, remote.address, remote.port, this.remoteProtocol);
+    this.opts.log.debug('ice path selected', { transport: this.id, address: remote.address, port: remote.port, protocol: this.remoteProtocol });
     if (this.state === 'new') {
       this.connectingSince = this.opts.clock.now();
       this.setState('connecting');
@@ -210,7 +213,7 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
       countDrop(out);
       return false;
     }
-    this.opts.mux.send(out, this.remoteAddress, this.remotePort);
+    this.opts.mux.send(out, this.remoteAddress, this.remotePort, this.remoteProtocol);
     packetStats.rtpPacketsOut++;
     packetStats.rtpBytesOut += length;
     return true;
@@ -224,7 +227,7 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
       countDrop(out);
       return false;
     }
-    this.opts.mux.send(out, this.remoteAddress, this.remotePort);
+    this.opts.mux.send(out, this.remoteAddress, this.remotePort, this.remoteProtocol);
     packetStats.rtcpPacketsOut++;
     return true;
   }
@@ -241,7 +244,7 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
   }
 
   private sendRaw(d: Buffer): void {
-    if (this.remoteAddress !== null && this.state !== 'closed') this.opts.mux.send(d, this.remoteAddress, this.remotePort);
+    if (this.remoteAddress !== null && this.state !== 'closed') this.opts.mux.send(d, this.remoteAddress, this.remotePort, this.remoteProtocol);
   }
 
   private onDtlsConnected(keys: DtlsKeys): void {

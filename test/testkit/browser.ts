@@ -20,6 +20,12 @@ export const CHROMIUM_FLAGS = [
   '--autoplay-policy=no-user-gesture-required',
 ];
 
+/**
+ * CHROMIUM_FLAGS without the two that let WebRTC use loopback and unobfuscated host addresses: WebRTC as in a
+ * user's stock Chromium (the server must announce a reachable interface address, not 127.0.0.1).
+ */
+export const USER_CHROMIUM_FLAGS = CHROMIUM_FLAGS.filter((f) => f !== '--allow-loopback-in-peer-connection' && f !== '--disable-features=WebRtcHideLocalIpsWithMdns');
+
 export const CHROMIUM_PATH = process.env.PROXIMA_CHROMIUM ?? '/usr/bin/chromium';
 
 /** One Chromium with a fresh profile; its pages are tabs of one persistent context (only the last opened is in the foreground: the others run frame callbacks at ~1 Hz). */
@@ -29,13 +35,14 @@ export class TestBrowser {
     private readonly profileDir: string,
   ) {}
 
-  /** `extraArgs`: more Chromium switches for this browser (e.g. field trials). */
-  static async launch(extraArgs: readonly string[] = []): Promise<TestBrowser> {
+  /** `extraArgs`: more Chromium switches for this browser (e.g. field trials); `baseFlags`: e.g. USER_CHROMIUM_FLAGS. */
+  static async launch(extraArgs: readonly string[] = [], baseFlags: readonly string[] = CHROMIUM_FLAGS, opts: { executablePath?: string } = {}): Promise<TestBrowser> {
     const profileDir = mkdtempSync(join(tmpdir(), 'proxima-chromium-'));
     const context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM_PATH,
+      // A wrapper (test/testkit/netns-host.ts) runs Chromium inside a network namespace.
+      executablePath: opts.executablePath ?? CHROMIUM_PATH,
       headless: true,
-      args: [...CHROMIUM_FLAGS, ...extraArgs],
+      args: [...baseFlags, ...extraArgs],
       permissions: ['camera', 'microphone'],
     });
     return new TestBrowser(context, profileDir);

@@ -1,7 +1,7 @@
 import { AddressTable } from '../../src/transport/address-table.ts';
 import { countDrop } from '../../src/metrics/drop-reasons.ts';
 import type { PeerLink } from '../../tools/client/peer-link.ts';
-import type { MediaNetwork, MuxedTransport, StunHandler } from '../../src/transport/udp-mux.ts';
+import type { MediaNetwork, MuxedTransport, StunHandler } from '../../src/transport/media-mux.ts';
 
 export type { PeerLink };
 
@@ -41,7 +41,7 @@ export class VirtualLink implements PeerLink {
 
 /**
  * An in-process stand-in for the server's UDP socket: implements MediaNetwork for the transports and
- * routes peers' datagrams exactly as UdpMux does (RFC 7983 §7 first byte; STUN to the ICE agent, the rest
+ * routes peers' datagrams exactly as MediaMux does (RFC 7983 §7 first byte; STUN to the ICE agent, the rest
  * to the transport bound to the source address), so the whole packet path runs without the kernel.
  */
 export class VirtualNetwork implements MediaNetwork {
@@ -84,7 +84,7 @@ export class VirtualNetwork implements MediaNetwork {
     this.routes.unbind(transport);
   }
 
-  /** Server → peer. The server never reuses a buffer it sent (UdpMux sends asynchronously too), so no copy. */
+  /** Server → peer. The server never reuses a buffer it sent (MediaMux sends asynchronously too), so no copy. */
   send(buf: Buffer, address: string, port: number): void {
     this.counters.serverSent++;
     this.counters.serverSentBytes += buf.length;
@@ -102,7 +102,7 @@ export class VirtualNetwork implements MediaNetwork {
     else queueMicrotask(() => link.closed || link.onDatagram(buf));
   }
 
-  /** Peer → server: the same classification as UdpMux.route. */
+  /** Peer → server: the same classification as MediaMux.route. */
   fromPeer(link: VirtualLink, buf: Buffer, sync: boolean): void {
     if (link.closed) return;
     this.counters.peerSent++;

@@ -46,6 +46,7 @@ export async function startProximaProcess(opts: ServerProcessOptions = {}): Prom
       PROXIMA_HTTP_PORT: String(httpPort),
       PROXIMA_MEDIA_BIND_IP: host,
       PROXIMA_MEDIA_PORT: String(mediaPort),
+      PROXIMA_MEDIA_TCP_PORT: '0',
       PROXIMA_ANNOUNCED_IP: host,
       PROXIMA_LOG_LEVEL: 'warn',
       ...opts.env,

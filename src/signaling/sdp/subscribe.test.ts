@@ -99,7 +99,7 @@ test('subscribe offer rejects values that would corrupt the SDP', () => {
     assert.throws(() => buildSubscribeOffer(OFFER_LOCAL, 1, [{ ...MEDIA[1]!, ...patch }]), TypeError, name);
   }
   assert.throws(() => buildSubscribeOffer(OFFER_LOCAL, 1, [MEDIA[0]!, MEDIA[0]!]), /duplicate mid/);
-  assert.throws(() => buildSubscribeOffer({ ...OFFER_LOCAL, candidate: { ip: 'not-an-ip', port: 1 } }, 1, MEDIA), TypeError);
+  assert.throws(() => buildSubscribeOffer({ ...OFFER_LOCAL, candidates: [{ ip: 'not-an-ip', port: 1, protocol: 'udp' }] }, 1, MEDIA), TypeError);
   assert.throws(() => buildSubscribeOffer(OFFER_LOCAL, -1, MEDIA), TypeError);
 });
 
@@ -146,4 +146,27 @@ test('bad subscribe answers give a clear SdpError', () => {
     assert.equal(r.code, c.code, `${c.name}: ${r.message}`);
     assert.match(r.message, c.msg, c.name);
   }
+});
+
+test('every host candidate goes into the offer: UDP first by priority, IPv6, passive ICE-TCP below all UDP', () => {
+  const sdp = buildSubscribeOffer(
+    {
+      ...OFFER_LOCAL,
+      candidates: [
+        { ip: '192.168.1.20', port: 40000, protocol: 'udp' },
+        { ip: 'fd00::2', port: 40000, protocol: 'udp' },
+        { ip: '192.168.1.20', port: 40001, protocol: 'tcp' },
+      ],
+    },
+    1,
+    MEDIA,
+  );
+  const lines = sdp.split('\r\n').filter((l) => l.startsWith('a=candidate'));
+  const first = lines.length / MEDIA.filter((m) => m.direction !== 'inactive').length;
+  assert.deepEqual(lines.slice(0, first), [
+    'a=candidate:1 1 udp 2130706431 192.168.1.20 40000 typ host',
+    'a=candidate:2 1 udp 2130706175 fd00::2 40000 typ host',
+    'a=candidate:3 1 tcp 2124414975 192.168.1.20 40001 typ host tcptype passive',
+  ]);
+  assert.match(sdp, /c=IN IP4 192\.168\.1\.20/);
 });

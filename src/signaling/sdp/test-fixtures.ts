@@ -9,7 +9,7 @@ export const LOCAL: LocalTransportParams = {
   icePwd: 'serverpasswordserverpw1',
   fingerprint: { algorithm: 'sha-256', value: SERVER_FP },
   setup: 'passive',
-  candidate: { ip: '203.0.113.7', port: 40000 },
+  candidates: [{ ip: '203.0.113.7', port: 40000, protocol: 'udp' }],
 };
 
 const transport = (mid: string) => [

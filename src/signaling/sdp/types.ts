@@ -11,13 +11,21 @@ export interface Fingerprint {
   value: string;
 }
 
-/** The server side of one transport: ICE-lite credentials, DTLS identity, the one shared UDP host candidate. */
+/** One host candidate of ours: UDP, or passive ICE-TCP (RFC 6544). */
+export interface HostCandidate {
+  ip: string;
+  port: number;
+  protocol: 'udp' | 'tcp';
+}
+
+/** The server side of one transport: ICE-lite credentials, DTLS identity, the shared host candidates. */
 export interface LocalTransportParams {
   iceUfrag: string;
   icePwd: string;
   fingerprint: Fingerprint;
   setup: 'active' | 'passive';
-  candidate: { ip: string; port: number };
+  /** In order of preference; the first UDP one is also the m= line's default address (RFC 8839 §5.1). */
+  candidates: HostCandidate[];
 }
 /** As an offerer we must say actpass (RFC 5763 §5). */
 export type OfferTransportParams = Omit<LocalTransportParams, 'setup'> & { setup: 'actpass' };

@@ -4,8 +4,15 @@ import { isIP } from 'node:net';
 import type { MediaDescription, SessionDescription } from 'sdp-transform';
 import type { OfferTransportParams, LocalTransportParams } from './types.ts';
 
-/** Highest-preference host candidate priority (RFC 8445 §5.1.2.1, type pref 126, local pref 65535, component 1). */
-const HOST_PRIORITY = 2130706431;
+/**
+ * Candidate priority (RFC 8445 §5.1.2.1): type preference 126 (host), component 1. UDP candidates take local
+ * preferences from 65535 down in list order; passive TCP ones (RFC 6544 §4.2: direction preference 4 for
+ * passive, ×2^13) sit below every UDP one, so a browser uses TCP only when UDP fails.
+ */
+export function candidatePriority(protocol: 'udp' | 'tcp', index: number): number {
+  const local = protocol === 'udp' ? 65535 - index : (4 << 13) + 8191 - index;
+  return (126 << 24) + (local << 8) + 255;
+}
 
 /**
  * Stable o= session id derived from the transport's ufrag, so renegotiations keep it (RFC 3264 §8)
@@ -22,10 +29,9 @@ export function assertLocalParams(local: LocalTransportParams | OfferTransportPa
     /^[A-Za-z0-9+/]{22,256}$/.test(local.icePwd) &&
     local.fingerprint.algorithm === 'sha-256' &&
     /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/.test(local.fingerprint.value) &&
-    isIP(local.candidate.ip) !== 0 &&
-    Number.isInteger(local.candidate.port) &&
-    local.candidate.port > 0 &&
-    local.candidate.port < 65536;
+    local.candidates.length > 0 &&
+    local.candidates.some((c) => c.protocol === 'udp') &&
+    local.candidates.every((c) => isIP(c.ip) !== 0 && Number.isInteger(c.port) && c.port > 0 && c.port < 65536);
   if (!ok) throw new TypeError('invalid local transport parameters');
 }
 
@@ -44,22 +50,28 @@ export function sessionSkeleton(sessionId: string, version: number, bundle: stri
   };
 }
 
-/** Attributes for a live bundled section: same ICE/DTLS on each (RFC 8843 §7.1), one host candidate, no trickle. */
+/** Attributes for a live bundled section: same ICE/DTLS on each (RFC 8843 §7.1), every host candidate, no trickle. */
 export function transportAttributes(
   local: LocalTransportParams | OfferTransportParams,
   setup: 'actpass' | 'active' | 'passive',
 ): Pick<MediaDescription, 'port' | 'connection' | 'iceUfrag' | 'icePwd' | 'fingerprint' | 'setup' | 'candidates' | 'endOfCandidates' | 'rtcpMux'> {
-  const ipVer = isIP(local.candidate.ip) === 6 ? 6 : 4;
+  const first = local.candidates.find((c) => c.protocol === 'udp') ?? local.candidates[0];
+  const ipVer = isIP(first.ip) === 6 ? 6 : 4;
+  let udp = 0;
+  let tcp = 0;
   return {
-    port: local.candidate.port,
-    connection: { version: ipVer, ip: local.candidate.ip },
+    port: first.port,
+    connection: { version: ipVer, ip: first.ip },
     iceUfrag: local.iceUfrag,
     icePwd: local.icePwd,
     fingerprint: { type: 'sha-256', hash: local.fingerprint.value },
     setup,
-    candidates: [
-      { foundation: '1', component: 1, transport: 'udp', priority: HOST_PRIORITY, ip: local.candidate.ip, port: local.candidate.port, type: 'host' },
-    ],
+    // Foundations differ per address and protocol (RFC 8445 §5.1.1.3).
+    candidates: local.candidates.map((c, i) =>
+      c.protocol === 'udp'
+        ? { foundation: String(i + 1), component: 1, transport: 'udp', priority: candidatePriority('udp', udp++), ip: c.ip, port: c.port, type: 'host' }
+        : { foundation: String(i + 1), component: 1, transport: 'tcp', priority: candidatePriority('tcp', tcp++), ip: c.ip, port: c.port, type: 'host', tcptype: 'passive' },
+    ),
     endOfCandidates: 'end-of-candidates',
     rtcpMux: 'rtcp-mux',
   };

@@ -138,8 +138,8 @@ export class IceLiteAgent {
     return this.state.get(endpoint)?.selected ?? null;
   }
 
-  /** Handle one STUN datagram from (address, port). Never throws. */
-  handle(buf: Buffer, address: string, port: number, family: 4 | 6): IceLiteResult {
+  /** Handle one STUN datagram (or ICE-TCP frame, RFC 6544 §3) from (address, port). Never throws. */
+  handle(buf: Buffer, address: string, port: number, family: 4 | 6, protocol: 'udp' | 'tcp' = 'udp'): IceLiteResult {
     const msg = parseStun(buf);
     if (typeof msg === 'string') return drop(msg);
     if (msg.method !== METHOD_BINDING) return drop('stun_unsupported');
@@ -172,14 +172,14 @@ export class IceLiteAgent {
       return { response: buildBindingError(msg.transactionId, 487, 'Role Conflict', pwd), endpoint, drop: null };
     }
     const txid = msg.transactionId.toString('hex');
-    const from = `${address}:${port}`;
+    const from = `${protocol}:${address}:${port}`;
     const firstFrom = st.seen.get(txid);
     if (firstFrom !== undefined && firstFrom !== from) return drop('stun_replayed');
     if (firstFrom === undefined) {
       st.seen.set(txid, from);
       if (st.seen.size > SEEN_TRANSACTIONS) st.seen.delete(st.seen.keys().next().value!);
     }
-    const src: TransportAddress = { address, port, family };
+    const src: TransportAddress = protocol === 'tcp' ? { address, port, family, protocol } : { address, port, family };
     const xor = encodeXorAddress(src, msg.transactionId);
     // Only reachable if the mux hands us a non-literal address; nothing sensible to answer.
     if (!xor) return drop('stun_unsupported');
@@ -206,7 +206,7 @@ export class IceLiteAgent {
 }
 
 function sameAddress(a: TransportAddress, b: TransportAddress): boolean {
-  return a.port === b.port && a.address === b.address && a.family === b.family;
+  return a.port === b.port && a.address === b.address && a.family === b.family && (a.protocol ?? 'udp') === (b.protocol ?? 'udp');
 }
 
 function drop(reason: DropReason, response: Buffer | null = null): IceLiteResult {

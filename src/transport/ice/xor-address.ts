@@ -6,6 +6,8 @@ export interface TransportAddress {
   readonly address: string;
   readonly port: number;
   readonly family: 4 | 6;
+  /** How the peer reached us: UDP, or an ICE-TCP connection (RFC 6544); unset = UDP. */
+  readonly protocol?: 'udp' | 'tcp';
 }
 
 const FAMILY_V4 = 0x01;

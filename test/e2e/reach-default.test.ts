@@ -1,0 +1,51 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serverDiagnostics, startTestServer } from '../testkit/proxima.ts';
+import { TestBrowser, USER_CHROMIUM_FLAGS, waitFor, type Page } from '../testkit/browser.ts';
+import type { ProximaServer } from '../../src/server/proxima-server.ts';
+
+/**
+ * A newcomer's browser with no test flags (no loopback in WebRTC, host addresses hidden behind mDNS) against
+ * the server's default candidates: every interface address of this machine, UDP and ICE-TCP.
+ */
+describe('stock Chromium against the default candidates', () => {
+  let server: ProximaServer;
+  let browser: TestBrowser;
+  before(async () => {
+    // Free ports, but the addresses and candidates of a default start (bind on every interface, announcedIp auto).
+    server = await startTestServer({ media: { bindIp: '0.0.0.0', announcedIp: 'auto' } });
+    browser = await TestBrowser.launch([], USER_CHROMIUM_FLAGS);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('announces no loopback candidate when the machine has another address', () => {
+    const ips = server.media.candidates.map((c) => c.ip);
+    assert.ok(ips.length > 0);
+    assert.ok(!ips.some((ip) => ip.startsWith('127.') || ip === '::1'), `candidates: ${ips.join(', ')}`);
+    assert.ok(server.media.candidates.some((c) => c.protocol === 'tcp'), 'ICE-TCP candidates on by default');
+  });
+
+  it('two pages side by side see and hear each other in both directions', async () => {
+    const open = async (name: string, x: number): Promise<Page> => {
+      const page = await browser.page(`${server.url}/?space=reach&name=${name}&x=${x}&y=20`);
+      await page.evaluate(() => (window as any).proxima.ready);
+      return page;
+    };
+    const a = await open('A', 30);
+    const b = await open('B', 32);
+    const decodes = async (page: Page) => {
+      const peers = (await page.evaluate(() => (window as any).proxima.peers())) as Array<{ audio: { totalSamplesReceived: number }; video: { framesDecoded: number } }>;
+      return peers.length === 1 && peers[0].video.framesDecoded > 10 && peers[0].audio.totalSamplesReceived > 0 ? peers[0] : null;
+    };
+    try {
+      await waitFor('A to decode B and B to decode A', async () => (await decodes(a)) && (await decodes(b)), 20_000);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}; ${serverDiagnostics()}`);
+    }
+    await a.close();
+    await b.close();
+  });
+});
