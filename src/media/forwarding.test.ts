@@ -11,6 +11,7 @@ import { FakeClock } from '../util/clock.ts';
 import { dropCount } from '../metrics/drop-reasons.ts';
 import { RtxDiscardDetector, UNHEEDED_MIN_PACKETS } from './rtx-discard-detector.ts';
 import { repairStats } from '../metrics/registry.ts';
+import { ExtensionWriter } from '../rtp/extension-writer.ts';
 
 /** The subscriber's side of the wire, in process: keeps what the consumer sent, as parsed copies. */
 class CapturingTransport implements OutgoingTransport {
@@ -305,4 +306,43 @@ test('a consumer whose transport is not connected yet keeps waiting for its keyf
   assert.equal(transport.sent.length, 0, 'still waiting for a keyframe');
   producer.onRtp(vp8Packet(3, 6000, true), clock.now(), false);
   assert.equal(transport.sent.length, 1);
+});
+
+test('a muted track reaches no sink (counted track_muted) and leaves no gap: after unmute sequence numbers run on and a late repair of a muted packet is a duplicate', () => {
+  const { producer, transport, consumer, clock } = setup();
+  consumer.resume(clock.now());
+  producer.onRtp(vp8Packet(1, 0, true), clock.now(), false);
+  producer.muted = true;
+  const before = dropCount('track_muted');
+  for (let i = 2; i <= 4; i++) producer.onRtp(vp8Packet(i, i * 3000, false), clock.now(), false);
+  assert.equal(transport.sent.length, 1, 'nothing forwarded while muted');
+  assert.equal(dropCount('track_muted') - before, 3);
+  producer.muted = false;
+  producer.onRtp(vp8Packet(3, 9000, false), clock.now(), true); // the publisher answers an old NACK
+  producer.onRtp(vp8Packet(5, 15000, true), clock.now(), false);
+  assert.equal(transport.sent.length, 2, 'the repair of a packet booked while muted is not forwarded');
+  assert.equal(transport.sent[1].seq, (transport.sent[0].seq + 1) & 0xffff, 'no hole the subscriber would NACK');
+});
+
+test('a muted microphone does not count as speaking, however loud its packets', () => {
+  const { producer, clock } = setup(AUDIO);
+  producer.audioLevelExtId = 1;
+  const ext = new ExtensionWriter();
+  const loud = (seq: number) => {
+    ext.clear();
+    ext.setAudioLevel(1, true, 20);
+    const buf = Buffer.alloc(12 + 12 + 20);
+    const n = writeRtpHeader(buf, 0, { marker: false, payloadType: AUDIO.payloadType, sequenceNumber: seq, timestamp: seq * 960, ssrc: AUDIO.ssrc }, ext);
+    const v = new RtpView();
+    assert.equal(v.parse(buf.subarray(0, n + 20)), null);
+    return v;
+  };
+  const flips: boolean[] = [];
+  producer.onSpeakingChange = (on) => flips.push(on);
+  producer.muted = true;
+  for (let i = 0; i < 50; i++) producer.onRtp(loud(i), clock.now(), false);
+  assert.deepEqual(flips, []);
+  producer.muted = false;
+  for (let i = 50; i < 60; i++) producer.onRtp(loud(i), clock.now(), false);
+  assert.deepEqual(flips, [true], 'unmuted, the same voice counts');
 });

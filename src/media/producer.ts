@@ -11,6 +11,7 @@ import { layerRequested, WAKE_TIMEOUT_MS } from './dynacast.ts';
 import type { Clock } from '../util/clock.ts';
 import { WIRE_OVERHEAD_BYTES, type PacketMeta, type ProducerParams, type RtpSink } from './media-types.ts';
 import type { ReceiveStats } from './receive-stats.ts';
+import type { TrackSource } from '../signaling/messages.ts';
 
 export type { ProducerUpstream, PublisherSr } from './producer-layer.ts';
 export { ProducerLayer } from './producer-layer.ts';
@@ -55,6 +56,13 @@ export class Producer {
   onSpeakingChange: ((speaking: boolean) => void) | null = null;
   /** Dynacast: the rids to encode changed (simulcast video only); the owner tells the publisher. */
   onLayerWish: ((wish: LayerWish) => void) | null = null;
+  /** What the publisher says this track carries (a second video can be a shared screen). */
+  source: TrackSource;
+  /**
+   * The publisher muted the track: packets are still booked (loss, NACK, cache: no false gap on unmute)
+   * but go to no sink and do not count as voice.
+   */
+  muted = false;
   closed = false;
   private lastDynacastMs = 0;
   private readonly vp8 = new Vp8Descriptor();
@@ -67,6 +75,7 @@ export class Producer {
     upstream: ProducerUpstream,
   ) {
     this.id = params.id;
+    this.source = params.kind === 'audio' ? 'microphone' : 'camera';
     this.midBytes = Buffer.from(params.mid, 'utf8');
     const rids = params.rids ?? [];
     this.layers =
@@ -139,6 +148,12 @@ export class Producer {
       return;
     }
     if (cache !== null && !cache.put(view.sequenceNumber, view.buf, view.length, view.start)) countDrop('too_large');
+    if (this.muted) {
+      // Skipped like padding, so the subscriber sees no hole to NACK when it resumes.
+      countDrop('track_muted');
+      for (let i = 0; i < sinks.length; i++) sinks[i].skip(view, layer);
+      return;
+    }
     if (this.audioLevelExtId !== 0) {
       // Read once here; every consumer copies it from `audioLevel` instead of parsing again.
       const level = (this.audioLevel = readAudioLevel(view, this.audioLevelExtId));

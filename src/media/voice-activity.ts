@@ -19,6 +19,13 @@ export class VoiceActivity {
     private readonly hangover = 50,
   ) {}
 
+  /** Forget the history: a muted microphone sends nothing, so no quiet packet would end `speaking`. */
+  reset(): void {
+    this.speaking = false;
+    this.loudShare = 0;
+    this.quietPackets = 0;
+  }
+
   /** One packet's level (0–127, voice bit ignored). Returns true when `speaking` changed. */
   onLevel(level: number): boolean {
     const loud = level <= this.loudLevel;

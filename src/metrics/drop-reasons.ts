@@ -45,6 +45,9 @@ export const DROP_REASONS = [
   'rid_unknown',
   'no_subscriber',
   'consumer_paused',
+  // the publisher muted the track (setMuted): packets still arriving (in flight, or a client that keeps
+  // sending) go to nobody
+  'track_muted',
   'not_keyframe',
   'duplicate',
   'stale_source',

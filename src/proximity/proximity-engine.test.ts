@@ -215,3 +215,18 @@ test('bad input: duplicate ids, unknown ids, non-walkable tiles', () => {
   assert.deepEqual(e.person('a'), e.person('a'));
   assert.equal(e.person('a')!.x, 10, 'a failed move leaves the person where they were');
 });
+
+test('listenersOf: who receives a speaker, following joins, moves and leaves', () => {
+  const { e } = setup();
+  e.join({ id: 's', x: 10, y: 8 });
+  e.join({ id: 'near', x: 12, y: 8 });
+  e.join({ id: 'far', x: 25, y: 8 });
+  e.join({ id: 'inside', x: 3, y: 3 });
+  assert.deepEqual([...e.listenersOf('s')].sort(), ['near']);
+  e.move('far', 24, 8);
+  e.move('far', 14, 8);
+  assert.deepEqual([...e.listenersOf('s')].sort(), ['far', 'near']);
+  e.leave('near');
+  assert.deepEqual([...e.listenersOf('s')], ['far']);
+  assert.deepEqual([...e.listenersOf('nobody')], []);
+});

@@ -131,6 +131,11 @@ export class ProximityEngine {
     return this.people.get(listenerId)?.out ?? EMPTY;
   }
 
+  /** The listeners receiving a speaker now (ids), as the link set says. */
+  listenersOf(speakerId: string): IterableIterator<string> {
+    return (this.people.get(speakerId)?.in ?? EMPTY).keys();
+  }
+
   /** True while a distance drop of this link is pending. */
   isHeld(listenerId: string, speakerId: string): boolean {
     const rec = this.people.get(listenerId)?.out.get(speakerId);

@@ -7,7 +7,7 @@ import { objectCounts } from '../metrics/registry.ts';
 import { parsePublishOffer } from '../signaling/sdp/publish-offer.ts';
 import { buildPublishAnswer } from '../signaling/sdp/publish-answer.ts';
 import { isSdpError } from '../signaling/sdp/types.ts';
-import { serverMessage, type Mode, type PersonInfo, type PublisherInfo, type ServerMessage, type TrackInfo } from '../signaling/messages.ts';
+import { serverMessage, type Mode, type PersonInfo, type PublisherInfo, type ServerMessage, type TrackInfo, type TrackSource } from '../signaling/messages.ts';
 import type { Grants } from './auth/tokens.ts';
 import type { DownlinkController } from '../media/downlink-controller.ts';
 import type { WebRtcTransport } from '../transport/webrtc-transport.ts';
@@ -70,12 +70,12 @@ export class Participant implements Speaker {
   }
 
   publisherInfo(): PublisherInfo {
-    const tracks: TrackInfo[] = [...this.producers.values()].map((p) => ({ trackId: p.id, kind: p.kind, mid: p.params.mid }));
+    const tracks: TrackInfo[] = [...this.producers.values()].map((p) => ({ trackId: p.id, kind: p.kind, mid: p.params.mid, source: p.source, muted: p.muted }));
     return { participantId: this.id, name: this.name, tracks };
   }
 
   /** Offer from the browser's publish connection (first or renegotiation) → our answer. */
-  publish(sdp: string): { sdp: string; tracks: TrackInfo[] } {
+  publish(sdp: string, sources?: ReadonlyArray<{ mid: string; source: TrackSource }>): { sdp: string; tracks: TrackInfo[] } {
     if (!this.grants.publish) throw new RequestError('forbidden', 'this token does not allow publishing');
     const offer = parsePublishOffer(sdp);
     if (isSdpError(offer)) throw new RequestError('sdp_rejected', offer.message);
@@ -134,6 +134,9 @@ export class Participant implements Speaker {
         { requestKeyframe: (ssrc) => pub.session.sendPli(ssrc) },
       );
       producer.audioLevelExtId = m.extIds.audioLevel ?? 0;
+      const source = sources?.find((x) => x.mid === m.mid)?.source;
+      // A named source must fit the kind (a screen is video); otherwise the default by kind stays.
+      if (source !== undefined && (source === 'microphone') === (m.kind === 'audio')) producer.source = source;
       // Speaking raises this person's priority for their listeners (bandwidth allocation reads it).
       if (m.kind === 'audio') producer.onSpeakingChange = (on) => this.space.setSpeaking(this, on);
       // Dynacast: the publisher encodes only the layers someone is allocated (and always the lowest).
@@ -150,6 +153,25 @@ export class Participant implements Speaker {
     }
     this.space.announceTracks(this, firstTime);
     return { sdp: answer.sdp, tracks: this.publisherInfo().tracks };
+  }
+
+  /**
+   * Mute or unmute one of our tracks. Muted, nothing of it is forwarded (packets still arriving are dropped
+   * as `track_muted`), a microphone stops counting as speaking, and everyone in the space learns it through
+   * `tracksChanged`. Unmuted video asks for a keyframe so listeners see the picture at once.
+   */
+  setMuted(trackId: string, muted: boolean): void {
+    const producer = this.producers.get(trackId);
+    if (!producer) throw new RequestError('unknown_track', `you publish no track ${trackId}`);
+    if (producer.muted === muted) return;
+    producer.muted = muted;
+    if (muted && producer.kind === 'audio') {
+      // No packets come while muted: nothing else would end "speaking".
+      producer.voice.reset();
+      this.space.setSpeaking(this, false);
+    }
+    if (!muted) producer.requestKeyframe();
+    this.space.announceTracks(this, false);
   }
 
   /**

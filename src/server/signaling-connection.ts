@@ -148,7 +148,7 @@ export class SignalingConnection {
     }
     switch (msg.type) {
       case 'publish': {
-        const r = p.publish(msg.sdp);
+        const r = p.publish(msg.sdp, msg.sources);
         this.send(serverMessage.publishAnswer(msg.id, r));
         return;
       }
@@ -188,6 +188,10 @@ export class SignalingConnection {
         return;
       case 'report':
         p.onReport(msg);
+        return;
+      case 'setMuted':
+        p.setMuted(msg.trackId, msg.muted);
+        this.send(serverMessage.mutedSet(msg.id, msg.trackId, msg.muted));
         return;
       case 'leave':
         this.leave('left');

@@ -151,7 +151,9 @@ export class Space {
   }
 
   remoteSpeaking(id: string, on: boolean): void {
-    if (this.remotes.has(id)) this.apply(this.engine.setSpeaking(id, on));
+    if (!this.remotes.has(id) || this.engine.person(id)?.speaking === on) return;
+    this.apply(this.engine.setSpeaking(id, on));
+    this.pushSpeaking(id, on);
   }
 
   /**
@@ -195,9 +197,21 @@ export class Space {
   }
 
   setSpeaking(p: Participant, on: boolean): void {
-    if (!this.participants.has(p.id)) return;
+    if (!this.participants.has(p.id) || this.engine.person(p.id)?.speaking === on) return;
     this.apply(this.engine.setSpeaking(p.id, on));
+    this.pushSpeaking(p.id, on);
+    p.send(serverMessage.speaking(p.id, on)); // the speaker's own page: the server hears you
     this.observer?.speakingChanged(p.id, on);
+  }
+
+  /**
+   * Speaking goes at once (not with the 100 ms link pushes) to those who receive the speaker, and only to
+   * them: it is part of the media they get, and nobody outside a private room learns who talks inside it.
+   * A listener who links later learns it from the subscription manager.
+   */
+  private pushSpeaking(speakerId: string, on: boolean): void {
+    const msg = serverMessage.speaking(speakerId, on);
+    for (const id of this.engine.listenersOf(speakerId)) this.participants.get(id)?.send(msg);
   }
 
   /** Does the rule set let `listener` receive `speaker`? (The server enforces it whatever clients ask.) */

@@ -32,6 +32,8 @@ export class SubscriptionManager {
       if (c.kind === 'add') {
         const speaker = this.space.speaker(c.speaker);
         if (speaker && !this.isOptedOut(c.listener, c.speaker)) listener.followSpeaker(speaker);
+        // Speaking is pushed only to those linked: a new listener learns that the speaker talks already.
+        if (this.space.engine.person(c.speaker)?.speaking) listener.send(serverMessage.speaking(c.speaker, true));
       } else if (c.kind === 'remove') {
         this.optedOut.get(c.listener)?.delete(c.speaker);
         listener.unfollowSpeaker(c.speaker);

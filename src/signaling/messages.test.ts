@@ -136,3 +136,36 @@ test('server builders produce schema-valid messages', () => {
   assert.equal('id' in serverMessage.error('internal', 'x'), false);
   assert.equal(ServerMessageSchema.safeParse({ v: 1, type: 'error', code: 'nope', message: 'x' }).success, false);
 });
+
+test('setMuted, publish sources and track state: valid forms parse, bad ones name the field', () => {
+  const m = ok({ v: 1, id: 1, type: 'setMuted', trackId: 't1', muted: true });
+  assert.ok(m.type === 'setMuted' && m.trackId === 't1' && m.muted === true);
+  const p = ok({ v: 1, id: 2, type: 'publish', sdp: 'v=0\r\n', sources: [{ mid: '2', source: 'screen' }] });
+  assert.ok(p.type === 'publish' && p.sources?.[0]?.source === 'screen');
+  const bad: [Record<string, unknown>, RegExp][] = [
+    [{ v: 1, id: 3, type: 'setMuted', trackId: 't1' }, /muted/],
+    [{ v: 1, id: 3, type: 'setMuted', trackId: 't1', muted: 'yes' }, /muted/],
+    [{ v: 1, id: 3, type: 'setMuted', trackId: 'a b', muted: true }, /trackId/],
+    [{ v: 1, id: 3, type: 'setMuted', muted: false }, /trackId/],
+    [{ v: 1, id: 4, type: 'publish', sdp: 'v=0', sources: [{ mid: '0', source: 'window' }] }, /sources\.0\.source/],
+    [{ v: 1, id: 4, type: 'publish', sdp: 'v=0', sources: [{ source: 'screen' }] }, /sources\.0\.mid/],
+  ];
+  for (const [msg, field] of bad) {
+    const r = parseClientMessage(JSON.stringify(msg));
+    assert.ok(!r.ok, JSON.stringify(msg));
+    assert.equal(r.error.code, 'bad_request');
+    assert.match(r.error.message, field);
+    assert.equal(r.error.id, msg.id);
+  }
+  // The new server messages and track fields are schema-valid; a wrong source is not.
+  const tracks = [
+    { trackId: 'a1', kind: 'audio' as const, mid: '0', source: 'microphone' as const, muted: true },
+    { trackId: 'v2', kind: 'video' as const, mid: '2', source: 'screen' as const, muted: false },
+  ];
+  for (const msg of [serverMessage.mutedSet(5, 'a1', true), serverMessage.speaking('p1', true), serverMessage.tracksChanged({ participantId: 'p1', name: 'Ada', tracks })]) {
+    assert.ok(ServerMessageSchema.safeParse(JSON.parse(JSON.stringify(msg))).success, msg.type);
+  }
+  assert.equal(ServerMessageSchema.safeParse({ v: 1, type: 'speaking', participantId: 'p1' }).success, false);
+  const badSource = { v: 1, type: 'tracksChanged', publisher: { participantId: 'p1', name: 'A', tracks: [{ trackId: 't', kind: 'video', source: 'window' }] } };
+  assert.equal(ServerMessageSchema.safeParse(badSource).success, false);
+});

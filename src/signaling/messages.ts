@@ -19,10 +19,18 @@ const Sdp = z
   .min(1)
   .refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_SDP_BYTES, `sdp exceeds ${MAX_SDP_BYTES} bytes`);
 
+/** What a published track carries: the microphone, the camera, or a shared screen (a second video). */
+export const TRACK_SOURCES = ['microphone', 'camera', 'screen'] as const;
+export const TrackSourceSchema = z.enum(TRACK_SOURCES);
+export type TrackSource = z.infer<typeof TrackSourceSchema>;
 export const TrackInfoSchema = z.object({
   trackId: Ident,
   kind: z.enum(['audio', 'video']),
   mid: z.string().min(1).max(32).optional(),
+  /** Absent from older servers: microphone for audio, camera for video. */
+  source: TrackSourceSchema.optional(),
+  /** The publisher muted it: nothing of it is forwarded until unmuted. */
+  muted: z.boolean().optional(),
 });
 export const PublisherInfoSchema = z.object({
   participantId: Ident,
@@ -58,7 +66,13 @@ export const MoveSchema = req('move', { x: Coord, y: Coord, goTo: z.boolean().op
 export const SetModeSchema = req('setMode', { mode: ModeSchema });
 /** Put yourself (or, with the grant, someone else) in or out of the spotlight. */
 export const SpotlightSchema = req('spotlight', { on: z.boolean(), participantId: Ident.optional() });
-export const PublishSchema = req('publish', { sdp: Sdp });
+/** `sources` names what each m-line (by mid) of the offer carries; unnamed ones are microphone/camera by kind. */
+export const PublishSchema = req('publish', {
+  sdp: Sdp,
+  sources: z.array(z.object({ mid: z.string().min(1).max(32), source: TrackSourceSchema })).max(64).optional(),
+});
+/** Mute (the server stops forwarding the track to everyone) or unmute one of your published tracks. */
+export const SetMutedSchema = req('setMuted', { trackId: Ident, muted: z.boolean() });
 export const SubscribeSchema = req('subscribe', { publisherId: Ident, trackIds: TrackIds });
 export const UnsubscribeSchema = req('unsubscribe', { publisherId: Ident, trackIds: TrackIds });
 export const SubscriberAnswerSchema = z.object({
@@ -111,6 +125,7 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
   UnsubscribeSchema,
   SubscriberAnswerSchema,
   ReportSchema,
+  SetMutedSchema,
   LeaveSchema,
   PingSchema,
 ]);
@@ -123,6 +138,7 @@ export type SubscribeMessage = z.infer<typeof SubscribeSchema>;
 export type UnsubscribeMessage = z.infer<typeof UnsubscribeSchema>;
 export type SubscriberAnswerMessage = z.infer<typeof SubscriberAnswerSchema>;
 export type ReportMessage = z.infer<typeof ReportSchema>;
+export type SetMutedMessage = z.infer<typeof SetMutedSchema>;
 export type LeaveMessage = z.infer<typeof LeaveSchema>;
 export type PingMessage = z.infer<typeof PingSchema>;
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
@@ -213,6 +229,9 @@ export const PublisherLeftSchema = push('publisherLeft', { participantId: Ident 
 export const TracksChangedSchema = push('tracksChanged', { publisher: PublisherInfoSchema });
 /** Dynacast, to a publisher: which simulcast layers (rids) of its track someone watches; encode only those. */
 export const VideoLayersSchema = push('videoLayers', { trackId: Ident, layers: z.array(z.object({ rid: z.string(), active: z.boolean() })) });
+export const MutedSetSchema = res('mutedSet', { trackId: Ident, muted: z.boolean() });
+/** Someone you receive (or you yourself) started or stopped speaking, as the server hears it. */
+export const SpeakingSchema = push('speaking', { participantId: Ident, speaking: z.boolean() });
 export const ErrorSchema = push('error', {
   id: RequestId.optional(),
   code: z.enum(ERROR_CODES),
@@ -235,6 +254,8 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   PublisherLeftSchema,
   TracksChangedSchema,
   VideoLayersSchema,
+  MutedSetSchema,
+  SpeakingSchema,
   ErrorSchema,
 ]);
 export type JoinedMessage = z.infer<typeof JoinedSchema>;
@@ -253,6 +274,8 @@ export type PublisherJoinedMessage = z.infer<typeof PublisherJoinedSchema>;
 export type PublisherLeftMessage = z.infer<typeof PublisherLeftSchema>;
 export type TracksChangedMessage = z.infer<typeof TracksChangedSchema>;
 export type VideoLayersMessage = z.infer<typeof VideoLayersSchema>;
+export type MutedSetMessage = z.infer<typeof MutedSetSchema>;
+export type SpeakingMessage = z.infer<typeof SpeakingSchema>;
 export type ErrorMessage = z.infer<typeof ErrorSchema>;
 export type ServerMessage = z.infer<typeof ServerMessageSchema>;
 
@@ -277,6 +300,8 @@ export const serverMessage = {
   publisherLeft: (participantId: string): PublisherLeftMessage => ({ v, type: 'publisherLeft', participantId }),
   tracksChanged: (publisher: PublisherInfo): TracksChangedMessage => ({ v, type: 'tracksChanged', publisher }),
   videoLayers: (trackId: string, layers: VideoLayersMessage['layers']): VideoLayersMessage => ({ v, type: 'videoLayers', trackId, layers }),
+  mutedSet: (id: RequestId, trackId: string, muted: boolean): MutedSetMessage => ({ v, type: 'mutedSet', id, trackId, muted }),
+  speaking: (participantId: string, speaking: boolean): SpeakingMessage => ({ v, type: 'speaking', participantId, speaking }),
   error: (code: ErrorCode, message: string, id?: RequestId): ErrorMessage =>
     id === undefined ? { v, type: 'error', code, message } : { v, type: 'error', id, code, message },
 };
