@@ -41,12 +41,13 @@ interface ReqOpts {
   controlling?: boolean;
   username?: string;
   password?: string;
+  priority?: number;
 }
 function request(ep: IceLiteEndpoint, o: ReqOpts = {}): Buffer {
   return buildBindingRequest({
     username: o.username ?? `${ep.local.ufrag}:peer`,
     password: o.password ?? ep.local.pwd,
-    priority: 0x6e0001ff,
+    priority: o.priority ?? 0x6e0001ff,
     controlling: o.controlling ?? true,
     tieBreaker: 42n,
     useCandidate: o.useCandidate ?? false,
@@ -210,6 +211,33 @@ test('selection follows the latest valid check until nomination, then only nomin
     }
     assert.equal(ep.selections.length, fired, `step ${i}: callback count`);
   }
+});
+
+test('of several nominated pairs the highest priority stays selected; a lower one takes over only from a quiet path (RFC 8445 §8.1.1)', () => {
+  const { clock, agent, ep } = setup();
+  // Firefox against a lite agent nominates every pair that works: its UDP pair (peer-reflexive type
+  // preference 110), then 50 ms later its ICE-TCP pair (109), while it keeps using the UDP one.
+  const udp = 1853751551;
+  const tcp = 1837007103;
+  const T: TransportAddress = { address: A.address, port: 62610, family: 4, protocol: 'tcp' };
+  assert.equal(agent.handle(request(ep, { useCandidate: true, priority: udp }), A.address, A.port, 4).drop, null);
+  clock.advance(50);
+  const r = agent.handle(request(ep, { useCandidate: true, priority: tcp }), T.address, T.port, 4, 'tcp');
+  assert.equal(r.drop, null);
+  assert.ok(r.response, 'the lower pair’s check is still answered');
+  assert.deepEqual(agent.selectedAddress(ep), A, 'the higher-priority nomination keeps the path');
+  assert.equal(ep.selections.length, 1);
+  // A nomination of higher priority moves it.
+  assert.equal(agent.handle(request(ep, { useCandidate: true, priority: udp + 256 }), B.address, B.port, 4).drop, null);
+  assert.deepEqual(agent.selectedAddress(ep), B);
+  // The selected path stays quiet past a consent interval (the client left that network): a lower one takes over.
+  clock.advance(5000);
+  agent.handle(request(ep, { useCandidate: true, priority: tcp }), T.address, T.port, 4, 'tcp');
+  assert.deepEqual(agent.selectedAddress(ep), B, 'B checked 5 s ago: still live');
+  clock.advance(1001);
+  agent.handle(request(ep, { useCandidate: true, priority: tcp }), T.address, T.port, 4, 'tcp');
+  assert.deepEqual(agent.selectedAddress(ep), T);
+  assert.deepEqual(ep.selections.at(-1), [T, B]);
 });
 
 test('consent time moves only for checks from the selected address', () => {

@@ -13,7 +13,9 @@
  *   A request without USERNAME or MESSAGE-INTEGRITY gets 400 (RFC 8489 §9.1.3).
  * - Selection: until a pair is nominated (USE-CANDIDATE, §7.3.1.5) the latest authenticated source
  *   is selected; after that only a newer nomination moves it (how a client that changed network
- *   keeps its session).
+ *   keeps its session), and one of lower PRIORITY only once the selected path went quiet: a peer may
+ *   nominate several pairs and then uses the highest-priority one (§8.1.1; Firefox nominates every
+ *   pair that works against a lite agent, UDP then ICE-TCP).
  * - ICE restart (§9): `restart` swaps an endpoint's credentials in place; nomination and the replay
  *   memory start over, the old ufrag stops authenticating, and the selected address keeps carrying
  *   media until a check with the new credentials selects another.
@@ -79,6 +81,8 @@ export interface IceLiteResult {
 interface EndpointState {
   selected: TransportAddress | null;
   nominated: boolean;
+  /** PRIORITY (§7.1.1) of the check that nominated the selected address. */
+  nominatedPriority: number;
   lastConsentAt: number | null;
   /** Recent transaction ids → the "address:port" they came from (insertion order = age). */
   seen: Map<string, string>;
@@ -92,6 +96,12 @@ interface EndpointState {
  */
 const SEEN_TRANSACTIONS = 64;
 
+/**
+ * A selected path with no check for this long is gone (consent checks come every 4–6 s, RFC 7675 §5.1):
+ * a nomination of lower priority may then take over from it.
+ */
+const QUIET_PATH_MS = 6000;
+
 export class IceLiteAgent {
   private readonly byUfrag = new Map<string, IceLiteEndpoint>();
   private readonly state = new Map<IceLiteEndpoint, EndpointState>();
@@ -103,7 +113,7 @@ export class IceLiteAgent {
     const existing = this.byUfrag.get(endpoint.local.ufrag);
     if (existing && existing !== endpoint) throw new Error(`ICE ufrag already registered: ${endpoint.local.ufrag}`);
     this.byUfrag.set(endpoint.local.ufrag, endpoint);
-    if (!this.state.has(endpoint)) this.state.set(endpoint, { selected: null, nominated: false, lastConsentAt: null, seen: new Map() });
+    if (!this.state.has(endpoint)) this.state.set(endpoint, { selected: null, nominated: false, nominatedPriority: 0, lastConsentAt: null, seen: new Map() });
   }
 
   /**
@@ -187,21 +197,29 @@ export class IceLiteAgent {
       integrityKey: pwd,
     });
 
-    this.select(endpoint, st, src, msg.useCandidate);
+    this.select(endpoint, st, src, msg.useCandidate, msg.priority ?? 0);
     return { response, endpoint, drop: null };
   }
 
-  private select(endpoint: IceLiteEndpoint, st: EndpointState, src: TransportAddress, useCandidate: boolean): void {
+  private select(endpoint: IceLiteEndpoint, st: EndpointState, src: TransportAddress, useCandidate: boolean, priority: number): void {
     const prev = st.selected;
-    // §7.3.1.5 nomination wins; before any nomination, follow the latest valid check.
-    if (useCandidate || !st.nominated) {
-      if (useCandidate) st.nominated = true;
-      if (!prev || !sameAddress(prev, src)) {
+    const now = this.clock.now();
+    // §7.3.1.5 nomination wins; before any nomination, follow the latest valid check. Of several nominated
+    // pairs the peer uses the highest-priority one (§8.1.1): a lower one moves us only off a quiet path.
+    // The pair priority (§6.1.2.3) follows the peer's PRIORITY here: ours, a host's, is the larger of the two.
+    const quiet = st.lastConsentAt === null || now - st.lastConsentAt > QUIET_PATH_MS;
+    const same = prev !== null && sameAddress(prev, src);
+    if (useCandidate ? !st.nominated || same || priority >= st.nominatedPriority || quiet : !st.nominated) {
+      if (useCandidate) {
+        st.nominated = true;
+        st.nominatedPriority = priority;
+      }
+      if (!same) {
         st.selected = src;
         endpoint.onSelected(src, prev);
       }
     }
-    if (st.selected && sameAddress(st.selected, src)) st.lastConsentAt = this.clock.now();
+    if (st.selected && sameAddress(st.selected, src)) st.lastConsentAt = now;
   }
 }
 
