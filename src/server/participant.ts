@@ -26,6 +26,8 @@ interface PublishSide {
   session: PublishSession;
   /** Producer per m-line mid of the publish offer. */
   byMid: Map<string, Producer>;
+  /** The o= session id of our answers stays across ICE restarts (RFC 3264 §8): derived from the first ufrag. */
+  sessionKey: string;
 }
 
 const id = (prefix: string) => `${prefix}${randomBytes(6).toString('hex')}`;
@@ -56,7 +58,7 @@ export class Participant implements Speaker {
     private readonly media: MediaServer,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly sendMessage: (m: ServerMessage) => void,
+    private sendMessage: (m: ServerMessage) => void,
   ) {
     objectCounts.participants++;
   }
@@ -82,18 +84,21 @@ export class Participant implements Speaker {
     if (!this.pub) {
       const t = this.media.createTransport(offer.transport.iceUfrag, null, 'pub');
       const session = new PublishSession(t, this.clock, (s, reason) => this.onTransportState('publish', s, reason));
-      this.pub = { session, byMid: new Map() };
+      this.pub = { session, byMid: new Map(), sessionKey: t.local.ufrag };
       this.media.addTickable(session);
     }
     const pub = this.pub;
     const t = pub.session.transport;
+    // New ICE credentials in a renegotiation are an ICE restart (RFC 8839 §4.4.1.1.1): the answer carries new
+    // ones of ours on the same transport; DTLS, SRTP and the producers stay (RFC 8445 §9).
+    if (t.remoteUfrag !== null && t.remoteUfrag !== offer.transport.iceUfrag) t.restartIce(offer.transport.iceUfrag);
     const answer = buildPublishAnswer(offer, {
       iceUfrag: t.local.ufrag,
       icePwd: t.local.pwd,
       fingerprint: { algorithm: 'sha-256', value: this.media.certificate.fingerprint },
       setup: this.media.publishDtlsSetup,
       candidates: this.media.candidates,
-    });
+    }, undefined, { sessionKey: pub.sessionKey });
     t.setDtlsParameters({ role: answer.setup === 'active' ? 'client' : 'server', remoteFingerprint: offer.transport.fingerprint });
 
     const firstTime = this.producers.size === 0;
@@ -235,6 +240,24 @@ export class Participant implements Speaker {
   subscriberAnswer(offerId: number, sdp: string): void {
     if (!this.sub) throw new RequestError('bad_request', `no outstanding subscriber offer ${offerId}`);
     this.sub.onAnswer(offerId, sdp);
+  }
+
+  /** The client asks for an ICE restart of its subscribe connection; false when it has none yet. */
+  restartSubscribeIce(): boolean {
+    return this.sub?.restartIce() ?? false;
+  }
+
+  /**
+   * The session moved to a new signaling connection (`resume`): pushes now go there. What the old one may
+   * have lost and the resume snapshot does not carry goes again: the outstanding subscribe offer and the
+   * dynacast wishes of our simulcast tracks.
+   */
+  rebind(send: (m: ServerMessage) => void): void {
+    this.sendMessage = send;
+    this.sub?.resendPendingOffer();
+    for (const p of this.producers.values()) {
+      if (p.kind === 'video' && p.layers.length > 1) this.send(serverMessage.videoLayers(p.id, p.layers.map((l) => ({ rid: l.rid ?? '', active: l.requested }))));
+    }
   }
 
   /** The publish connection (null before publishing): tests find its path by its remote port. */

@@ -114,6 +114,7 @@ export class ProximaServer {
   }
 
   async close(): Promise<void> {
+    this.spaces.closing = true; // sockets we cut are no sessions to keep for a resume
     for (const ws of this.wss.clients) ws.terminate();
     this.wss.close();
     await new Promise<void>((r) => this.http.close(() => r()));

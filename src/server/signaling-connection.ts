@@ -9,6 +9,9 @@ import type { MediaServer } from './media-server.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 
+import type { ResumeMessage } from '../signaling/messages.ts';
+import type { SessionHolder } from './resumable-sessions.ts';
+import type { TimerHandle } from '../util/clock.ts';
 /** Messages per second a client may send (token bucket), and the burst it may save up. */
 const RATE_PER_S = 50;
 const BURST = 100;
@@ -17,13 +20,19 @@ const MAX_LIMITED_IN_WINDOW = 1000;
 const FLOOD_WINDOW_MS = 10_000;
 /** Replies queued for a client that does not read them, after which it is closed. */
 const MAX_BUFFERED_BYTES = 4 << 20;
+/**
+ * A socket that died without a close frame (1006: a reset, a proxy timeout) leaves its session this long for
+ * the client to `resume` from a new connection; any other close is leaving.
+ */
+export const RESUME_GRACE_MS = 5000;
 
 /**
  * One WebSocket: validates every message, runs it against the participant, answers with a typed
  * response or a typed error. Closing the socket is leaving the space.
  */
-export class SignalingConnection {
+export class SignalingConnection implements SessionHolder {
   private participant: Participant | null = null;
+  private graceTimer: TimerHandle | null = null;
   private tokens = BURST;
   private limitedInWindow = 0;
   private limitedSince = -Infinity;
@@ -40,7 +49,7 @@ export class SignalingConnection {
   ) {
     this.lastRefill = clock.now();
     ws.on('message', (data, isBinary) => this.onMessage(isBinary ? 'binary' : String(data)));
-    ws.on('close', () => this.close('socket closed'));
+    ws.on('close', (code) => this.onSocketClosed(code));
     ws.on('error', (e) => this.log.warn('websocket error', { err: e }));
   }
 
@@ -91,6 +100,10 @@ export class SignalingConnection {
       this.send(serverMessage.pong(msg.id));
       return;
     }
+    if (msg.type === 'resume') {
+      this.resume(msg);
+      return;
+    }
     if (msg.type === 'join') {
       if (this.participant) {
         this.send(serverMessage.error('already_joined', 'this connection already joined a space', msg.id));
@@ -127,8 +140,10 @@ export class SignalingConnection {
       p.onFailed = (reason) => this.ws.close(4000, reason.slice(0, 120));
       this.participant = p;
       this.log.info('participant joined', { participant: p.id, name: p.name, space: space.id, x: p.x, y: p.y });
+      const resumeToken = this.spaces.sessions.open(p, this);
       this.send(
         serverMessage.joined(msg.id, {
+          resumeToken,
           participantId: p.id,
           publishers: space.publishers(p),
           self: p.personInfo(),
@@ -189,6 +204,9 @@ export class SignalingConnection {
       case 'report':
         p.onReport(msg);
         return;
+      case 'restartIce':
+        this.send(serverMessage.iceRestarted(msg.id, p.restartSubscribeIce()));
+        return;
       case 'setMuted':
         p.setMuted(msg.trackId, msg.muted);
         this.send(serverMessage.mutedSet(msg.id, msg.trackId, msg.muted));
@@ -203,7 +221,10 @@ export class SignalingConnection {
   private leave(reason: string): void {
     const p = this.participant;
     this.participant = null;
+    if (this.graceTimer) this.clock.clear(this.graceTimer);
+    this.graceTimer = null;
     if (!p) return;
+    this.spaces.sessions.close(p);
     p.close(reason);
     this.spaces.releaseIfEmpty(p.space);
   }
@@ -212,6 +233,60 @@ export class SignalingConnection {
     if (this.closed) return;
     this.closed = true;
     this.leave(reason);
+  }
+
+  /** A socket that died without a close frame keeps its session for RESUME_GRACE_MS; any other close leaves. */
+  private onSocketClosed(code: number): void {
+    const p = this.participant;
+    if (this.closed || code !== 1006 || !p || p.closed || this.spaces.closing) {
+      this.close('socket closed');
+      return;
+    }
+    this.closed = true;
+    p.onFailed = (reason) => this.leave(reason);
+    this.graceTimer = this.clock.setTimeout(() => this.leave('signaling lost, not resumed'), RESUME_GRACE_MS);
+    this.log.info('signaling lost: session kept for resume', { participant: p.id, graceMs: RESUME_GRACE_MS });
+  }
+
+  /** `resume` took the session to another connection: let it go without closing it, and drop this socket. */
+  release(): void {
+    if (this.graceTimer) this.clock.clear(this.graceTimer);
+    this.graceTimer = null;
+    this.participant = null;
+    this.closed = true;
+    // The old socket is usually dead already (its address is gone): no close handshake to wait for.
+    this.ws.terminate();
+  }
+
+  /** Take over one's session from a dropped connection (src/server/resumable-sessions.ts). */
+  private resume(msg: ResumeMessage): void {
+    if (this.participant) {
+      this.send(serverMessage.error('already_joined', 'this connection already joined a space', msg.id));
+      return;
+    }
+    if (this.spaces.draining) {
+      this.send(serverMessage.error('draining', 'this node is draining: join another node', msg.id));
+      this.ws.close(4002, 'node draining: move to another node');
+      return;
+    }
+    const p = this.spaces.sessions.take(msg.participantId, msg.resumeToken, this);
+    if (!p) {
+      this.send(serverMessage.error('resume_failed', 'no such session here (it ended, or the server restarted): join again', msg.id));
+      return;
+    }
+    this.participant = p;
+    p.onFailed = (reason) => this.ws.close(4000, reason.slice(0, 120));
+    this.log.info('participant resumed', { participant: p.id, space: p.space.id });
+    this.send(
+      serverMessage.resumed(msg.id, {
+        participantId: p.id,
+        self: p.personInfo(),
+        people: p.space.people(),
+        publishers: p.space.publishers(p),
+        links: p.space.subscriptions.linksOf(p.id),
+      }),
+    );
+    p.rebind((m) => this.send(m));
   }
 
   private takeToken(): boolean {

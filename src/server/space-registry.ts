@@ -1,4 +1,5 @@
 import { Space } from './space.ts';
+import { ResumableSessions } from './resumable-sessions.ts';
 import type { SpaceMap } from '../proximity/map.ts';
 import type { Clock } from '../util/clock.ts';
 
@@ -10,6 +11,10 @@ export class SpaceRegistry {
   onRelease: ((s: Space) => void) | null = null;
   /** Cluster mode: the node is being drained; joins are refused. */
   draining = false;
+  /** Who may take over which session from a new signaling connection (`resume`). */
+  readonly sessions = new ResumableSessions();
+  /** The server is shutting down: nothing is kept for a resume. */
+  closing = false;
 
   constructor(
     readonly map: SpaceMap,

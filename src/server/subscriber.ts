@@ -45,12 +45,16 @@ export class Subscriber {
   private offerId = 0;
   private answeredOfferId = 0;
   /** The offer the browser has not answered yet, its m-lines, and the consumers it introduced. */
-  private pending: { offerId: number; consumers: Consumer[]; mids: string[] } | null = null;
+  private pending: { offerId: number; sdp: string; consumers: Consumer[]; mids: string[] } | null = null;
   /** Something changed while an offer was outstanding: offer again after the answer. */
   private dirty = false;
   /** Consumers waiting for the next offer. */
   private readonly unannounced: Consumer[] = [];
   private closed = false;
+  /** The client asked for an ICE restart: the next offer carries new credentials. */
+  private iceRestartWanted = false;
+  /** The o= session id stays across ICE restarts (RFC 3264 §8): derived from the first ufrag. */
+  private readonly sessionKey: string;
 
   constructor(
     private readonly mediaServer: MediaServer,
@@ -71,7 +75,25 @@ export class Subscriber {
       opts,
     );
     this.session = session;
+    this.sessionKey = t.local.ufrag;
     mediaServer.addTickable(session);
+  }
+
+  /**
+   * ICE restart of the subscribe connection (RFC 8445 §9), asked for by the client when its network changed:
+   * the next offer (now, or after the answer to the outstanding one) carries new ICE credentials for the same
+   * transport; DTLS, SRTP and the consumers stay. Returns whether an offer will carry it.
+   */
+  restartIce(): boolean {
+    if (this.closed || this.slots.length === 0) return false;
+    this.iceRestartWanted = true;
+    this.negotiate();
+    return true;
+  }
+
+  /** The client's signaling connection was replaced: the outstanding offer may have died with the old one. */
+  resendPendingOffer(): void {
+    if (this.pending && !this.closed) this.send(serverMessage.subscriberOffer(this.pending.offerId, this.pending.sdp));
   }
 
   /** Receive these producers of `publisherId` (the ones already received are kept); returns their ids. */
@@ -193,6 +215,11 @@ export class Subscriber {
     if (this.slots.length === 0) return;
     this.dirty = false;
     const t = this.session.transport;
+    if (this.iceRestartWanted) {
+      this.iceRestartWanted = false;
+      // The browser's answer names its new ufrag (onAnswer); until then any is taken with our new password.
+      t.restartIce(null);
+    }
     const offerId = ++this.offerId;
     const sdp = buildSubscribeOffer(
       {
@@ -204,9 +231,10 @@ export class Subscriber {
       },
       offerId,
       this.slots.map((x) => x.media),
+      this.sessionKey,
     );
     for (const x of this.slots) if (x.media.direction === 'inactive' && x.inactiveSince === null) x.inactiveSince = offerId;
-    this.pending = { offerId, consumers: this.unannounced.splice(0), mids: this.slots.map((x) => x.media.mid) };
+    this.pending = { offerId, sdp, consumers: this.unannounced.splice(0), mids: this.slots.map((x) => x.media.mid) };
     this.send(serverMessage.subscriberOffer(offerId, sdp));
   }
 

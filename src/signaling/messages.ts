@@ -114,6 +114,13 @@ export const ReportSchema = z.object({
 });
 export const LeaveSchema = req('leave', {});
 export const PingSchema = req('ping', {});
+/**
+ * Take over one's own session from a new connection after the old one dropped (a network change): the
+ * participant, its place and its media transports stay; `resumeToken` is the one `joined` gave.
+ */
+export const ResumeSchema = req('resume', { participantId: Ident, resumeToken: z.string().min(16).max(128) });
+/** Ask for an ICE restart of the subscribe connection (RFC 8445 §9): a new subscriberOffer with new credentials follows. */
+export const RestartIceSchema = req('restartIce', {});
 
 export const ClientMessageSchema = z.discriminatedUnion('type', [
   JoinSchema,
@@ -128,6 +135,8 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
   SetMutedSchema,
   LeaveSchema,
   PingSchema,
+  ResumeSchema,
+  RestartIceSchema,
 ]);
 export type JoinMessage = z.infer<typeof JoinSchema>;
 export type MoveMessage = z.infer<typeof MoveSchema>;
@@ -141,6 +150,8 @@ export type ReportMessage = z.infer<typeof ReportSchema>;
 export type SetMutedMessage = z.infer<typeof SetMutedSchema>;
 export type LeaveMessage = z.infer<typeof LeaveSchema>;
 export type PingMessage = z.infer<typeof PingSchema>;
+export type ResumeMessage = z.infer<typeof ResumeSchema>;
+export type RestartIceMessage = z.infer<typeof RestartIceSchema>;
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
 export type ClientMessageType = ClientMessage['type'];
 export type RequestId = z.infer<typeof RequestId>;
@@ -162,6 +173,8 @@ export const ERROR_CODES = [
   'rate_limited',
   // cluster mode: this node is being drained, join another one
   'draining',
+  // resume: no such session here (the server restarted, or it was closed): join again
+  'resume_failed',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -210,6 +223,8 @@ export const JoinedSchema = res('joined', {
   map: MapInfoSchema,
   /** What the token allows. */
   grants: z.object({ publish: z.boolean(), spotlight: z.boolean() }),
+  /** Secret for `resume` after a dropped connection. */
+  resumeToken: z.string().optional(),
 });
 export const MovedSchema = res('moved', { x: Coord, y: Coord });
 export const ModeSetSchema = res('modeSet', { mode: ModeSchema });
@@ -223,6 +238,16 @@ export const SubscribedSchema = res('subscribed', { publisherId: Ident, trackIds
 export const UnsubscribedSchema = res('unsubscribed', { publisherId: Ident, trackIds: z.array(Ident) });
 export const LeftSchema = res('left', {});
 export const PongSchema = res('pong', {});
+/** The session is this connection's now; what changed meanwhile, as a whole (pushes sent to the old connection were lost). */
+export const ResumedSchema = res('resumed', {
+  participantId: Ident,
+  self: PersonInfoSchema,
+  people: z.array(PersonInfoSchema),
+  publishers: z.array(PublisherInfoSchema),
+  links: z.array(LinkInfoSchema),
+});
+/** `offer`: a subscriberOffer with new ICE credentials follows (false: nothing is received yet, nothing to restart). */
+export const IceRestartedSchema = res('iceRestarted', { offer: z.boolean() });
 export const SubscriberOfferSchema = push('subscriberOffer', { offerId: z.number().int().min(0), sdp: z.string() });
 export const PublisherJoinedSchema = push('publisherJoined', { publisher: PublisherInfoSchema });
 export const PublisherLeftSchema = push('publisherLeft', { participantId: Ident });
@@ -249,6 +274,8 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   UnsubscribedSchema,
   LeftSchema,
   PongSchema,
+  ResumedSchema,
+  IceRestartedSchema,
   SubscriberOfferSchema,
   PublisherJoinedSchema,
   PublisherLeftSchema,
@@ -269,6 +296,8 @@ export type SubscribedMessage = z.infer<typeof SubscribedSchema>;
 export type UnsubscribedMessage = z.infer<typeof UnsubscribedSchema>;
 export type LeftMessage = z.infer<typeof LeftSchema>;
 export type PongMessage = z.infer<typeof PongSchema>;
+export type ResumedMessage = z.infer<typeof ResumedSchema>;
+export type IceRestartedMessage = z.infer<typeof IceRestartedSchema>;
 export type SubscriberOfferMessage = z.infer<typeof SubscriberOfferSchema>;
 export type PublisherJoinedMessage = z.infer<typeof PublisherJoinedSchema>;
 export type PublisherLeftMessage = z.infer<typeof PublisherLeftSchema>;
@@ -295,6 +324,8 @@ export const serverMessage = {
   unsubscribed: (id: RequestId, b: Body<UnsubscribedMessage>): UnsubscribedMessage => ({ v, type: 'unsubscribed', id, ...b }),
   left: (id: RequestId): LeftMessage => ({ v, type: 'left', id }),
   pong: (id: RequestId): PongMessage => ({ v, type: 'pong', id }),
+  resumed: (id: RequestId, b: Body<ResumedMessage>): ResumedMessage => ({ v, type: 'resumed', id, ...b }),
+  iceRestarted: (id: RequestId, offer: boolean): IceRestartedMessage => ({ v, type: 'iceRestarted', id, offer }),
   subscriberOffer: (offerId: number, sdp: string): SubscriberOfferMessage => ({ v, type: 'subscriberOffer', offerId, sdp }),
   publisherJoined: (publisher: PublisherInfo): PublisherJoinedMessage => ({ v, type: 'publisherJoined', publisher }),
   publisherLeft: (participantId: string): PublisherLeftMessage => ({ v, type: 'publisherLeft', participantId }),

@@ -47,7 +47,8 @@ export function buildPublishAnswer(
   offer: PublishOffer,
   local: LocalTransportParams,
   caps: ServerCapabilities = DEFAULT_CAPABILITIES,
-  opts: { sessionVersion?: number } = {},
+  /** `sessionKey` names the o= session id (default our ufrag); keep it across ICE restarts (RFC 3264 §8). */
+  opts: { sessionVersion?: number; sessionKey?: string } = {},
 ): PublishAnswer {
   assertLocalParams(local);
   // RFC 5763 §5: the answerer must take the opposite of a non-actpass offer, else it chooses.
@@ -62,7 +63,7 @@ export function buildPublishAnswer(
   }
   // RFC 8843 §7.3.1: the answer's group lists the accepted bundled mids, keeping the offer's order.
   const accepted = new Set(media.filter((m) => !m.rejected).map((m) => m.mid));
-  const session = sessionSkeleton(sessionIdFor(local.iceUfrag), opts.sessionVersion ?? 1, offer.bundleMids.filter((mid) => accepted.has(mid)));
+  const session = sessionSkeleton(sessionIdFor(opts.sessionKey ?? local.iceUfrag), opts.sessionVersion ?? 1, offer.bundleMids.filter((mid) => accepted.has(mid)));
   session.media = sections;
   return { sdp: sdpTransform.write(session), media, setup };
 }

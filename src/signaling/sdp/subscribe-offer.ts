@@ -31,7 +31,8 @@ const FB = {
  * Throws TypeError on invalid arguments: every field comes from our own state, and a CR/LF slipping into
  * a cname or track id would inject SDP lines.
  */
-export function buildSubscribeOffer(local: OfferTransportParams, sessionVersion: number, media: readonly SubscribeMedia[]): string {
+/** `sessionKey` names the o= session id (default the ufrag); keep it across ICE restarts (RFC 3264 §8). */
+export function buildSubscribeOffer(local: OfferTransportParams, sessionVersion: number, media: readonly SubscribeMedia[], sessionKey: string = local.iceUfrag): string {
   assertLocalParams(local);
   const mids = new Set<string>();
   for (const m of media) {
@@ -40,7 +41,7 @@ export function buildSubscribeOffer(local: OfferTransportParams, sessionVersion:
     mids.add(m.mid);
   }
   // With zero m-lines there is nothing to bundle; the result is still a valid (empty) offer.
-  const session = sessionSkeleton(sessionIdFor(local.iceUfrag), sessionVersion, media.map((m) => m.mid));
+  const session = sessionSkeleton(sessionIdFor(sessionKey), sessionVersion, media.map((m) => m.mid));
   session.media = media.map((m) => section(local, m));
   return sdpTransform.write(session);
 }
