@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing for `npm start` (server) or `npm test` (test): npm packages, and for tests
-# Debian's chromium and nats-server (cluster control-plane tests). Idempotent and quiet when everything is there.
+# Debian's chromium, firefox-esr and nats-server (cluster control-plane tests). Idempotent and quiet when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want="${1:-server}"
@@ -43,9 +43,14 @@ case "$want" in
     command -v ffmpeg >/dev/null || missing+=(ffmpeg)
     command -v janus >/dev/null || missing+=(janus)
     command -v "${PROXIMA_NATS_SERVER:-nats-server}" >/dev/null || missing+=(nats-server)
+    # Reach tests: a firewall inside a network namespace (nft) and a real TURN server (coturn).
+    command -v nft >/dev/null || missing+=(nftables)
+    command -v "${PROXIMA_TURNSERVER:-turnserver}" >/dev/null || missing+=(coturn)
     ;;
   loadgen)
     command -v ffmpeg >/dev/null || missing+=(ffmpeg)
     ;;
 esac
+# The second browser engine runs in the e2e tests only, not in the benchmarks.
+if [ "$want" = test ] && [ ! -x "${PROXIMA_FIREFOX:-/usr/bin/firefox-esr}" ]; then missing+=(firefox-esr); fi
 if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi

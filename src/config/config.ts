@@ -95,6 +95,19 @@ export const ConfigSchema = z
       .strict()
       .refine((c) => c.relayQuietMs < c.relaySilentMs, { message: 'cluster.relayQuietMs must be shorter than cluster.relaySilentMs', path: ['relayQuietMs'] })
       .optional(),
+    /**
+     * TURN for clients that can reach neither our UDP nor our TCP port (docs/deployment.md): a TURN server
+     * (coturn with use-auth-secret) sharing `secret`; each join gets credentials valid for `ttlS`.
+     */
+    turn: z
+      .object({
+        secret: z.string().min(16, 'turn.secret must be at least 16 characters'),
+        /** e.g. turn:turn.example.com:3478?transport=udp, turn:…?transport=tcp, turns:turn.example.com:443?transport=tcp */
+        urls: z.array(z.string().regex(/^turns?:[^\s]+$/, 'a turn: or turns: URL')).min(1),
+        ttlS: z.number().int().min(60).max(7 * 24 * 3600).default(3600),
+      })
+      .strict()
+      .optional(),
     logLevel: LogLevel.default('info'),
   })
   .strict();
@@ -106,7 +119,9 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const ENV: Record<string, { path: [string, string?]; kind: 'int' | 'string' | 'bool' }> = {
+const ENV: Record<string, { path: [string, string?]; kind: 'int' | 'string' | 'bool' | 'list' }> = {
+  PROXIMA_TURN_SECRET: { path: ['turn', 'secret'], kind: 'string' },
+  PROXIMA_TURN_URLS: { path: ['turn', 'urls'], kind: 'list' },
   PROXIMA_TOKEN_SECRET: { path: ['auth', 'secret'], kind: 'string' },
   PROXIMA_GUEST_TOKENS: { path: ['auth', 'guestTokens'], kind: 'bool' },
   PROXIMA_MAP: { path: ['space', 'map'], kind: 'string' },
@@ -136,6 +151,8 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     if (spec.kind === 'int') {
       if (!/^\d+$/.test(raw)) throw new ConfigError(`${name}: expected an integer, got ${JSON.stringify(raw)}`);
       value = Number(raw);
+    } else if (spec.kind === 'list') {
+      value = raw.split(',').map((x) => x.trim()).filter(Boolean);
     } else if (spec.kind === 'bool') {
       if (!/^(true|false|1|0)$/.test(raw)) throw new ConfigError(`${name}: expected true or false, got ${JSON.stringify(raw)}`);
       value = raw === 'true' || raw === '1';

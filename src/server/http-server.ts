@@ -6,6 +6,7 @@ import { SignalingConnection } from './signaling-connection.ts';
 import { signToken } from './auth/tokens.ts';
 import type { SpaceRegistry } from './space-registry.ts';
 import type { MediaServer } from './media-server.ts';
+import type { IceServerInfo } from './auth/turn-credentials.ts';
 import type { WebAssets } from './web-assets.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
@@ -14,6 +15,8 @@ export interface HttpServerDeps {
   spaces: SpaceRegistry;
   auth: { secret: string; guestTokens: boolean; guestTokenTtlS: number };
   media: MediaServer;
+  /** TURN credentials for each join (config.turn), or none. */
+  iceServersFor?: (participantId: string) => IceServerInfo[];
   metrics: Registry;
   web: WebAssets;
   clock: Clock;
@@ -44,7 +47,7 @@ export function createHttpServer(deps: HttpServerDeps): { server: Server; wss: W
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      new SignalingConnection(ws, deps.spaces, deps.media, deps.auth.secret, deps.clock, deps.log);
+      new SignalingConnection(ws, deps.spaces, deps.media, deps.auth.secret, deps.clock, deps.log, deps.iceServersFor);
     });
   });
   return { server, wss };

@@ -5,6 +5,7 @@ import { createMetricsRegistry } from '../metrics/registry.ts';
 import { createLogger, type Logger } from '../util/logger.ts';
 import { systemClock, type Clock } from '../util/clock.ts';
 import { MediaServer } from './media-server.ts';
+import { turnCredentials } from './auth/turn-credentials.ts';
 import { SpaceRegistry } from './space-registry.ts';
 import { createHttpServer } from './http-server.ts';
 import { loadWebAssets } from './web-assets.ts';
@@ -52,7 +53,10 @@ export class ProximaServer {
     const web = await loadWebAssets((m) => log.info(m));
     const auth = { secret, guestTokens: config.auth.guestTokens, guestTokenTtlS: config.auth.guestTokenTtlS };
     const clusterRef: { current: ClusterNode | null } = { current: null };
-    const { server, wss } = createHttpServer({ spaces, auth, media, metrics: createMetricsRegistry(), web, clock, log, cluster: clusterRef });
+    const turn = config.turn;
+    if (turn) log.info('TURN credentials with each join', { urls: turn.urls.join(' '), ttlS: turn.ttlS });
+    const iceServersFor = turn ? (participantId: string) => [turnCredentials(turn, participantId, clock.wallNow())] : undefined;
+    const { server, wss } = createHttpServer({ spaces, auth, media, ...(iceServersFor ? { iceServersFor } : {}), metrics: createMetricsRegistry(), web, clock, log, cluster: clusterRef });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.http.port, config.http.host, () => {

@@ -8,6 +8,7 @@ import type { SpaceRegistry } from './space-registry.ts';
 import type { MediaServer } from './media-server.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
+import type { IceServerInfo } from './auth/turn-credentials.ts';
 
 import type { ResumeMessage } from '../signaling/messages.ts';
 import type { SessionHolder } from './resumable-sessions.ts';
@@ -46,6 +47,7 @@ export class SignalingConnection implements SessionHolder {
     private readonly tokenSecret: string,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly iceServersFor: (participantId: string) => IceServerInfo[] = () => [],
   ) {
     this.lastRefill = clock.now();
     ws.on('message', (data, isBinary) => this.onMessage(isBinary ? 'binary' : String(data)));
@@ -145,6 +147,7 @@ export class SignalingConnection implements SessionHolder {
         serverMessage.joined(msg.id, {
           resumeToken,
           participantId: p.id,
+          iceServers: this.iceServersFor(p.id),
           publishers: space.publishers(p),
           self: p.personInfo(),
           people: space.people(),

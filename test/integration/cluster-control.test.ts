@@ -186,6 +186,71 @@ test('two nodes starting at once with the same number: exactly one starts', asyn
   assert.match(String(rejected.reason), /node number 5 is already used by live node/);
 });
 
+/** Runs `around` instead of `method` on `bus`'s handle of `bucket`: to make one interleaving of two starters exact. */
+function hookKv(bus: ControlBus, bucket: string, method: 'create' | 'update' | 'put', around: (call: () => Promise<number>) => Promise<number>): void {
+  const open = bus.kv.bind(bus);
+  bus.kv = async (name, opts) => {
+    const kv = await open(name, opts);
+    if (name !== bucket) return kv;
+    return new Proxy(kv, {
+      get(target, prop) {
+        const v: unknown = Reflect.get(target, prop, target);
+        if (typeof v !== 'function') return v;
+        const bound = (v as (...a: unknown[]) => Promise<number>).bind(target);
+        return prop === method ? (...args: unknown[]) => around(() => bound(...args)) : bound;
+      },
+    });
+  };
+}
+
+test('a number claim its holder confirms while we wait for it gets a new window: no takeover of a node about to announce', async (t) => {
+  const s = await server(t);
+  const x = await bare(t, s.url, 'x');
+  const y = await bare(t, s.url, 'y');
+  // What a loaded machine did once, made exact: x claims 5 and stalls before confirming; y hears nothing from
+  // x for deadAfterMs and tries to take 5 over; x's confirm lands just before y's CAS (so that fails), and x
+  // announces 150 ms after its confirm (a slow bucket put). y reads the confirmed claim when its first
+  // window is over: taking it over then made two live nodes with number 5.
+  let created!: () => void;
+  const xCreated = new Promise<void>((r) => (created = r));
+  let tried!: () => void;
+  const yTried = new Promise<void>((r) => (tried = r));
+  let confirmed!: () => void;
+  const xConfirmed = new Promise<void>((r) => (confirmed = r));
+  hookKv(x.bus, BUCKETS.nodeNums, 'create', async (call) => {
+    const rev = await call();
+    created();
+    return rev;
+  });
+  hookKv(x.bus, BUCKETS.nodeNums, 'update', async (call) => {
+    await yTried;
+    const rev = await call();
+    confirmed();
+    return rev;
+  });
+  hookKv(x.bus, BUCKETS.nodes, 'put', async (call) => {
+    await sleep(150);
+    return call();
+  });
+  let yUpdates = 0;
+  hookKv(y.bus, BUCKETS.nodeNums, 'update', async (call) => {
+    if (yUpdates++ === 0) {
+      tried();
+      await xConfirmed;
+    }
+    return call();
+  });
+  const xs = x.registry.start(info('x', 5));
+  await xCreated;
+  const results = await Promise.allSettled([xs, y.registry.start(info('y', 5))]);
+  assert.deepEqual(
+    results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'started')),
+    ['started', 'Error: node number 5 is already used by live node x; give node y another number'],
+  );
+  assert.equal(yUpdates, 1, 'y tried once to take the silent claim over, and not again once x confirmed it');
+  assert.deepEqual(ids(x), ['x']);
+});
+
 test('a slow starter whose number was taken meanwhile does not announce (claim confirmed by CAS)', async (t) => {
   const s = await server(t);
   // A leftover key of a crashed node makes x wait a whole (long) deadAfterMs before announcing.
@@ -364,12 +429,17 @@ test('directory: people and tracks, watched by every node; entries of a dead nod
   const dc = await mk(c);
   assert.equal(dc.track(odd)?.originNode, 'a');
   assert.equal(dc.person('pa')?.spaceId, 'lobby');
-  // a dies: its entries vanish from lookups at once (with 'removed' events), then the cleaner deletes them.
+  // a dies: its entries vanish from a node's lookups as soon as that node's registry reports a down (with
+  // 'removed' events), then the cleaner deletes them. Every registry times a's heartbeats on its own, so c
+  // may report a down some milliseconds after b (its copy of a's last heartbeat was read later): b hiding
+  // the entries says nothing yet about c.
   await a.bus.close();
   await until(() => db.track(odd) === undefined, 2000, 'a’s track hidden at b');
   assert.equal(seenAtB.at(-1), `removed:${odd}`);
   assert.equal(db.nodeOf('pa'), undefined);
-  assert.deepEqual(dc.tracks(), []);
+  await until(() => !c.registry.isUp('a'), 2000, 'c to report a down');
+  assert.deepEqual(dc.tracks(), [], 'hidden at c the moment its registry says a is down');
+  assert.equal(dc.person('pa'), undefined);
   const kv = await b.bus.kv(BUCKETS.directory);
   const liveKeys = async () => {
     const out: string[] = [];

@@ -5,7 +5,7 @@
  */
 import { connect, RequestError, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
-import { systemClock, type Clock } from '../../util/clock.ts';
+import { systemClock, type Clock, type TimerHandle } from '../../util/clock.ts';
 import { createLogger, type Logger } from '../../util/logger.ts';
 import { encodeControl, type ControlKind, type ControlMessage, type Decoder } from './messages.ts';
 
@@ -22,6 +22,9 @@ export interface BucketOptions {
   /** Values kept per key: 1 is enough for "current state"; CAS uses the revision, not history. */
   history?: number;
 }
+
+/** How often `ask` sends another request while none has been answered yet (see there). */
+const REASK_MS = 50;
 
 /** How long one subject stays quiet in the log after reporting an invalid message. */
 const INVALID_LOG_INTERVAL_MS = 60_000;
@@ -131,16 +134,47 @@ export class ControlBus {
   /**
    * Is anyone answering `subject`? 'no-responders' comes from the server at once (NATS 2.2+ no-responders
    * status): nobody holds a subscription there. 'timeout' says nothing either way.
+   *
+   * One request is not enough to hear that a connection has just ended. The server reads every connection
+   * on its own, so nothing orders the end of the answerer's connection (its socket closing, its
+   * subscriptions removed when the server reads the EOF) before a request that another connection sends:
+   * a request that gets there first is routed to the dying subscription and is never answered, although the
+   * answerer is gone. So while nothing definite has come back we ask again every `reaskMs`, each request on
+   * its own, until `timeoutMs`; the first 'answered' or 'no-responders' decides. A live answerer holds its
+   * subscription throughout, so a later request can never turn its 'answered' into 'no-responders'.
    */
-  async ask(subject: string, timeoutMs: number): Promise<'answered' | 'no-responders' | 'timeout' | 'closed'> {
-    if (this.closed) return 'closed';
-    try {
-      await this.nc.request(subject, undefined, { timeout: timeoutMs });
-      return 'answered';
-    } catch (err) {
-      if (err instanceof RequestError && err.isNoResponders()) return 'no-responders';
-      return this.closed ? 'closed' : 'timeout';
-    }
+  ask(subject: string, timeoutMs: number, reaskMs = REASK_MS): Promise<'answered' | 'no-responders' | 'timeout' | 'closed'> {
+    if (this.closed) return Promise.resolve('closed');
+    return new Promise((resolve) => {
+      const until = this.clock.now() + timeoutMs;
+      let done = false;
+      let again: TimerHandle | null = null;
+      const finish = (r: 'answered' | 'no-responders' | 'timeout' | 'closed') => {
+        if (done) return;
+        done = true;
+        this.clock.clear(deadline);
+        if (again) this.clock.clear(again);
+        resolve(r);
+      };
+      const send = () => {
+        again = null;
+        if (done) return;
+        if (this.closed) return finish('closed');
+        const left = until - this.clock.now();
+        if (left < 1) return;
+        this.nc.request(subject, undefined, { timeout: Math.ceil(left) }).then(
+          () => finish('answered'),
+          (err: unknown) => {
+            if (err instanceof RequestError && err.isNoResponders()) finish('no-responders');
+            else if (this.closed) finish('closed');
+            // This request timed out (or was lost): the others, and the deadline, decide.
+          },
+        );
+        if (left > reaskMs) again = this.clock.setTimeout(send, reaskMs);
+      };
+      const deadline = this.clock.setTimeout(() => finish(this.closed ? 'closed' : 'timeout'), timeoutMs);
+      send();
+    });
   }
 
   /** Held until close (which drops them all); returns the unsubscribe function. */

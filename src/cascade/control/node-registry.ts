@@ -141,7 +141,8 @@ export class NodeRegistry {
   /**
    * Is `nodeId`'s NATS connection still there? 'gone' is the server saying nobody answers on its alive
    * subject: its process ended (a kill -9 closes its socket at once), long before heartbeats expire.
-   * 'alive' and 'unknown' (timeout, closed bus, a node we do not know as up) change nothing.
+   * 'alive' and 'unknown' (timeout, closed bus, a node we do not know as up) change nothing. Within the
+   * timeout the question is asked again until the server gives a definite answer (see ControlBus.ask).
    */
   async probeAlive(nodeId: string, timeoutMs = 250): Promise<'alive' | 'gone' | 'unknown'> {
     if (this.state !== 'running' || !this.isUp(nodeId)) return 'unknown';
@@ -205,25 +206,37 @@ export class NodeRegistry {
   // --- start-up ----------------------------------------------------------------------------------------
 
   /**
-   * kv.create on the number's key; if it is taken by another id, that id must prove it is alive (a
-   * heartbeat within deadAfterMs of our probe) or we take the key over with a CAS update. Looping makes two
-   * nodes starting with the same number at once safe: one create or update wins, the other sees it.
+   * kv.create on the number's key; if it is taken by another id, that id must prove it is alive (heard after
+   * our probe, within deadAfterMs) or we take the key over with a CAS update. Looping makes two nodes
+   * starting with the same number at once safe: one create or update wins, the other sees it.
+   *
+   * The deadAfterMs window starts again whenever the key holds a revision we have not seen before. A claim
+   * written while we look is its writer at work: a starting holder confirming its claim just before it
+   * announces (confirmNum), or another starter taking it over. Measured from our probe instead, the window
+   * could already be over when the confirmed revision is read after a lost CAS, and we would take over at
+   * once the claim of a holder that is a moment from announcing: two live nodes with one number. Given a
+   * whole window, it is heard (and we refuse), or it is as good as dead and we take the key over.
    */
   private async claimNum(probedAt: number): Promise<void> {
     const self = this.self!;
     const key = String(self.num);
     const claim = encodeControl('numClaim', { v: 1, id: self.id });
+    let lastRevision: number | null = null; // the key's revision when we last read it (0: no claim)
+    let windowFrom = probedAt;
     for (let attempt = 0; attempt < 10; attempt++) {
       const e = await this.numsKv!.get(key);
       const bytes = e ? valueOf(e) : null;
       const holder = bytes ? decodeControl('numClaim', bytes) : null;
+      const revision = e?.revision ?? 0;
+      if (lastRevision !== null && revision !== lastRevision) windowFrom = this.clock.now();
+      lastRevision = revision;
       try {
         if (!e || !bytes) {
           this.numRevision = await this.numsKv!.create(key, claim);
           return;
         }
         if (holder?.ok && holder.value.id !== self.id) {
-          if (await this.waitHeard(holder.value.id, probedAt)) {
+          if (await this.waitHeard(holder.value.id, probedAt, windowFrom)) {
             throw new Error(`node number ${self.num} is already used by live node ${holder.value.id}; give node ${self.id} another number`);
           }
         }
@@ -272,8 +285,8 @@ export class NodeRegistry {
     }
   }
 
-  /** True once `id` is heard after `since`; false if deadAfterMs passes first (or we stop). */
-  private waitHeard(id: string, since: number): Promise<boolean> {
+  /** True once `id` is heard after `since`; false if deadAfterMs passes after `windowFrom` first (or we stop). */
+  private waitHeard(id: string, since: number, windowFrom = since): Promise<boolean> {
     const heard = () => (id === this.self?.id ? this.idClash !== null : (this.peers.get(id)?.lastSeen ?? -Infinity) >= since);
     if (heard()) return Promise.resolve(true);
     return new Promise((resolve) => {
@@ -286,7 +299,7 @@ export class NodeRegistry {
         this.heardWaiters.delete(check);
         resolve(v);
       };
-      const timer = this.clock.setTimeout(() => finish(heard()), Math.max(0, since + this.deadAfterMs - this.clock.now()));
+      const timer = this.clock.setTimeout(() => finish(heard()), Math.max(0, windowFrom + this.deadAfterMs - this.clock.now()));
       this.heardWaiters.add(check);
     });
   }
