@@ -88,6 +88,7 @@ describe('Chromium on two nodes of three: routed along the cheapest path, one co
   before(async () => {
     startedAt = Date.now();
     cluster = await startCluster(NODES.map((id) => ({ id, region: 'eu' })), { rtt: RTT });
+    // Loopback flags: the cluster's nodes run on 127.0.0.1 with per-node media ports (one machine, many nodes).
     for (let i = 0; i < 2; i++) browsers.push(await TestBrowser.launch([SIMULCAST_TRIAL]));
   });
   after(async () => {

@@ -45,6 +45,7 @@ describe('browsers through a node failure', () => {
   let browser: TestBrowser;
   before(async () => {
     cluster = await startProcessCluster(MIDDLE_OF_THREE.nodes, { rtt: MIDDLE_OF_THREE.rtt });
+    // Loopback flags: the cluster's nodes run on 127.0.0.1 with per-node media ports (one machine, many nodes).
     browser = await TestBrowser.launch();
   });
   after(async () => {

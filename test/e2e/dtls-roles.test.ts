@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { serverDiagnostics, startTestServer } from '../testkit/proxima.ts';
-import { TestBrowser, waitFor, type Page } from '../testkit/browser.ts';
+import { serverDiagnostics, startTestServer, USER_MEDIA } from '../testkit/proxima.ts';
+import { TestBrowser, USER_CHROMIUM_FLAGS, waitFor, type Page } from '../testkit/browser.ts';
 
 /** What Chrome says about its DTLS transport on each connection. */
 async function transports(page: Page) {
@@ -27,8 +27,8 @@ async function transports(page: Page) {
 for (const role of ['client', 'server'] as const) {
   describe(`publish transports with the SFU as DTLS ${role}`, () => {
     it('media flows and Chrome reports the expected role and cipher', async () => {
-      const server = await startTestServer({ media: { publishDtlsRole: role } });
-      const browser = await TestBrowser.launch();
+      const server = await startTestServer({ media: { ...USER_MEDIA, publishDtlsRole: role } });
+      const browser = await TestBrowser.launch([], USER_CHROMIUM_FLAGS);
       try {
         const a = await browser.page(`${server.url}/?space=roles&name=A`);
         const aId = await a.evaluate(() => (window as any).proxima.ready);

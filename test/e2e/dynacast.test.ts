@@ -8,8 +8,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, serverDiagnostics } from '../testkit/proxima.ts';
-import { TestBrowser, waitFor, type Page } from '../testkit/browser.ts';
+import { startTestServer, USER_MEDIA, serverDiagnostics } from '../testkit/proxima.ts';
+import { TestBrowser, USER_CHROMIUM_FLAGS, waitFor, type Page } from '../testkit/browser.ts';
 import { SIMULCAST_TRIAL, quietNoiseFile } from '../testkit/adaptation.ts';
 import type { ProximaServer } from '../../src/server/proxima-server.ts';
 
@@ -71,9 +71,9 @@ describe('dynacast: Chromium publishes three layers, encodes only what someone w
   let pub: Page;
   let sub: Page;
   before(async () => {
-    server = await startTestServer();
-    browser = await TestBrowser.launch([SIMULCAST_TRIAL, `--use-file-for-fake-audio-capture=${quietNoiseFile()}`]);
-    viewerBrowser = await TestBrowser.launch();
+    server = await startTestServer({ media: USER_MEDIA });
+    browser = await TestBrowser.launch([SIMULCAST_TRIAL, `--use-file-for-fake-audio-capture=${quietNoiseFile()}`], USER_CHROMIUM_FLAGS);
+    viewerBrowser = await TestBrowser.launch([], USER_CHROMIUM_FLAGS);
   });
   after(async () => {
     await viewerBrowser?.close();

@@ -2,8 +2,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { serverDiagnostics, startTestServer } from '../testkit/proxima.ts';
-import { TestBrowser, waitFor, type Page } from '../testkit/browser.ts';
+import { serverDiagnostics, startTestServer, USER_MEDIA } from '../testkit/proxima.ts';
+import { TestBrowser, USER_CHROMIUM_FLAGS, waitFor, type Page } from '../testkit/browser.ts';
 import type { ProximaServer } from '../../src/server/proxima-server.ts';
 
 /** What the page's automation surface returns per connected person (web/README.md). */
@@ -56,8 +56,8 @@ describe('a space with five people: proximity, private area, ghost mode, spotlig
   };
 
   before(async () => {
-    server = await startTestServer();
-    browser = await TestBrowser.launch();
+    server = await startTestServer({ media: USER_MEDIA });
+    browser = await TestBrowser.launch([], USER_CHROMIUM_FLAGS);
     await join('A', 30, 20);
     await join('B', 32, 20);
     await join('C', 20, 20);

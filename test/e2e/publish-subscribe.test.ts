@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serverDiagnostics, startTestServer } from '../testkit/proxima.ts';
-import { TestBrowser, waitFor, type Page } from '../testkit/browser.ts';
+import { serverDiagnostics, startTestServer, USER_MEDIA } from '../testkit/proxima.ts';
+import { TestBrowser, USER_CHROMIUM_FLAGS, waitFor, type Page } from '../testkit/browser.ts';
 import { inbound } from '../testkit/page-stats.ts';
 import type { ProximaServer } from '../../src/server/proxima-server.ts';
 import { dropCount } from '../../src/metrics/drop-reasons.ts';
@@ -19,8 +19,8 @@ describe('browser publish and subscribe through the SFU', () => {
   let server: ProximaServer;
   let browser: TestBrowser;
   before(async () => {
-    server = await startTestServer();
-    browser = await TestBrowser.launch();
+    server = await startTestServer({ media: USER_MEDIA });
+    browser = await TestBrowser.launch([], USER_CHROMIUM_FLAGS);
   });
   after(async () => {
     await browser?.close();

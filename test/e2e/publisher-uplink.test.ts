@@ -28,6 +28,7 @@ describe('a publisher whose uplink thins out', () => {
     await proxy.start();
     server = await startTestServer({ media: { announcedPort: proxy.port } });
     proxy.setTarget({ address: '127.0.0.1', port: server.media.port });
+    // Loopback flags: media goes through the weather proxy on 127.0.0.1 (announcedPort), the impaired path.
     pubBrowser = await TestBrowser.launch([SIMULCAST_TRIAL, `--use-file-for-fake-audio-capture=${quietNoiseFile()}`]);
     subBrowser = await TestBrowser.launch();
   });

@@ -2,7 +2,13 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { serverDiagnostics, startTestServer } from '../testkit/proxima.ts';
 import { TestBrowser, USER_CHROMIUM_FLAGS, waitFor, type Page } from '../testkit/browser.ts';
+import { FirefoxBrowser, chromiumPage, type E2EPage } from '../testkit/firefox.ts';
 import type { ProximaServer } from '../../src/server/proxima-server.ts';
+
+async function decodesOne(page: E2EPage): Promise<boolean> {
+  const peers = (await page.evaluate(() => (window as any).proxima.peers())) as Array<{ audio: { totalSamplesReceived: number }; video: { framesDecoded: number } }>;
+  return peers.length === 1 && peers[0].video.framesDecoded > 10 && peers[0].audio.totalSamplesReceived > 0;
+}
 
 /**
  * A newcomer's browser with no test flags (no loopback in WebRTC, host addresses hidden behind mDNS) against
@@ -11,12 +17,14 @@ import type { ProximaServer } from '../../src/server/proxima-server.ts';
 describe('stock Chromium against the default candidates', () => {
   let server: ProximaServer;
   let browser: TestBrowser;
+  let firefox: FirefoxBrowser | null = null;
   before(async () => {
     // Free ports, but the addresses and candidates of a default start (bind on every interface, announcedIp auto).
     server = await startTestServer({ media: { bindIp: '0.0.0.0', announcedIp: 'auto' } });
     browser = await TestBrowser.launch([], USER_CHROMIUM_FLAGS);
   });
   after(async () => {
+    await firefox?.close();
     await browser?.close();
     await server?.close();
   });
@@ -47,5 +55,20 @@ describe('stock Chromium against the default candidates', () => {
     }
     await a.close();
     await b.close();
+  });
+
+  it('stock Firefox and stock Chromium side by side see and hear each other', async () => {
+    firefox = await FirefoxBrowser.launch();
+    const f = await firefox.page(`${server.url}/?space=reach-ff&name=F&x=30&y=20&video=640x360`);
+    await f.evaluate(() => (window as any).proxima.ready);
+    const c = chromiumPage(await browser.page(`${server.url}/?space=reach-ff&name=C&x=32&y=20&video=640x360`));
+    await c.evaluate(() => (window as any).proxima.ready);
+    try {
+      await waitFor('Firefox to decode Chromium and Chromium to decode Firefox', async () => (await decodesOne(f)) && (await decodesOne(c)), 30_000);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}; ${serverDiagnostics()}`);
+    }
+    await f.close();
+    await c.close();
   });
 });

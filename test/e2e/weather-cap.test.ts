@@ -116,6 +116,7 @@ describe('Chromium through the weather proxy', () => {
     await proxy.start();
     const server = await startTestServer({ media: { announcedPort: proxy.port } });
     proxy.setTarget({ address: '127.0.0.1', port: server.media.port });
+    // Loopback flags: media goes through the weather proxy on 127.0.0.1 (announcedPort), the impaired path.
     const browser = await TestBrowser.launch();
     try {
       assert.equal(server.media.announcedPort, proxy.port);

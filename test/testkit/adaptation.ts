@@ -233,6 +233,7 @@ export class AdaptationScenario {
     proxy.setTarget({ address: '127.0.0.1', port: server.media.port });
     // Publishers and subscriber in browsers of their own: pages of one Chromium share its processes, and the
     // subscriber's measurements must not see the publishers' encoders.
+    // Loopback flags: media goes through the weather proxy on 127.0.0.1 (announcedPort), the impaired path.
     const pubBrowser = kind === 'chromium' ? await TestBrowser.launch([SIMULCAST_TRIAL, `--use-file-for-fake-audio-capture=${quietNoiseFile()}`]) : null;
     const subBrowser = await TestBrowser.launch();
     const publishers: Publisher[] = [];

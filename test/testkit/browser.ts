@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
-/** Flags measured on this machine: WebRTC on loopback with fake devices in headless Debian Chromium. */
+/**
+ * Headless Debian Chromium with fake devices, plus two test-only flags that let WebRTC pair with loopback
+ * candidates and show unobfuscated host addresses. No user has those: tests that stand for users launch with
+ * USER_CHROMIUM_FLAGS; a test that launches with these says why (a loopback impairment proxy or a cluster
+ * of nodes announcing 127.0.0.1 in the media path).
+ */
 export const CHROMIUM_FLAGS = [
   '--headless',
   '--no-sandbox',

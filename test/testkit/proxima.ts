@@ -18,6 +18,12 @@ export function testConfig(overrides: ConfigInput = {}): Config {
   });
 }
 
+/**
+ * Media settings of a default start (bind on every interface, host candidates on every interface address),
+ * for tests whose browsers run without the loopback test flag, as users' do.
+ */
+export const USER_MEDIA = { bindIp: '0.0.0.0', announcedIp: 'auto' } as const;
+
 /** A real server on loopback with free ports, logging only warnings unless PROXIMA_TEST_LOG is set. */
 export async function startTestServer(overrides: ConfigInput = {}): Promise<ProximaServer> {
   const level = (process.env.PROXIMA_TEST_LOG as 'debug' | 'info' | undefined) ?? 'warn';
