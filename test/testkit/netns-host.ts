@@ -43,6 +43,7 @@ export class NetnsHost {
 
   static async create(label = 'user'): Promise<NetnsHost> {
     if (typeof process.getuid === 'function' && process.getuid() !== 0) throw new Error('network namespaces need root (and iproute2, nftables)');
+    await removeOrphans();
     const subnet = nextSubnet++;
     const name = `pxu-${process.pid}-${label}`.slice(0, 40);
     const inside = `pxu${subnet}n`;
@@ -137,5 +138,20 @@ export class NetnsHost {
     await runIp(['netns', 'del', this.name], { allowFail: true });
     await runIp(['link', 'del', this.outside], { allowFail: true });
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Namespaces left by test processes that died before their `destroy` (named pxu-<pid>-…). */
+async function removeOrphans(): Promise<void> {
+  const list = (await runIp(['netns', 'list'], { allowFail: true })).stdout;
+  for (const m of list.matchAll(/^(pxu-(\d+)-\S+)/gm)) {
+    const pid = Number(m[2]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive) await runIp(['netns', 'del', m[1]], { allowFail: true });
   }
 }
