@@ -14,6 +14,8 @@ export class PeerAudio {
   private readonly entries = new Map<MediaStreamTrack, AudioEntry>();
   private gains: Map<string, number> | null = null;
   private deafened = false;
+  /** The audio output every element plays to ('' = the system default). */
+  sinkId = '';
 
   /** Start playing `track` (an audio track received from `publisherId`). */
   add(publisherId: string, track: MediaStreamTrack): HTMLAudioElement {
@@ -25,6 +27,7 @@ export class PeerAudio {
     const entry = { publisherId, track, el };
     this.entries.set(track, entry);
     this.apply(entry);
+    if (this.sinkId) void this.routeTo(el, this.sinkId);
     el.play().catch(() => undefined); // autoplay may need a gesture outside tests; volume still follows
     return el;
   }
@@ -50,6 +53,22 @@ export class PeerAudio {
   setDeafened(on: boolean): void {
     this.deafened = on;
     for (const e of this.entries.values()) this.apply(e);
+  }
+
+  /** Whether this browser can choose the audio output (HTMLMediaElement.setSinkId). */
+  static canChooseOutput(): boolean {
+    return typeof HTMLMediaElement !== 'undefined' && 'setSinkId' in HTMLMediaElement.prototype;
+  }
+
+  /** Play everything (now and later) on this output device; rejects where the browser cannot choose. */
+  async setSinkId(deviceId: string): Promise<void> {
+    if (!PeerAudio.canChooseOutput()) throw new Error('this browser cannot choose the audio output');
+    this.sinkId = deviceId;
+    await Promise.all([...this.entries.values()].map((e) => this.routeTo(e.el, deviceId)));
+  }
+
+  private routeTo(el: HTMLAudioElement, deviceId: string): Promise<void> {
+    return (el as HTMLAudioElement & { setSinkId(id: string): Promise<void> }).setSinkId(deviceId);
   }
 
   gainOf(publisherId: string): number {

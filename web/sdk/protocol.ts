@@ -5,10 +5,22 @@
 export const MODES = ['normal', 'quiet', 'ghost', 'dnd'] as const;
 export type Mode = (typeof MODES)[number];
 
+/** What a published track carries. */
+export type TrackSource = 'microphone' | 'camera' | 'screen';
+
 export interface TrackInfo {
   trackId: string;
   kind: 'audio' | 'video';
   mid?: string;
+  /** Absent from older servers: microphone for audio, camera for video. */
+  source?: TrackSource;
+  /** The publisher muted it: nothing of it arrives until unmuted. */
+  muted?: boolean;
+}
+
+/** A track's source, with the defaults of servers that do not send one. */
+export function sourceOf(t: Pick<TrackInfo, 'kind' | 'source'>): TrackSource {
+  return t.source ?? (t.kind === 'audio' ? 'microphone' : 'camera');
 }
 
 /** Dynacast: whether anyone watches one simulcast layer (rid) of a track we publish. */

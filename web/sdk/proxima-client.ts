@@ -6,13 +6,28 @@ import type { Grants, JoinedMessage, Link, Mode, Person, PublisherInfo, SpaceMap
 import { videoEncodings, type SimulcastOptions } from './simulcast.ts';
 import { PublisherLayers } from './publisher-layers.ts';
 import { deviceHint, publishSample, ReportSampler, type ClientReportBody, type ReceiveLimits } from './client-report.ts';
+import { classifyMediaError, listDevices, openLocalMedia, type LocalMediaRequest, type MediaErrorEvent } from './local-media.ts';
+import { UplinkSampler, type UplinkStats } from './uplink-stats.ts';
+import { FlowWatch, MIN_GAP_MS, rtpBytes, type LiveState } from './live-state.ts';
+import type { TrackSource } from './protocol.ts';
 
-export type { Grants, Link, MapArea, Mode, Person, PublisherInfo, Rect, SpaceMap, TrackInfo } from './protocol.ts';
+export type { Grants, Link, MapArea, Mode, Person, PublisherInfo, Rect, SpaceMap, TrackInfo, TrackSource } from './protocol.ts';
 export type { PeerStats } from './peer-stats.ts';
 export type { ReceiveLimits } from './client-report.ts';
+export type { MediaErrorEvent } from './local-media.ts';
+export type { UplinkStats } from './uplink-stats.ts';
+export type { LiveState } from './live-state.ts';
 
-/** How `publish` sends video (see sdk/simulcast.ts). */
-export type PublishOptions = SimulcastOptions;
+/** How `publish` sends video (see sdk/simulcast.ts), and what its video is (default: the camera). */
+export type PublishOptions = SimulcastOptions & { source?: 'camera' | 'screen' };
+
+/** One track we publish: its transceiver, the track it carries when unmuted, the server's track id. */
+interface LocalTrack {
+  transceiver: RTCRtpTransceiver;
+  track: MediaStreamTrack;
+  stream: MediaStream;
+  trackId: string | null;
+}
 
 export interface RemoteTrackEvent {
   publisherId: string;
@@ -81,6 +96,12 @@ type Events = {
   /** In again on another node (new participant id), `ms` after the drop. */
   reconnected: { url: string; participantId: string; ms: number };
   error: Error;
+  /** Someone we receive (or we ourselves) started or stopped speaking, as the server hears it. */
+  speaking: { participantId: string; speaking: boolean };
+  /** A camera, microphone, speaker or screen could not be used (denied, missing, busy), in plain words. */
+  mediaError: MediaErrorEvent;
+  /** One of our own tracks was muted, unmuted, switched, started or stopped. */
+  localTrack: { source: TrackSource; track: MediaStreamTrack | null; muted: boolean };
 };
 
 const BASE_PC_CONFIG: RTCConfiguration = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: [] };
@@ -128,6 +149,15 @@ export class ProximaClient {
   private readonly failover: boolean;
   private readonly region: string | undefined;
   private readonly chooseNode: boolean;
+  /** Who speaks now among those we receive (and ourselves), as the server last said. */
+  readonly speaking = new Set<string>();
+  /** What we publish, by source. */
+  private readonly local = new Map<TrackSource, LocalTrack>();
+  /** Muted by us: kept across a republish (failover). */
+  private readonly mutedSources = new Set<TrackSource>();
+  private readonly uplink = new UplinkSampler();
+  private readonly flows = { publish: new FlowWatch(), subscribe: new FlowWatch() };
+  private screenOps: Promise<unknown> = Promise.resolve();
 
   constructor(
     url: string,
@@ -225,12 +255,15 @@ export class ProximaClient {
     for (const track of stream.getTracks()) {
       const init: RTCRtpTransceiverInit = { direction: 'sendonly', streams: [stream] };
       if (track.kind === 'video') init.sendEncodings = videoEncodings(track.getSettings().height ?? 480, opts);
-      added.push(pc.addTransceiver(track, init));
+      const tr = pc.addTransceiver(track, init);
+      added.push(tr);
+      this.local.set(track.kind === 'audio' ? 'microphone' : (opts.source ?? 'camera'), { transceiver: tr, track, stream, trackId: null });
     }
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
-    const r = (await sig.request('publish', { sdp: offer.sdp })) as ServerPush & { sdp: string; tracks: TrackInfo[] };
+    const r = (await sig.request('publish', { sdp: offer.sdp, sources: this.publishSources() })) as ServerPush & { sdp: string; tracks: TrackInfo[] };
     await pc.setRemoteDescription({ type: 'answer', sdp: r.sdp });
+    await this.afterPublish(r.tracks);
     for (const t of added) {
       const info = r.tracks.find((x) => x.mid !== undefined && x.mid === t.mid);
       if (!info || t.sender.track?.kind !== 'video' || this.publishedLayers.has(info.trackId)) continue;
@@ -328,6 +361,218 @@ export class ProximaClient {
   /** Live received tracks of one person. */
   tracksOf(participantId: string): RemoteTrackEvent[] {
     return [...this.remoteTracks.values()].filter((t) => t.publisherId === participantId);
+  }
+
+  // ---- own media: mute, devices, screen, uplink, live ----
+
+  /**
+   * Mute or unmute your microphone ('audio') or camera ('video'). Muting swaps the sender's track for none
+   * (`replaceTrack(null)`): nothing leaves the device, not even silence or black frames, and no
+   * renegotiation happens. The server is told with `setMuted`: a stream that merely stops looks like a
+   * broken uplink, so the message is what lets it stop forwarding at once, end "speaking" and show the
+   * state to the others. Before publishing, the wish is kept and applied when the track is published.
+   */
+  async setMuted(kind: 'audio' | 'video', muted: boolean): Promise<void> {
+    await this.setSourceMuted(kind === 'audio' ? 'microphone' : 'camera', muted);
+  }
+
+  isMuted(kind: 'audio' | 'video'): boolean {
+    return this.mutedSources.has(kind === 'audio' ? 'microphone' : 'camera');
+  }
+
+  private async setSourceMuted(source: TrackSource, muted: boolean): Promise<void> {
+    if (muted) this.mutedSources.add(source);
+    else this.mutedSources.delete(source);
+    const l = this.local.get(source);
+    if (l) {
+      // Unmuting: the track first, then the server (which asks for a keyframe of a running encoder).
+      await l.transceiver.sender.replaceTrack(muted ? null : l.track);
+      if (l.trackId && this.sig) await this.sig.request('setMuted', { trackId: l.trackId, muted });
+    }
+    this.emit('localTrack', { source, track: l?.track ?? null, muted });
+  }
+
+  /** The track we publish as `source` (also while muted), or null. */
+  localTrack(source: TrackSource): MediaStreamTrack | null {
+    return this.local.get(source)?.track ?? null;
+  }
+
+  /** The server's id of the track we publish as `source` (what listeners know it by), or null. */
+  localTrackId(source: TrackSource): string | null {
+    return this.local.get(source)?.trackId ?? null;
+  }
+
+  /** The mid of the m-line carrying `source` on the publish connection (to read its stats), or null. */
+  localMid(source: TrackSource): string | null {
+    return this.local.get(source)?.transceiver.mid ?? null;
+  }
+
+  /**
+   * Send `track` instead of the current microphone or camera (another device, a processed track) with
+   * `RTCRtpSender.replaceTrack`: no renegotiation, and listeners keep the same track. The old track is
+   * stopped unless `{ stopOld: false }`. While muted, the new track is kept for the unmute.
+   */
+  async replaceTrack(source: 'microphone' | 'camera', track: MediaStreamTrack, opts: { stopOld?: boolean } = {}): Promise<void> {
+    const l = this.local.get(source);
+    if (!l) throw new Error(`nothing is published as ${source}`);
+    if (track.kind !== l.track.kind) throw new Error(`a ${track.kind} track cannot replace the ${source}`);
+    const old = l.track;
+    if (!this.mutedSources.has(source)) await l.transceiver.sender.replaceTrack(track);
+    l.track = track;
+    // The published stream follows, so a republish after failover sends the new track.
+    l.stream.removeTrack(old);
+    l.stream.addTrack(track);
+    if (opts.stopOld !== false && old !== track) old.stop();
+    this.emit('localTrack', { source, track, muted: this.mutedSources.has(source) });
+  }
+
+  /** Open another camera or microphone by device id and send it in place of the current one. */
+  async switchDevice(kind: 'camera' | 'microphone', deviceId: string): Promise<MediaStreamTrack> {
+    const cur = this.local.get(kind)?.track.getSettings();
+    const c: MediaTrackConstraints = { deviceId: { exact: deviceId } };
+    if (kind === 'camera' && cur?.width && cur.height) Object.assign(c, { width: cur.width, height: cur.height });
+    let stream: MediaStream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia(kind === 'camera' ? { video: c } : { audio: c });
+    } catch (e) {
+      this.emit('mediaError', classifyMediaError(kind, e));
+      throw e;
+    }
+    const track = stream.getTracks()[0]!;
+    await this.replaceTrack(kind, track);
+    return track;
+  }
+
+  /** Cameras, microphones and speakers of this device. */
+  listDevices(): ReturnType<typeof listDevices> {
+    return listDevices(() => navigator.mediaDevices.enumerateDevices());
+  }
+
+  /** Play everyone on this output device (`HTMLMediaElement.setSinkId`, where the browser has it). */
+  async setAudioOutput(deviceId: string): Promise<void> {
+    if (!this.audio) throw new Error('this client does not play audio');
+    try {
+      await this.audio.setSinkId(deviceId);
+    } catch (e) {
+      this.emit('mediaError', classifyMediaError('speaker', e));
+      throw e;
+    }
+  }
+
+  /**
+   * Camera and microphone, each on its own if both together fail: a `mediaError` per device that could
+   * not be opened (denied, missing, busy). Resolves with what could be opened, or null.
+   */
+  async openMedia(req: LocalMediaRequest = { audio: true, video: true }): Promise<MediaStream | null> {
+    const r = await openLocalMedia(req, (c) => navigator.mediaDevices.getUserMedia(c));
+    for (const e of r.errors) this.emit('mediaError', e);
+    return r.stream;
+  }
+
+  /**
+   * Whether there is somewhere to play sound; `mediaError` (speaker, not-found) if not. Browsers that list
+   * outputs only after `selectAudioOutput` (Firefox) cannot be judged: true.
+   */
+  async checkAudioOutput(): Promise<boolean> {
+    if ('selectAudioOutput' in navigator.mediaDevices) return true;
+    const d = await this.listDevices();
+    if (d.speakers.length > 0) return true;
+    this.emit('mediaError', classifyMediaError('speaker', { name: 'NotFoundError' }));
+    return false;
+  }
+
+  /**
+   * Share a screen (getDisplayMedia) as a second video of ours, one encoding (no simulcast), marked
+   * `source: 'screen'`; proximity carries it like the camera. Ends by itself when the browser's own
+   * "stop sharing" ends the track.
+   */
+  shareScreen(constraints: DisplayMediaStreamOptions = { video: { frameRate: 15 }, audio: false }): Promise<MediaStreamTrack> {
+    const run = async () => {
+      if (this.local.has('screen')) return this.local.get('screen')!.track;
+      let stream: MediaStream;
+      try {
+        stream = await navigator.mediaDevices.getDisplayMedia(constraints);
+      } catch (e) {
+        this.emit('mediaError', classifyMediaError('screen', e));
+        throw e;
+      }
+      const track = stream.getVideoTracks()[0]!;
+      for (const t of stream.getAudioTracks()) t.stop(); // screen audio is not part of the space
+      track.contentHint = 'detail'; // text stays sharp: resolution before frame rate
+      track.addEventListener('ended', () => void this.stopScreen());
+      await this.publish(new MediaStream([track]), { simulcast: false, source: 'screen' });
+      this.emit('localTrack', { source: 'screen', track, muted: false });
+      return track;
+    };
+    const p = this.screenOps.then(run, run);
+    this.screenOps = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Stop sharing the screen: its m-line is stopped and the server ends the track for everyone. */
+  stopScreen(): Promise<void> {
+    const run = async () => {
+      const l = this.local.get('screen');
+      if (!l) return;
+      this.local.delete('screen');
+      this.published = this.published.filter((p) => p.stream !== l.stream);
+      l.track.stop();
+      const pc = this.publishPc;
+      if (pc && this.sig && pc.signalingState !== 'closed') {
+        l.transceiver.stop();
+        const offer = await pc.createOffer();
+        await pc.setLocalDescription(offer);
+        const r = (await this.sig.request('publish', { sdp: offer.sdp, sources: this.publishSources() })) as ServerPush & { sdp: string };
+        await pc.setRemoteDescription({ type: 'answer', sdp: r.sdp });
+      }
+      this.emit('localTrack', { source: 'screen', track: null, muted: false });
+    };
+    const p = this.screenOps.then(run, run);
+    this.screenOps = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Our uplink from the publish connection's getStats() (null before publishing): see UplinkStats. */
+  async uplinkStats(): Promise<UplinkStats | null> {
+    const pc = this.publishPc;
+    if (!pc) return null;
+    return this.uplink.sample(statsList(await pc.getStats()));
+  }
+
+  /**
+   * Whether media really flows: publishing = the publish connection is connected and its outbound RTP
+   * bytes grow; receiving = the same for the subscribe connection's inbound bytes. Without a recent
+   * earlier sample it samples twice, MIN_GAP_MS apart.
+   */
+  async liveState(): Promise<LiveState> {
+    const once = () =>
+      Promise.all([flowOf(this.publishPc, 'outbound', this.flows.publish), flowOf(this.subscribePc, 'inbound', this.flows.subscribe)]);
+    let [pub, sub] = await once();
+    if (pub === null || sub === null) {
+      await new Promise((r) => setTimeout(r, MIN_GAP_MS + 20));
+      [pub, sub] = await once();
+    }
+    return { publishing: pub === true, receiving: sub === true };
+  }
+
+  /** Which source each of our m-lines carries (sent with every publish offer). */
+  private publishSources(): Array<{ mid: string; source: TrackSource }> {
+    const out: Array<{ mid: string; source: TrackSource }> = [];
+    for (const [source, l] of this.local) if (l.transceiver.mid) out.push({ mid: l.transceiver.mid, source });
+    return out;
+  }
+
+  /** Learn the server's ids of what we publish, and mute again what was muted (a republish after failover). */
+  private async afterPublish(tracks: TrackInfo[]): Promise<void> {
+    for (const [source, l] of this.local) {
+      const info = tracks.find((t) => t.mid !== undefined && t.mid === l.transceiver.mid);
+      if (!info || l.trackId === info.trackId) continue;
+      l.trackId = info.trackId;
+      if (this.mutedSources.has(source)) {
+        await l.transceiver.sender.replaceTrack(null);
+        await this.sig?.request('setMuted', { trackId: info.trackId, muted: true });
+      }
+    }
   }
 
   /** The cluster's nodes (signaling URLs), best first for our region; a single node has none. */
@@ -459,6 +704,13 @@ export class ProximaClient {
       case 'videoLayers':
         this.publishedLayers.get(m.trackId as string)?.setWanted(m.layers as VideoLayer[]);
         break;
+      case 'speaking': {
+        const id = m.participantId as string;
+        if (m.speaking === true) this.speaking.add(id);
+        else this.speaking.delete(id);
+        this.emit('speaking', { participantId: id, speaking: m.speaking === true });
+        break;
+      }
       case 'publisherLeft':
         this.publishers.delete(m.participantId as string);
         this.emit('publisherLeft', { participantId: m.participantId as string });
@@ -489,6 +741,12 @@ export class ProximaClient {
     this.links.clear();
     for (const l of links) this.links.set(l.participantId, { ...l });
     this.audio?.setGains(new Map(links.map((l) => [l.participantId, l.gain])));
+    // Speaking comes only while linked: someone who went out of range is not "still speaking".
+    for (const id of [...this.speaking]) {
+      if (id === this.participantId || this.links.has(id)) continue;
+      this.speaking.delete(id);
+      this.emit('speaking', { participantId: id, speaking: false });
+    }
     this.emit('links', this.links);
   }
 
@@ -541,3 +799,20 @@ export class ProximaClient {
     this.emit('trackEnded', e);
   }
 }
+
+function statsList(report: RTCStatsReport): Array<Record<string, unknown> & { type: string; id: string; timestamp: number }> {
+  const out: Array<Record<string, unknown> & { type: string; id: string; timestamp: number }> = [];
+  report.forEach((s: Record<string, unknown> & { type: string; id: string; timestamp: number }) => out.push(s));
+  return out;
+}
+
+/** One direction's flow (see FlowWatch): false while its connection is not connected. */
+async function flowOf(pc: RTCPeerConnection | null, direction: 'outbound' | 'inbound', watch: FlowWatch): Promise<boolean | null> {
+  if (!pc || pc.connectionState !== 'connected') {
+    watch.reset();
+    return false;
+  }
+  const list = statsList(await pc.getStats());
+  return watch.observe(performance.now(), rtpBytes(list, direction));
+}
+
