@@ -1,6 +1,13 @@
 import { areaTiles, isBlocked, type Mode } from '../sdk/protocol.ts';
 import type { ProximaClient } from '../sdk/proxima-client.ts';
 import type { FrameWatches } from './frame-watch.ts';
+import type { PlacedLabel } from './label-layout.ts';
+
+/** What the page adds to the SDK for tests: the map's drawn labels, the notices on screen. */
+export interface PageProbes {
+  labels(): PlacedLabel[];
+  notices(): Array<{ key: string; text: string }>;
+}
 
 /** Receive and send stats of both connections (kept from the first page, for the media tests). */
 async function statsSummary(client: ProximaClient) {
@@ -20,7 +27,7 @@ async function statsSummary(client: ProximaClient) {
 }
 
 /** `window.proxima`: the stable surface tests drive (documented in web/README.md). */
-export function installAutomation(client: ProximaClient, ready: Promise<string>, frames: FrameWatches): void {
+export function installAutomation(client: ProximaClient, ready: Promise<string>, frames: FrameWatches, page: PageProbes): void {
   const move = async (x: number, y: number) => {
     await ready;
     const self = client.self!;
@@ -75,6 +82,25 @@ export function installAutomation(client: ProximaClient, ready: Promise<string>,
       });
     },
     frameGaps: (reset = false) => frames.report(reset),
+    /** Whether media really flows (publish connected and outbound bytes growing; the same inbound). */
+    live: () => client.liveState(),
+    setMuted: (kind: 'audio' | 'video', muted: boolean) => client.setMuted(kind, muted),
+    muted: () => ({ audio: client.isMuted('audio'), video: client.isMuted('video') }),
+    /** Ids of who speaks now, as the server told this page (people it receives, and itself). */
+    speaking: () => [...client.speaking],
+    /** Resolves the server's track id of the shared screen. */
+    shareScreen: async () => (await client.shareScreen(), client.localTrackId('screen')),
+    stopScreen: () => client.stopScreen(),
+    devices: async () => {
+      const d = await client.listDevices();
+      const row = (x: MediaDeviceInfo) => ({ deviceId: x.deviceId, label: x.label });
+      return { cameras: d.cameras.map(row), microphones: d.microphones.map(row), speakers: d.speakers.map(row) };
+    },
+    switchDevice: async (kind: 'camera' | 'microphone', deviceId: string) => (await client.switchDevice(kind, deviceId)).id,
+    setAudioOutput: (deviceId: string) => client.setAudioOutput(deviceId),
+    uplink: () => client.uplinkStats(),
+    labels: () => page.labels().map((l) => ({ ...l })),
+    notices: () => page.notices(),
     stats: () => statsSummary(client),
     // Kept from the first page: explicit subscriptions and the publisher list.
     get participantId() {

@@ -1,6 +1,7 @@
 import type { Link, Person, SpaceMap } from '../sdk/protocol.ts';
 import { renderMapLayer, roundRect, star } from './map-layer.ts';
 import { colorFor, initials } from './palette.ts';
+import { placeLabels, type LabelItem, type PlacedLabel } from './label-layout.ts';
 
 /** What the view draws each frame. */
 export interface Scene {
@@ -10,6 +11,10 @@ export interface Scene {
   links: Map<string, Link>;
   /** Where a click-to-walk is heading, while it lasts. */
   target: { x: number; y: number } | null;
+  /** Who speaks now (of those you receive, and you). */
+  speaking: ReadonlySet<string>;
+  /** Whose microphone is muted (or who publishes none while publishing video). */
+  micMuted: (id: string) => boolean;
 }
 
 const WALK_TILES_PER_S = 9;
@@ -24,6 +29,8 @@ export class MapView {
   private readonly spread = new Map<string, { dx: number; dy: number }>();
   private hover: { x: number; y: number } | null = null;
   private last = performance.now();
+  /** The name labels as last drawn, canvas CSS pixels (for tests: none may overlap). */
+  labels: PlacedLabel[] = [];
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
@@ -106,8 +113,9 @@ export class MapView {
     if (s.target) this.drawTarget(g, s.target, now);
     this.drawLinks(g, s);
     const others = [...s.people].sort((a, b) => this.pos(a).y - this.pos(b).y);
-    for (const p of others) this.drawAvatar(g, p, false, s.links.has(p.id));
-    this.drawAvatar(g, s.self, true, false);
+    for (const p of others) this.drawAvatar(g, p, false, s.links.has(p.id), s);
+    this.drawAvatar(g, s.self, true, false, s);
+    this.drawLabels(g, s);
     g.restore();
     return moving || s.target !== null;
   }
@@ -212,7 +220,7 @@ export class MapView {
     }
   }
 
-  private drawAvatar(g: CanvasRenderingContext2D, p: Person, isSelf: boolean, linked: boolean): void {
+  private drawAvatar(g: CanvasRenderingContext2D, p: Person, isSelf: boolean, linked: boolean, s: Scene): void {
     const t = this.tile;
     const d = this.pos(p);
     const cx = (d.x + 0.5) * t;
@@ -256,6 +264,14 @@ export class MapView {
       g.arc(cx, cy, r + 5, 0, Math.PI * 2);
       g.stroke();
     }
+    if (s.speaking.has(p.id)) {
+      // Speaking: a green ring outside the others (still, not pulsing: a pulse would redraw 60 times a second).
+      g.strokeStyle = '#36d39b';
+      g.lineWidth = 3;
+      g.beginPath();
+      g.arc(cx, cy, r + 8, 0, Math.PI * 2);
+      g.stroke();
+    }
 
     const badge = r * 0.42;
     if (p.spotlit) {
@@ -273,8 +289,47 @@ export class MapView {
       g.arc(cx + r * 0.78 + badge * 0.28, cy + r * 0.78 - badge * 0.18, badge * 0.6, 0, Math.PI * 2);
       g.fill();
     }
+    if (s.micMuted(p.id)) {
+      // A red badge with a slash, bottom left: this person's microphone is off.
+      const bx = cx - r * 0.78;
+      const by = cy + r * 0.78;
+      this.badge(g, bx, by, badge, '#ff5d6c');
+      g.strokeStyle = '#fff';
+      g.lineWidth = Math.max(1.2, badge * 0.28);
+      g.beginPath();
+      g.moveTo(bx - badge * 0.5, by - badge * 0.5);
+      g.lineTo(bx + badge * 0.5, by + badge * 0.5);
+      g.stroke();
+    }
     g.restore();
-    this.label(g, p, isSelf, cx, cy + r + 5);
+  }
+
+  /** Every name label, placed so none covers another label or a face (label-layout.ts); you first. */
+  private drawLabels(g: CanvasRenderingContext2D, s: Scene): void {
+    const t = this.tile;
+    const fontPx = Math.max(10, Math.min(12, Math.round(t * 0.34)));
+    g.save();
+    g.font = `600 ${fontPx}px Inter, system-ui, sans-serif`;
+    const people = [s.self, ...[...s.people].sort((a, b) => Number(s.links.has(b.id)) - Number(s.links.has(a.id)) || a.id.localeCompare(b.id))];
+    const text = (p: Person) => (p === s.self ? `${p.name} (you)` : p.name);
+    const items: LabelItem[] = people.map((p) => {
+      const d = this.pos(p);
+      return { id: p.id, cx: (d.x + 0.5) * t, cy: (d.y + 0.5) * t, r: t * 0.42 + 2, w: g.measureText(text(p)).width + 12, h: fontPx + 6 };
+    });
+    const placed = placeLabels(items);
+    this.labels = placed.map((b) => ({ ...b, x: b.x + this.origin.x, y: b.y + this.origin.y }));
+    placed.forEach((b, i) => {
+      const p = people[i]!;
+      g.globalAlpha = p.mode === 'ghost' ? 0.55 : 1;
+      g.fillStyle = p === s.self ? 'rgba(91,140,255,.9)' : 'rgba(12,14,20,.8)';
+      roundRect(g, b.x, b.y, b.w, b.h, b.h / 2);
+      g.fill();
+      g.fillStyle = '#fff';
+      g.textAlign = 'center';
+      g.textBaseline = 'middle';
+      g.fillText(text(p), b.x + b.w / 2, b.y + b.h / 2 + 0.5);
+    });
+    g.restore();
   }
 
   private badge(g: CanvasRenderingContext2D, x: number, y: number, r: number, color: string): void {
@@ -286,23 +341,5 @@ export class MapView {
     g.beginPath();
     g.arc(x, y, r, 0, Math.PI * 2);
     g.fill();
-  }
-
-  private label(g: CanvasRenderingContext2D, p: Person, isSelf: boolean, cx: number, top: number): void {
-    const fontPx = Math.max(10, Math.min(12, Math.round(this.tile * 0.34)));
-    g.save();
-    if (p.mode === 'ghost') g.globalAlpha = 0.55;
-    g.font = `600 ${fontPx}px Inter, system-ui, sans-serif`;
-    const text = isSelf ? `${p.name} (you)` : p.name;
-    const w = g.measureText(text).width + 12;
-    const h = fontPx + 6;
-    g.fillStyle = isSelf ? 'rgba(91,140,255,.9)' : 'rgba(12,14,20,.8)';
-    roundRect(g, cx - w / 2, top, w, h, h / 2);
-    g.fill();
-    g.fillStyle = '#fff';
-    g.textAlign = 'center';
-    g.textBaseline = 'middle';
-    g.fillText(text, cx, top + h / 2 + 0.5);
-    g.restore();
   }
 }

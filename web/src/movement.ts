@@ -32,7 +32,7 @@ export class Movement {
   attach(canvas: HTMLCanvasElement, tileAt: (clientX: number, clientY: number) => { x: number; y: number } | null): void {
     window.addEventListener('keydown', (e) => {
       if (e.ctrlKey || e.metaKey || e.altKey) return;
-      if (e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement) return;
+      if (e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement || e.target instanceof HTMLSelectElement) return;
       const dir = KEYS[e.key.length === 1 ? e.key.toLowerCase() : e.key];
       if (!dir) return;
       e.preventDefault();

@@ -1,5 +1,7 @@
 import type { PeerStats } from '../sdk/peer-stats.ts';
-import type { ProximaClient, RemoteTrackEvent } from '../sdk/proxima-client.ts';
+import { sourceOf, type TrackInfo } from '../sdk/protocol.ts';
+import type { ProximaClient, RemoteTrackEvent, UplinkStats } from '../sdk/proxima-client.ts';
+import { describeUplink } from '../sdk/uplink-stats.ts';
 import { colorFor, initials } from './palette.ts';
 
 interface Bubble {
@@ -12,11 +14,15 @@ interface Bubble {
 }
 
 /**
- * The strip of video bubbles: you first, then everyone you receive (by link priority), each with a name and a
- * quality overlay (kbps, loss, RTT) refreshed from the SDK's per-peer stats.
+ * The strip of video bubbles: you first, then everyone you receive (by link priority), each with a name, a
+ * quality overlay (kbps, loss, RTT), a speaking ring and muted-microphone / camera-off marks. A shared screen
+ * is a tile of its own, larger, next to its owner. Your own tile shows your uplink (bitrate, simulcast
+ * layers sending, what limits the encoder).
  */
 export class VideoStrip {
   private readonly bubbles = new Map<string, Bubble>();
+  /** Screen tiles by publisher id (yours under your id). */
+  private readonly screens = new Map<string, Bubble>();
   private self: Bubble | null = null;
 
   constructor(
@@ -26,24 +32,51 @@ export class VideoStrip {
     private readonly onVideoEnded: (el: HTMLVideoElement) => void,
   ) {}
 
-  setLocal(stream: MediaStream, id: string, name: string): void {
+  /** Your own tile (before publishing: the avatar only). */
+  setLocal(id: string, name: string): void {
     const b = this.self ?? (this.self = this.make(id, name));
     b.root.classList.add('self');
     b.root.dataset.self = '1';
-    b.video.muted = true;
-    const v = stream.getVideoTracks()[0];
-    if (v) {
-      b.video.srcObject = new MediaStream([v]);
-      b.root.classList.add('has-video');
-    }
-    b.quality.hidden = true;
+    b.quality.classList.add('uplink');
+    b.quality.textContent = '';
     this.root.prepend(b.root);
-    this.refresh();
+    this.refreshLocal();
+  }
+
+  /** Your camera and screen as they are now (after a mute, a device switch, a share). */
+  refreshLocal(): void {
+    const b = this.self;
+    if (!b) return;
+    const cam = this.client.localTrack('camera');
+    const camOn = cam !== null && !this.client.isMuted('video');
+    if (cam !== b.videoTrack) {
+      b.videoTrack = cam;
+      b.video.srcObject = cam ? new MediaStream([cam]) : null;
+    }
+    b.root.classList.toggle('has-video', camOn);
+    b.root.classList.toggle('cam-off', !camOn);
+    b.root.classList.toggle('mic-muted', this.client.localTrack('microphone') === null || this.client.isMuted('audio'));
+    const screen = this.client.localTrack('screen');
+    const id = b.root.dataset.participant!;
+    if (screen) {
+      const s = this.screenTile(id, 'Your screen');
+      s.root.dataset.self = '1';
+      if (s.videoTrack !== screen) {
+        s.videoTrack = screen;
+        s.video.srcObject = new MediaStream([screen]);
+        s.root.classList.add('has-video');
+      }
+      s.root.style.order = '0';
+    } else this.dropScreen(id);
   }
 
   addTrack(e: RemoteTrackEvent): void {
-    const b = this.bubbleFor(e.publisherId);
-    if (e.track.kind !== 'video') return;
+    if (e.track.kind !== 'video') {
+      this.bubbleFor(e.publisherId);
+      return;
+    }
+    const info = this.trackInfo(e.publisherId, e.trackId);
+    const b = info && sourceOf(info) === 'screen' ? this.screenTile(e.publisherId, '') : this.bubbleFor(e.publisherId);
     b.videoTrack = e.track;
     b.video.srcObject = new MediaStream([e.track]);
     b.root.classList.add('has-video');
@@ -51,9 +84,10 @@ export class VideoStrip {
   }
 
   removeTrack(e: RemoteTrackEvent): void {
+    const screen = this.screens.get(e.publisherId);
+    if (screen?.videoTrack === e.track) this.dropScreen(e.publisherId);
     const b = this.bubbles.get(e.publisherId);
-    if (!b) return;
-    if (b.videoTrack === e.track) {
+    if (b && b.videoTrack === e.track) {
       b.videoTrack = null;
       b.video.srcObject = null;
       this.onVideoEnded(b.video);
@@ -62,19 +96,21 @@ export class VideoStrip {
     this.refresh();
   }
 
-  /** Names, spotlight, gain, order; and bubbles for people no longer linked nor sending go away. */
+  /** Names, spotlight, gain, speaking, mutes, order; bubbles of people no longer linked nor sending go away. */
   refresh(): void {
     const c = this.client;
     if (this.self && c.self) {
       this.self.label.textContent = 'You';
       this.self.label.title = c.self.name;
       this.self.root.classList.toggle('spotlit', c.self.spotlit);
+      this.self.root.classList.toggle('speaking', c.speaking.has(c.self.id));
     }
     for (const [id, b] of this.bubbles) {
       if (!c.links.has(id) && c.tracksOf(id).length === 0) {
         b.root.remove();
         this.bubbles.delete(id);
         this.onVideoEnded(b.video);
+        this.dropScreen(id);
       }
     }
     for (const id of c.links.keys()) if (id !== c.participantId) this.bubbleFor(id);
@@ -83,10 +119,20 @@ export class VideoStrip {
     let rank = 1;
     for (const [id, b] of order) {
       b.root.style.order = String(rank++);
+      const screen = this.screens.get(id);
+      if (screen) screen.root.style.order = String(rank++);
       const p = c.people.get(id);
-      b.label.textContent = p?.name ?? c.publishers.get(id)?.name ?? id;
-      (b.root.querySelector('.avatar') as HTMLElement).textContent = initials(b.label.textContent);
+      const name = p?.name ?? c.publishers.get(id)?.name ?? id;
+      b.label.textContent = name;
+      (b.root.querySelector('.avatar') as HTMLElement).textContent = initials(name);
+      if (screen) screen.label.textContent = `${name}’s screen`;
       b.root.classList.toggle('spotlit', !!p?.spotlit);
+      b.root.classList.toggle('speaking', c.speaking.has(id));
+      const tracks = c.publishers.get(id)?.tracks ?? [];
+      const mic = tracks.find((t) => sourceOf(t) === 'microphone');
+      const cam = tracks.find((t) => sourceOf(t) === 'camera');
+      b.root.classList.toggle('mic-muted', !mic || mic.muted === true);
+      b.root.classList.toggle('cam-off', !cam || cam.muted === true);
       const gain = c.links.get(id)?.gain ?? 0;
       b.gain.style.width = `${Math.round(gain * 100)}%`;
       b.root.style.opacity = c.links.has(id) ? String(0.55 + 0.45 * gain) : '0.4';
@@ -108,6 +154,24 @@ export class VideoStrip {
     }
   }
 
+  /** Your uplink on your own tile: rate, layers (q h f; … = on but not sending yet, ✕ = off), limitation. */
+  showUplink(u: UplinkStats | null): void {
+    const b = this.self;
+    if (!b) return;
+    if (!u) {
+      b.quality.textContent = '';
+      b.quality.className = 'quality uplink';
+      return;
+    }
+    const mid = this.client.localMid('camera') ?? undefined;
+    b.quality.textContent = `↑ ${describeUplink(u, mid)}`;
+    b.quality.className = `quality uplink ${u.qualityLimitationReason === 'none' ? 'good' : u.qualityLimitationReason === 'bandwidth' ? 'fair' : 'poor'}`;
+  }
+
+  private trackInfo(publisherId: string, trackId: string): TrackInfo | undefined {
+    return this.client.publishers.get(publisherId)?.tracks.find((t) => t.trackId === trackId);
+  }
+
   private bubbleFor(id: string): Bubble {
     let b = this.bubbles.get(id);
     if (!b) {
@@ -116,6 +180,30 @@ export class VideoStrip {
       this.root.appendChild(b.root);
     }
     return b;
+  }
+
+  private screenTile(id: string, label: string): Bubble {
+    let s = this.screens.get(id);
+    if (!s) {
+      s = this.make(id, label);
+      s.root.classList.add('screen');
+      s.root.dataset.source = 'screen';
+      s.quality.hidden = true;
+      s.gain.hidden = true;
+      s.root.querySelector('.avatar')!.textContent = '';
+      this.screens.set(id, s);
+      this.root.appendChild(s.root);
+    }
+    return s;
+  }
+
+  private dropScreen(id: string): void {
+    const s = this.screens.get(id);
+    if (!s) return;
+    this.onVideoEnded(s.video);
+    s.video.srcObject = null;
+    s.root.remove();
+    this.screens.delete(id);
   }
 
   private make(id: string, name: string): Bubble {
@@ -139,7 +227,23 @@ export class VideoStrip {
     quality.textContent = '…';
     const gain = document.createElement('div');
     gain.className = 'gain';
-    root.append(avatar, video, label, quality, gain);
+    // Shown by CSS from the bubble's classes: .mic-muted, .cam-off.
+    const micOff = document.createElement('div');
+    micOff.className = 'mic-off';
+    micOff.title = 'microphone muted';
+    micOff.setAttribute('aria-label', 'microphone muted');
+    micOff.innerHTML = MIC_OFF_SVG;
+    const camOff = document.createElement('div');
+    camOff.className = 'cam-off-badge';
+    camOff.title = 'camera off';
+    camOff.setAttribute('aria-label', 'camera off');
+    camOff.innerHTML = CAM_OFF_SVG;
+    root.append(avatar, video, label, quality, gain, micOff, camOff);
     return { root, video, label, quality, gain, videoTrack: null };
   }
 }
+
+const MIC_OFF_SVG =
+  '<svg viewBox="0 0 24 24" width="14" height="14" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"><path d="M9 9v2a3 3 0 0 0 5.1 2.1M15 10V5a3 3 0 0 0-5.9-.8"/><path d="M19 11a7 7 0 0 1-1.2 3.9M5 11a7 7 0 0 0 11.2 5.6M12 18v3"/><path d="M3 3l18 18"/></svg>';
+const CAM_OFF_SVG =
+  '<svg viewBox="0 0 24 24" width="14" height="14" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"><path d="M10.5 6H14a2 2 0 0 1 2 2v3.5l5-3v7.5M16 16a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V8a2 2 0 0 1 2-2"/><path d="M3 3l18 18"/></svg>';
