@@ -35,7 +35,7 @@ test('a layer turned off (dynacast) shows as inactive and not sending; the worst
   const f = u.layers.find((l) => l.rid === 'f')!;
   assert.deepEqual([f.active, f.sending, f.kbps], [false, false, 0]);
   assert.equal(u.qualityLimitationReason, 'cpu');
-  assert.equal(describeUplink(u, '1'), '532 kbps · q h f✕\nlimited: cpu');
+  assert.equal(describeUplink(u, '1'), '532 kbps\nq h f✕\nlimited: cpu');
 });
 
 test('several callers: a sample within 500 ms keeps the older baseline, so rates stay over a real interval', () => {

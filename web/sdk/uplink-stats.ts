@@ -85,14 +85,13 @@ export class UplinkSampler {
   }
 }
 
-/** Two short lines for a self-view overlay, e.g. "1.2 Mbps · q h f✕" and "limited: cpu". */
+/** Short lines for a self-view overlay: the rate, the layers ("q h f✕"), and what limits the encoder if anything. */
 export function describeUplink(u: UplinkStats, mid?: string): string {
   const layers = u.layers.filter((l) => mid === undefined || l.mid === mid);
-  const rate = u.kbps >= 1000 ? `${(u.kbps / 1000).toFixed(1)} Mbps` : `${Math.round(u.kbps)} kbps`;
-  const parts = [rate];
+  const lines = [u.kbps >= 1000 ? `${(u.kbps / 1000).toFixed(1)} Mbps` : `${Math.round(u.kbps)} kbps`];
   const named = layers.filter((l) => l.rid);
-  if (named.length > 0) parts.push(named.map((l) => (l.sending ? l.rid : l.active ? `${l.rid}…` : `${l.rid}✕`)).join(' '));
-  else if (layers[0]?.height) parts.push(`${layers[0].height}p`);
-  const line = parts.join(' · ');
-  return u.qualityLimitationReason === 'none' ? line : `${line}\nlimited: ${u.qualityLimitationReason}`;
+  if (named.length > 0) lines.push(named.map((l) => (l.sending ? l.rid : l.active ? `${l.rid}…` : `${l.rid}✕`)).join(' '));
+  else if (layers[0]?.height) lines.push(`${layers[0].height}p`);
+  if (u.qualityLimitationReason !== 'none') lines.push(`limited: ${u.qualityLimitationReason}`);
+  return lines.join('\n');
 }
