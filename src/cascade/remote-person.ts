@@ -1,5 +1,5 @@
 import type { Producer } from '../media/producer.ts';
-import type { Mode, PersonInfo, PublisherInfo, TrackInfo } from '../signaling/messages.ts';
+import type { Mode, PersonInfo, PublisherInfo, TrackInfo, TrackSource } from '../signaling/messages.ts';
 import type { Speaker } from '../server/speaker.ts';
 
 /**
@@ -10,6 +10,8 @@ import type { Speaker } from '../server/speaker.ts';
 export class RemotePerson implements Speaker {
   readonly remote = true;
   readonly producers = new Map<string, Producer>();
+  /** What each track carries and whether it is muted, as their node says (shown to local pages). */
+  readonly trackState = new Map<string, { source: TrackSource | undefined; muted: boolean }>();
   closed = false;
   x: number;
   y: number;
@@ -35,7 +37,18 @@ export class RemotePerson implements Speaker {
   }
 
   publisherInfo(): PublisherInfo {
-    const tracks: TrackInfo[] = [...this.producers.values()].map((p) => ({ trackId: p.id, kind: p.kind, mid: p.params.mid }));
+    const tracks: TrackInfo[] = [...this.producers.values()].map((p) => {
+      const st = this.trackState.get(p.id);
+      return { trackId: p.id, kind: p.kind, mid: p.params.mid, source: st?.source ?? p.source, muted: st?.muted ?? false };
+    });
     return { participantId: this.id, name: this.name, tracks };
+  }
+
+  /** Returns whether it changed. */
+  setTrackState(trackId: string, source: TrackSource | undefined, muted: boolean): boolean {
+    const was = this.trackState.get(trackId);
+    if (was && was.source === source && was.muted === muted) return false;
+    this.trackState.set(trackId, { source, muted });
+    return true;
   }
 }

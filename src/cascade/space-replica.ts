@@ -100,7 +100,8 @@ export class SpaceReplica implements SpaceObserver {
 
   private replicated(person: PersonInfo): ReplicatedPerson {
     const p = this.space.participants.get(person.id);
-    const tracks: TrackDesc[] = p ? [...p.producers.values()].map((prod) => this.relay.addLocal(prod)) : [];
+    // Source and mute state change after the track is named: added to a copy, not to the relay's desc.
+    const tracks: TrackDesc[] = p ? [...p.producers.values()].map((prod) => ({ ...this.relay.addLocal(prod), source: prod.source, muted: prod.muted })) : [];
     return { person, tracks };
   }
 
@@ -174,6 +175,7 @@ export class SpaceReplica implements SpaceObserver {
     for (const d of tracks) {
       if (d.publisherId !== r.id) continue;
       ids.add(d.trackId);
+      if (r.setTrackState(d.trackId, d.source, d.muted === true) && r.producers.has(d.trackId)) changed = true;
       if (r.producers.has(d.trackId)) continue;
       r.producers.set(d.trackId, this.relay.relayedProducer(d));
       changed = true;
@@ -181,6 +183,7 @@ export class SpaceReplica implements SpaceObserver {
     for (const [trackId, producer] of [...r.producers]) {
       if (ids.has(trackId)) continue;
       r.producers.delete(trackId);
+      r.trackState.delete(trackId);
       this.relay.removeRelayed(trackId);
       if (!fresh) this.space.producerClosed(producer);
       changed = true;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TrackSourceSchema } from '../../signaling/messages.ts';
 
 /**
  * What a node needs to mirror a track it does not host: enough to build a relay-fed Producer and to name
@@ -20,6 +21,9 @@ export const TrackDescSchema = z
     /** RFC 8853 rids in a=simulcast order; empty without simulcast. */
     rids: z.array(z.string().min(1).max(16)).max(4),
     streamIds: z.array(z.number().int().min(0).max(0xffffffff)).min(1).max(4),
+    /** For the pages only (the origin enforces a mute: nothing of a muted track enters a relay). */
+    source: TrackSourceSchema.optional(),
+    muted: z.boolean().optional(),
   })
   .strict()
   .refine((d) => d.streamIds.length === Math.max(1, d.rids.length), { message: 'one stream id per layer' });
