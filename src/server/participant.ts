@@ -349,6 +349,8 @@ export class Participant implements Speaker {
 
   private onTransportState(which: 'publish' | 'subscribe', state: string, reason?: string): void {
     this.log.debug('transport state', { participant: this.id, which, state, reason });
+    // Our uplink moved (an ICE restart after a network change): listeners' decoders lost packets meanwhile.
+    if (which === 'publish' && state === 'connected' && reason === 'path moved') for (const p of this.producers.values()) if (p.kind === 'video') p.requestKeyframe();
     if (state === 'failed' && !this.closed) {
       // A dead transport is a dead session: the client reconnects and joins again.
       this.close(`${which} transport failed: ${reason ?? 'unknown'}`);

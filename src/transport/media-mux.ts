@@ -9,10 +9,10 @@ import { AddressTable } from './address-table.ts';
  * per-participant sockets.
  */
 export interface MuxedTransport {
-  /** A DTLS record from this transport's validated remote address. */
-  handleDtls(buf: Buffer): void;
-  /** An SRTP or SRTCP packet from this transport's validated remote address. */
-  handleSrtp(buf: Buffer): void;
+  /** A DTLS record from one of this transport's validated remote addresses (given, to follow the peer). */
+  handleDtls(buf: Buffer, address: string, port: number, protocol: MediaProtocol): void;
+  /** An SRTP or SRTCP packet from one of this transport's validated remote addresses. */
+  handleSrtp(buf: Buffer, address: string, port: number, protocol: MediaProtocol): void;
 }
 
 export type MediaProtocol = 'udp' | 'tcp';
@@ -23,6 +23,8 @@ export type MediaProtocol = 'udp' | 'tcp';
  */
 export interface MediaNetwork {
   bind(transport: MuxedTransport, address: string, port: number, protocol?: MediaProtocol): void;
+  /** ICE validated (address, port) for this transport without selecting it: accept its media too. */
+  allow(transport: MuxedTransport, address: string, port: number, protocol?: MediaProtocol): void;
   unbind(transport: MuxedTransport): void;
   send(buf: Buffer, address: string, port: number, protocol?: MediaProtocol): void;
 }
@@ -49,10 +51,15 @@ export interface MuxImpairment {
   seed: number;
 }
 
+/** UDP paths per transport accepted besides the selected one (ice-lite.ts keeps as many). */
+const VALIDATED_PATHS = 4;
+
 export class MediaMux implements MediaNetwork {
   private impairment: MuxImpairment | null = null;
   private rng = 0;
   private readonly routes = new AddressTable<MuxedTransport>();
+  /** Validated UDP paths besides the selected one (the peer may send on any it nominated, ice-lite.ts). */
+  private readonly otherPaths = new AddressTable<MuxedTransport>(VALIDATED_PATHS);
   private readonly tcpRoutes = new AddressTable<MuxedTransport>();
   private readonly tcpPeers = new AddressTable<TcpPeer>();
   private stun: StunHandler | null = null;
@@ -88,8 +95,14 @@ export class MediaMux implements MediaNetwork {
     }
   }
 
+  /** Media over TCP comes only on the selected connection; other UDP paths are accepted (bounded). */
+  allow(transport: MuxedTransport, address: string, port: number, protocol: MediaProtocol = 'udp'): void {
+    if (protocol === 'udp') this.otherPaths.bind(transport, address, port);
+  }
+
   unbind(transport: MuxedTransport): void {
     this.routes.unbind(transport);
+    this.otherPaths.unbind(transport);
     this.leaveTcp(transport, null, 0);
   }
 
@@ -164,6 +177,7 @@ export class MediaMux implements MediaNetwork {
     this.socket.off('message', this.onMessage6);
     this.socket6?.off('message', this.onMessage6);
     this.routes.clear();
+    this.otherPaths.clear();
     this.tcpRoutes.clear();
     this.tcpPeers.clear();
   }
@@ -181,18 +195,18 @@ export class MediaMux implements MediaNetwork {
       if (response) this.send(response, address, port, protocol);
       return true;
     }
-    const t = protocol === 'udp' ? this.routes.lookup(address, port) : this.tcpRoutes.lookup(address, port);
+    const t = protocol === 'udp' ? (this.routes.lookup(address, port) ?? this.otherPaths.lookup(address, port)) : this.tcpRoutes.lookup(address, port);
     if (!t) {
       countDrop(protocol === 'udp' ? 'unknown_remote_address' : 'tcp_unauthenticated');
       return protocol === 'udp';
     }
-    if (b >= 20 && b <= 63) t.handleDtls(msg);
+    if (b >= 20 && b <= 63) t.handleDtls(msg, address, port, protocol);
     else if (b >= 128 && b <= 191) {
       if (this.impairment !== null && this.random() < this.impairment.receiveLoss) {
         countDrop('impairment_loss');
         return true;
       }
-      t.handleSrtp(msg);
+      t.handleSrtp(msg, address, port, protocol);
     } else countDrop('unknown_first_byte');
     return true;
   }

@@ -17,6 +17,8 @@ type MuxedTransport = Parameters<Network['bind']>[0];
 /** An in-memory network: peers by "address:port", routing as MediaMux does (first byte, then the bound address). */
 class MemNet implements Network {
   readonly routes = new Map<string, MuxedTransport>();
+  /** Validated paths besides the selected one (MediaMux.allow). */
+  readonly others = new Map<string, MuxedTransport>();
   readonly peers = new Map<string, (buf: Buffer) => void>();
   /** DTLS records that crossed the network, both ways. */
   dtlsRecords = 0;
@@ -25,8 +27,12 @@ class MemNet implements Network {
     this.unbind(t);
     this.routes.set(`${address}:${port}`, t);
   }
+  allow(t: MuxedTransport, address: string, port: number): void {
+    this.others.set(`${address}:${port}`, t);
+  }
   unbind(t: MuxedTransport): void {
     for (const [k, v] of this.routes) if (v === t) this.routes.delete(k);
+    for (const [k, v] of this.others) if (v === t) this.others.delete(k);
   }
   send(buf: Buffer, address: string, port: number): void {
     if (buf[0] >= 20 && buf[0] <= 63) this.dtlsRecords++;
@@ -39,12 +45,12 @@ class MemNet implements Network {
       if (r.response) this.send(r.response, address, port);
       return;
     }
-    const t = this.routes.get(`${address}:${port}`);
+    const t = this.routes.get(`${address}:${port}`) ?? this.others.get(`${address}:${port}`);
     if (!t) return;
     if (buf[0] >= 20 && buf[0] <= 63) {
       this.dtlsRecords++;
-      t.handleDtls(buf);
-    } else t.handleSrtp(buf);
+      t.handleDtls(buf, address, port, 'udp');
+    } else t.handleSrtp(buf, address, port, 'udp');
   }
 }
 
@@ -88,8 +94,8 @@ class Peer {
   send(buf: Buffer): void {
     setImmediate(() => this.net.fromPeer(buf, this.address, this.port));
   }
-  check(server: IceCredentials, useCandidate = true): void {
-    this.send(buildBindingRequest({ username: `${server.ufrag}:${this.ice.ufrag}`, password: server.pwd, priority: 1, controlling: true, tieBreaker: 7n, useCandidate }));
+  check(server: IceCredentials, useCandidate = true, priority = 1): void {
+    this.send(buildBindingRequest({ username: `${server.ufrag}:${this.ice.ufrag}`, password: server.pwd, priority, controlling: true, tieBreaker: 7n, useCandidate }));
   }
   rtp(): Buffer {
     const plain = Buffer.alloc(12 + 20);
@@ -125,9 +131,9 @@ async function connected() {
     clock,
     log: createLogger('silent'),
   });
-  const states: TransportState[] = [];
+  const states: string[] = [];
   let rtpIn = 0;
-  t.setHandler({ onRtp: () => void rtpIn++, onRtcp: () => undefined, onStateChange: (s) => void states.push(s) });
+  t.setHandler({ onRtp: () => void rtpIn++, onRtcp: () => undefined, onStateChange: (s: TransportState, reason?: string) => void states.push(reason ? `${s} (${reason})` : s) });
   peer.check(t.local);
   await until('ICE selection', () => t.remoteAddress !== null);
   peer.dtls.start();
@@ -166,7 +172,8 @@ test('an ICE restart moves the path to a new address and keeps the DTLS associat
   assert.equal(t.sendRtp(plain, plain.length), true);
   await until('media to the new address', () => peer.received === 2);
   assert.equal(net.dtlsRecords, dtlsBefore, 'no DTLS record after the restart: the association is kept');
-  assert.deepEqual(states, ['connecting', 'connected'], 'the transport never left connected');
+  // Connected throughout; the owner hears that the path moved (to restart video at a keyframe).
+  assert.deepEqual(states, ['connecting', 'connected', 'connected (path moved)']);
   assert.equal(net.routes.has('192.0.2.1:5000'), false, 'the old address no longer routes to the transport');
   t.close();
 });
@@ -187,4 +194,52 @@ test('after an ICE restart the old credentials do not authenticate; a closed tra
   t.restartIce('x');
   assert.equal(t.local, closedCredentials);
   assert.equal(t.iceRestarts, 1);
+});
+
+test('the peer sends on a later nomination of lower priority: its authenticated media moves the path there; a replay or a forgery does not', async () => {
+  const { t, peer, net, states, rtpIn } = await connected();
+  // Both of the peer's pairs nominated, the second of lower priority: the first stays selected (ice-lite.ts).
+  peer.check(t.local, true, 1000);
+  await new Promise((r) => setTimeout(r, 10)); // sent from the first address before the peer moves
+  peer.moveTo('192.0.2.7', 5002);
+  peer.check(t.local, true, 10);
+  await until('the second path validated', () => net.others.has('192.0.2.7:5002'));
+  assert.equal(t.remoteAddress, '192.0.2.1', 'a lower nomination alone moves nothing');
+
+  // A replay, from the second path, of a packet the first one carried: dropped by SRTP, moves nothing.
+  const first = peer.rtp();
+  net.fromPeer(Buffer.from(first), '192.0.2.1', 5000);
+  await until('RTP on the first path', () => rtpIn() === 1);
+  net.fromPeer(Buffer.from(first), '192.0.2.7', 5002);
+  // A forgery (bad auth tag) from it: dropped, moves nothing.
+  const forged = peer.rtp();
+  forged[forged.length - 1] ^= 0xff;
+  net.fromPeer(forged, '192.0.2.7', 5002);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(rtpIn(), 1);
+  assert.equal(t.remoteAddress, '192.0.2.1');
+
+  // The peer's real media on its second pair: accepted, and we now send there.
+  peer.send(peer.rtp());
+  await until('RTP on the second path', () => rtpIn() === 2);
+  assert.deepEqual([t.remoteAddress, t.remotePort], ['192.0.2.7', 5002]);
+  const plain = Buffer.alloc(40);
+  writeRtpHeader(plain, 0, { marker: false, payloadType: 111, sequenceNumber: 1, timestamp: 1, ssrc: 99 }, null);
+  assert.equal(t.sendRtp(plain, plain.length), true);
+  await until('media to the second path', () => peer.received === 1);
+  assert.deepEqual(states, ['connecting', 'connected', 'connected (path moved)']);
+  t.close();
+  assert.equal(net.others.size + net.routes.size, 0, 'closing releases every path');
+});
+
+test('media from a validated path the peer never nominated is accepted but moves nothing', async () => {
+  const { t, peer, net, rtpIn } = await connected();
+  await new Promise((r) => setTimeout(r, 10));
+  peer.moveTo('192.0.2.9', 5003);
+  peer.check(t.local, false);
+  await until('the path validated', () => net.others.has('192.0.2.9:5003'));
+  peer.send(peer.rtp());
+  await until('RTP from it', () => rtpIn() === 1);
+  assert.equal(t.remoteAddress, '192.0.2.1');
+  t.close();
 });

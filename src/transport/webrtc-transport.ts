@@ -4,7 +4,7 @@ import { RtpView } from '../rtp/rtp-packet.ts';
 import { SrtpSession } from './srtp/index.ts';
 import { DtlsSession, type DtlsKeys, type DtlsRole } from './dtls/dtls-session.ts';
 import type { DtlsCertificate } from './dtls/certificate.ts';
-import type { MediaNetwork, MuxedTransport } from './media-mux.ts';
+import type { MediaNetwork, MediaProtocol, MuxedTransport } from './media-mux.ts';
 import { generateIceCredentials, type IceCredentials, type IceLiteAgent, type IceLiteEndpoint, type TransportAddress } from './ice/ice-lite.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
@@ -103,7 +103,7 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
       onFailed: (reason) => this.fail(reason),
     });
     if (this.remoteAddress !== null) this.dtls.start();
-    for (const d of this.earlyDtls.splice(0)) this.handleDtls(d);
+    for (const d of this.earlyDtls.splice(0)) this.handleDtls(d, this.remoteAddress ?? '', this.remotePort, this.remoteProtocol);
   }
 
   dtlsRole: DtlsRole | null = null;
@@ -114,6 +114,19 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
 
   get connected(): boolean {
     return this.state === 'connected';
+  }
+
+  /** ICE validated a path it did not select (yet): media from it is accepted, and may move us there. */
+  onPathValidated(remote: TransportAddress): void {
+    if (this.state !== 'closed' && this.state !== 'failed') this.opts.mux.allow(this, remote.address, remote.port, remote.protocol ?? 'udp');
+  }
+
+  /**
+   * Authenticated media (or DTLS before the handshake) came on a path other than the selected one: the
+   * peer sends there, so if it nominated that path we follow it (IceLiteAgent.mediaFrom).
+   */
+  private fromOtherPath(address: string, port: number, protocol: MediaProtocol): void {
+    this.opts.ice.mediaFrom(this, address, port, protocol);
   }
 
   /** ICE (RFC 8445 §7.3.1.5) selected the peer's address, first or after a nomination moved it. */
@@ -128,6 +141,10 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
       this.connectingSince = this.opts.clock.now();
       this.setState('connecting');
       this.dtls?.start();
+    } else if (this.state === 'connected') {
+      // Connected again, on a new path (an ICE restart or a new nomination): what was sent into the old one
+      // is lost, so owners start video again at a keyframe.
+      this.setState('connected', 'path moved');
     }
   }
 
@@ -155,7 +172,8 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
     return s;
   }
 
-  handleDtls(buf: Buffer): void {
+  handleDtls(buf: Buffer, address: string, port: number, protocol: MediaProtocol): void {
+    if (this.state === 'connecting' && (port !== this.remotePort || address !== this.remoteAddress || protocol !== this.remoteProtocol)) this.fromOtherPath(address, port, protocol);
     if (this.dtls === null) {
       if (this.earlyDtls.length < MAX_EARLY_DTLS) this.earlyDtls.push(Buffer.from(buf));
       else countDrop('dtls_not_ready');
@@ -164,7 +182,7 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
     if (!this.dtls.handle(buf)) countDrop('dtls_error');
   }
 
-  handleSrtp(buf: Buffer): void {
+  handleSrtp(buf: Buffer, address: string, port: number, protocol: MediaProtocol): void {
     const srtp = this.srtpIn;
     if (!srtp) {
       countDrop('srtp_not_ready');
@@ -183,6 +201,7 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
         return;
       }
       packetStats.rtcpPacketsIn++;
+      if (port !== this.remotePort || address !== this.remoteAddress || protocol !== this.remoteProtocol) this.fromOtherPath(address, port, protocol);
       this.handler?.onRtcp(buf, n);
       return;
     }
@@ -198,6 +217,7 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
     }
     packetStats.rtpPacketsIn++;
     packetStats.rtpBytesIn += n;
+    if (port !== this.remotePort || address !== this.remoteAddress || protocol !== this.remoteProtocol) this.fromOtherPath(address, port, protocol);
     this.handler?.onRtp(this.view);
   }
 

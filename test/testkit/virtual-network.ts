@@ -47,6 +47,7 @@ export class VirtualLink implements PeerLink {
 export class VirtualNetwork implements MediaNetwork {
   private stun: StunHandler | null = null;
   private readonly routes = new AddressTable<MuxedTransport>();
+  private readonly otherPaths = new AddressTable<MuxedTransport>(4);
   private readonly links = new Map<string, Map<number, VirtualLink>>();
   private nextPort = 20000;
   /** Datagrams the server sent, and those with no attached link at their destination. */
@@ -80,8 +81,13 @@ export class VirtualNetwork implements MediaNetwork {
     this.routes.bind(transport, address, port);
   }
 
+  allow(transport: MuxedTransport, address: string, port: number): void {
+    this.otherPaths.bind(transport, address, port);
+  }
+
   unbind(transport: MuxedTransport): void {
     this.routes.unbind(transport);
+    this.otherPaths.unbind(transport);
   }
 
   /** Server → peer. The server never reuses a buffer it sent (MediaMux sends asynchronously too), so no copy. */
@@ -121,13 +127,13 @@ export class VirtualNetwork implements MediaNetwork {
       if (response) this.send(response, address, port);
       return;
     }
-    const t = this.routes.lookup(address, port);
+    const t = this.routes.lookup(address, port) ?? this.otherPaths.lookup(address, port);
     if (!t) {
       countDrop('unknown_remote_address');
       return;
     }
-    if (b >= 20 && b <= 63) t.handleDtls(msg);
-    else if (b >= 128 && b <= 191) t.handleSrtp(msg);
+    if (b >= 20 && b <= 63) t.handleDtls(msg, address, port, 'udp');
+    else if (b >= 128 && b <= 191) t.handleSrtp(msg, address, port, 'udp');
     else countDrop('unknown_first_byte');
   }
 }

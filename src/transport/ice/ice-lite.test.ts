@@ -14,16 +14,22 @@ import {
 
 interface TestEndpoint extends IceLiteEndpoint {
   selections: Array<[TransportAddress, TransportAddress | null]>;
+  validated: TransportAddress[];
 }
 
 function endpoint(remoteUfrag: string | null = 'peer'): TestEndpoint {
   const selections: TestEndpoint['selections'] = [];
+  const validated: TransportAddress[] = [];
   return {
     local: generateIceCredentials(),
     remoteUfrag,
     selections,
+    validated,
     onSelected(remote, previous) {
       selections.push([remote, previous]);
+    },
+    onPathValidated(remote) {
+      validated.push(remote);
     },
   };
 }
@@ -346,4 +352,43 @@ test('ICE restart refuses a ufrag another endpoint holds and leaves other endpoi
   assert.throws(() => agent.restart(endpoint(), 'nope'), /unregistered/);
   restartEndpoint(agent, ep);
   assert.equal(agent.handle(request(other), B.address, B.port, 4).endpoint, other, 'others unaffected');
+});
+
+test('media decides between nominated paths: mediaFrom follows a nominated path, never an unnominated or unknown one', () => {
+  const { agent, ep } = setup();
+  const T: TransportAddress = { address: A.address, port: 62611, family: 4, protocol: 'tcp' };
+  agent.handle(request(ep, { useCandidate: true, priority: 1000 }), A.address, A.port, 4);
+  agent.handle(request(ep, { useCandidate: true, priority: 10 }), B.address, B.port, 4);
+  agent.handle(request(ep, { useCandidate: false }), C.address, C.port, 6);
+  agent.handle(request(ep, { useCandidate: true, priority: 5 }), T.address, T.port, 4, 'tcp');
+  agent.handle(request(ep, { useCandidate: false }), A.address, A.port, 4);
+  assert.deepEqual(ep.validated, [A, B, C, T], 'each new authenticated source announced once');
+  assert.deepEqual(agent.selectedAddress(ep), A);
+  // [source, moves, selected after]
+  const steps: Array<[string, number, 'udp' | 'tcp', boolean, TransportAddress]> = [
+    [C.address, C.port, 'udp', false, A], // validated, never nominated
+    ['203.0.113.77', 4000, 'udp', false, A], // unknown
+    [B.address, B.port, 'tcp', false, A], // right address, wrong protocol
+    [B.address, B.port, 'udp', true, B],
+    [B.address, B.port, 'udp', false, B],
+    [T.address, T.port, 'tcp', true, T],
+    [A.address, A.port, 'udp', true, A],
+  ];
+  for (const [i, [address, port, protocol, moves, after]] of steps.entries()) {
+    assert.equal(agent.mediaFrom(ep, address, port, protocol), moves, `step ${i}`);
+    assert.deepEqual(agent.selectedAddress(ep), after, `step ${i}`);
+  }
+  assert.deepEqual(ep.selections.slice(1), [[B, A], [T, B], [A, T]]);
+});
+
+test('validated paths are bounded (newest kept) and start over at an ICE restart', () => {
+  const { agent, ep } = setup();
+  for (let i = 0; i < 6; i++) agent.handle(request(ep, { useCandidate: true, priority: 100 - i }), `198.51.100.${i}`, 5000, 4);
+  assert.equal(ep.validated.length, 6);
+  assert.equal(agent.mediaFrom(ep, '198.51.100.1', 5000, 'udp'), false, 'an evicted path no longer moves anything');
+  assert.equal(agent.mediaFrom(ep, '198.51.100.5', 5000, 'udp'), true);
+  const previous = ep.local.ufrag;
+  (ep as { local: ReturnType<typeof generateIceCredentials> }).local = generateIceCredentials();
+  agent.restart(ep, previous);
+  assert.equal(agent.mediaFrom(ep, '198.51.100.4', 5000, 'udp'), false, 'nominations before the restart count no more');
 });

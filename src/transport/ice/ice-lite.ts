@@ -16,6 +16,12 @@
  *   keeps its session), and one of lower PRIORITY only once the selected path went quiet: a peer may
  *   nominate several pairs and then uses the highest-priority one (§8.1.1; Firefox nominates every
  *   pair that works against a lite agent, UDP then ICE-TCP).
+ * - Media decides between nominated pairs: authenticated media (SRTP that passes authentication and the
+ *   replay check, or DTLS before the handshake completes) from another nominated path of the same
+ *   endpoint moves the selection there (`mediaFrom`). The peer's own selected pair is the one it sends on;
+ *   Chromium may nominate a pair of lower PRIORITY after a higher one and use only the later one.
+ *   Every authenticated source is a validated path (§7.3.1.4; at most MAX_PATHS, newest kept), announced
+ *   through `onPathValidated` so the mux accepts media from it.
  * - ICE restart (§9): `restart` swaps an endpoint's credentials in place; nomination and the replay
  *   memory start over, the old ufrag stops authenticating, and the selected address keeps carrying
  *   media until a check with the new credentials selects another.
@@ -67,6 +73,8 @@ export interface IceLiteEndpoint {
    * Called synchronously inside `handle`; must not throw.
    */
   onSelected(remote: TransportAddress, previous: TransportAddress | null): void;
+  /** An authenticated check came from `remote` (not necessarily selected): media from it may be accepted. */
+  onPathValidated?(remote: TransportAddress): void;
 }
 
 export interface IceLiteResult {
@@ -86,7 +94,12 @@ interface EndpointState {
   lastConsentAt: number | null;
   /** Recent transaction ids → the "address:port" they came from (insertion order = age). */
   seen: Map<string, string>;
+  /** Sources of authenticated checks (oldest first) and whether each nominated, since the last restart. */
+  paths: Array<{ at: TransportAddress; nominated: boolean }>;
 }
+
+/** Validated paths remembered per endpoint: a browser has a few candidate pairs, not dozens. */
+const MAX_PATHS = 4;
 
 /**
  * MESSAGE-INTEGRITY covers the request but not where it came from, so a copy of a check replayed by an
@@ -113,7 +126,7 @@ export class IceLiteAgent {
     const existing = this.byUfrag.get(endpoint.local.ufrag);
     if (existing && existing !== endpoint) throw new Error(`ICE ufrag already registered: ${endpoint.local.ufrag}`);
     this.byUfrag.set(endpoint.local.ufrag, endpoint);
-    if (!this.state.has(endpoint)) this.state.set(endpoint, { selected: null, nominated: false, nominatedPriority: 0, lastConsentAt: null, seen: new Map() });
+    if (!this.state.has(endpoint)) this.state.set(endpoint, { selected: null, nominated: false, nominatedPriority: 0, lastConsentAt: null, seen: new Map(), paths: [] });
   }
 
   /**
@@ -132,6 +145,7 @@ export class IceLiteAgent {
     this.byUfrag.set(endpoint.local.ufrag, endpoint);
     st.nominated = false;
     st.seen.clear();
+    st.paths = st.selected ? [{ at: st.selected, nominated: false }] : [];
   }
 
   unregister(endpoint: IceLiteEndpoint): void {
@@ -146,6 +160,26 @@ export class IceLiteAgent {
 
   selectedAddress(endpoint: IceLiteEndpoint): TransportAddress | null {
     return this.state.get(endpoint)?.selected ?? null;
+  }
+
+  /**
+   * Authenticated media arrived from (address, port) on a path other than the selected one (the caller
+   * checked that it differs). If the peer nominated that path, it is the one the peer uses: select it.
+   * Returns whether the selection moved. Hot path only when paths differ; allocates only when it moves.
+   */
+  mediaFrom(endpoint: IceLiteEndpoint, address: string, port: number, protocol: 'udp' | 'tcp'): boolean {
+    const st = this.state.get(endpoint);
+    if (!st) return false;
+    for (const p of st.paths) {
+      if (!p.nominated || p.at.port !== port || p.at.address !== address || (p.at.protocol ?? 'udp') !== protocol) continue;
+      if (st.selected && sameAddress(st.selected, p.at)) return false;
+      const prev = st.selected;
+      st.selected = p.at;
+      st.lastConsentAt = this.clock.now();
+      endpoint.onSelected(p.at, prev);
+      return true;
+    }
+    return false;
   }
 
   /** Handle one STUN datagram (or ICE-TCP frame, RFC 6544 §3) from (address, port). Never throws. */
@@ -202,6 +236,7 @@ export class IceLiteAgent {
   }
 
   private select(endpoint: IceLiteEndpoint, st: EndpointState, src: TransportAddress, useCandidate: boolean, priority: number): void {
+    this.validated(endpoint, st, src, useCandidate);
     const prev = st.selected;
     const now = this.clock.now();
     // §7.3.1.5 nomination wins; before any nomination, follow the latest valid check. Of several nominated
@@ -220,6 +255,17 @@ export class IceLiteAgent {
       }
     }
     if (st.selected && sameAddress(st.selected, src)) st.lastConsentAt = now;
+  }
+
+  private validated(endpoint: IceLiteEndpoint, st: EndpointState, src: TransportAddress, useCandidate: boolean): void {
+    const known = st.paths.find((p) => sameAddress(p.at, src));
+    if (known) {
+      known.nominated ||= useCandidate;
+      return;
+    }
+    st.paths.push({ at: src, nominated: useCandidate });
+    if (st.paths.length > MAX_PATHS) st.paths.shift();
+    endpoint.onPathValidated?.(src);
   }
 }
 
