@@ -9,10 +9,10 @@ import type { MediaServer } from './media-server.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import type { IceServerInfo } from './auth/turn-credentials.ts';
-
 import type { ResumeMessage } from '../signaling/messages.ts';
 import type { SessionHolder } from './resumable-sessions.ts';
 import type { TimerHandle } from '../util/clock.ts';
+
 /** Messages per second a client may send (token bucket), and the burst it may save up. */
 const RATE_PER_S = 50;
 const BURST = 100;
@@ -26,6 +26,8 @@ const MAX_BUFFERED_BYTES = 4 << 20;
  * the client to `resume` from a new connection; any other close is leaving.
  */
 export const RESUME_GRACE_MS = 5000;
+/** Close code of a client that found this socket silent and is about to resume on a new one (docs/signaling.md). */
+export const CLIENT_GAVE_UP_CODE = 4900;
 
 /**
  * One WebSocket: validates every message, runs it against the participant, answers with a typed
@@ -238,10 +240,13 @@ export class SignalingConnection implements SessionHolder {
     this.leave(reason);
   }
 
-  /** A socket that died without a close frame keeps its session for RESUME_GRACE_MS; any other close leaves. */
+  /**
+   * A socket that died without a close frame (1006), or that the client gave up on because it stopped
+   * answering (CLIENT_GAVE_UP_CODE), keeps its session for RESUME_GRACE_MS; any other close leaves.
+   */
   private onSocketClosed(code: number): void {
     const p = this.participant;
-    if (this.closed || code !== 1006 || !p || p.closed || this.spaces.closing) {
+    if (this.closed || (code !== 1006 && code !== CLIENT_GAVE_UP_CODE) || !p || p.closed || this.spaces.closing) {
       this.close('socket closed');
       return;
     }

@@ -5,7 +5,7 @@ import { waitFor } from '../testkit/browser.ts';
 import { WsProbe, type Msg } from '../testkit/hostile/ws-probe.ts';
 import { NodeClient } from '../../tools/client/node-client.ts';
 import { CHROME_PLAIN_OFFER } from '../../src/signaling/sdp/test-fixtures.ts';
-import { RESUME_GRACE_MS } from '../../src/server/signaling-connection.ts';
+import { CLIENT_GAVE_UP_CODE, RESUME_GRACE_MS } from '../../src/server/signaling-connection.ts';
 import type { ProximaServer } from '../../src/server/proxima-server.ts';
 import type { Participant } from '../../src/server/participant.ts';
 
@@ -134,6 +134,20 @@ describe('ICE restart and session resume over signaling', () => {
     await waitFor('D left', () => !server.spaces.get(SPACE)!.participants.has(id));
     const late = await (await probe()).request('resume', { participantId: id, resumeToken: j.resumeToken });
     assert.deepEqual([late.type, late.code], ['error', 'resume_failed']);
+  });
+
+  it('a socket the client gave up on (close code 4900) keeps its session for the resume; a plain close does not', async () => {
+    const g = await probe();
+    const j = await g.request('join', { space: SPACE, name: 'G', x: 12, y: 27 });
+    const id = String(j.participantId);
+    g.close(CLIENT_GAVE_UP_CODE, 'client resumes on a new socket');
+    await g.closed;
+    const g2 = await probe();
+    const r = await g2.request('resume', { participantId: id, resumeToken: j.resumeToken });
+    assert.equal(r.type, 'resumed', JSON.stringify(r));
+    assert.equal(r.participantId, id);
+    g2.close(4001, 'some other code');
+    await waitFor('G left', () => !server.spaces.get(SPACE)!.participants.has(id));
   });
 
   it(`a session nobody resumes within ${RESUME_GRACE_MS} ms is gone`, async () => {

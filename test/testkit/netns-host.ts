@@ -117,10 +117,12 @@ export class NetnsHost {
     const last = Number(this.ip.split('.')[3]) + 1;
     const next = `10.77.${this.subnet}.${last}`;
     const inNs = (args: string[]) => runIp(['-n', this.name, ...args]);
-    // The old one goes first: with promote_secondaries off (a new namespace's default) deleting the primary
-    // address would take the new, secondary one of the same subnet with it.
-    await inNs(['addr', 'del', `${this.ip}/24`, 'dev', this.inside]);
+    // Make before break, like a laptop on the new network an instant before it leaves the old one (with no
+    // address at all in between, Chromium may call itself offline and refuse new sockets for a while). With
+    // promote_secondaries (off in a new namespace) deleting the old primary keeps the new secondary.
+    await run('ip', ['netns', 'exec', this.name, 'sysctl', '-qw', `net.ipv4.conf.${this.inside}.promote_secondaries=1`]);
     await inNs(['addr', 'add', `${next}/24`, 'dev', this.inside]);
+    await inNs(['addr', 'del', `${this.ip}/24`, 'dev', this.inside]);
     await inNs(['route', 'replace', 'default', 'via', this.hostIp, 'src', next]);
     this.ip = next;
     return next;

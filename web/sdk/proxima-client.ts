@@ -1,4 +1,6 @@
-import { SignalingSocket, type ServerPush } from './signaling-socket.ts';
+import { SignalingError, SignalingSocket, SILENT_CLOSE_CODE, type ServerPush } from './signaling-socket.ts';
+import { IceWatch } from './ice-watch.ts';
+import { reconnectDelay, reconnectOrder } from './reconnect.ts';
 import { fetchGuestToken, tokenUrlFor, TokenUnavailableError } from './token.ts';
 import { PeerAudio } from './peer-audio.ts';
 import { PeerStatsSampler, type PeerStats } from './peer-stats.ts';
@@ -62,9 +64,11 @@ export interface ClientOptions {
   /** Report device, decode and encode limits to the server this often (ms); 0 turns reports off. Default 2000. */
   reportIntervalMs?: number;
   /**
-   * Cluster mode: when the node's signaling drops (the node died or is drained), join another node of the
-   * cluster at the same place and publish the same media again (default true). The nodes come from
-   * `GET /api/cluster` of the node first joined, best first for `region`.
+   * When the signaling drops, get back by itself (default true): resume the session where it was (a network
+   * change: same participant, ICE restarted on both connections), else join again at the same place with
+   * the same name and publish the same media — on the same server (it restarted) or, in cluster mode, on
+   * another node (it died or is drained; the nodes come from `GET /api/cluster` of the node first joined,
+   * best first for `region`). Retries with backoff (250 ms, growing to ~2 s) until it is back or `leave()`.
    */
   failover?: boolean;
   /** Region hint for choosing nodes. */
@@ -90,11 +94,27 @@ type Events = {
   publisherLeft: { participantId: string };
   track: RemoteTrackEvent;
   trackEnded: RemoteTrackEvent;
+  /** The signaling dropped (`code` 4900: the SDK gave up on a socket that stopped answering). */
   closed: { code: number; reason: string };
-  /** The node's signaling dropped; trying the other nodes of the cluster. */
-  reconnecting: { from: string };
-  /** In again on another node (new participant id), `ms` after the drop. */
-  reconnected: { url: string; participantId: string; ms: number };
+  /** Getting back after the signaling dropped (see ClientOptions.failover). */
+  reconnecting: { from: string; code: number; reason: string };
+  /**
+   * Back, `ms` after the drop: `resumed` = the same session (same participant id, media kept, ICE restarted);
+   * otherwise joined again (a new participant id, on `url`: the same server or another node).
+   */
+  reconnected: { url: string; participantId: string; ms: number; resumed: boolean };
+  /**
+   * The server refused the token while getting back (a restarted server with a new secret, an expired
+   * token) and it was the application's: give a new one with `setToken(token)`; the client then goes on.
+   * Guest tokens (fetched by the SDK) are renewed without asking.
+   */
+  tokenNeeded: { space: string; name: string; reason: string };
+  /** An ICE restart of one connection began (its path was lost, or the signaling had to be resumed). */
+  iceRestart: { connection: MediaConnection; reason: string };
+  /** One connection's media failed (ICE or DTLS) and restarting did not bring it back, or the server gave up on it. */
+  mediaFailed: { connection: MediaConnection; reason: string };
+  /** A connection reported failed carries media again. */
+  mediaRecovered: { connection: MediaConnection };
   error: Error;
   /** Someone we receive (or we ourselves) started or stopped speaking, as the server hears it. */
   speaking: { participantId: string; speaking: boolean };
@@ -103,6 +123,9 @@ type Events = {
   /** One of our own tracks was muted, unmuted, switched, started or stopped. */
   localTrack: { source: TrackSource; track: MediaStreamTrack | null; muted: boolean };
 };
+
+/** Our two media connections: what we send, and what we receive. */
+export type MediaConnection = 'publish' | 'subscribe';
 
 const BASE_PC_CONFIG: RTCConfiguration = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: [] };
 
@@ -147,6 +170,17 @@ export class ProximaClient {
   private published: Array<{ stream: MediaStream; opts: PublishOptions }> = [];
   private leaving = false;
   private readonly failover: boolean;
+  /** The secret `joined` gave for resuming this session from a new socket. */
+  private resumeToken: string | null = null;
+  /** The token came from the guest endpoint (the SDK may fetch another) rather than from the application. */
+  private guestToken = false;
+  private readonly tokenUrlGiven: boolean;
+  /** Waiting for `setToken` after `tokenNeeded`. */
+  private tokenWaiter: ((token: string) => void) | null = null;
+  private reconnecting = false;
+  private readonly iceWatches: Record<MediaConnection, IceWatch | null> = { publish: null, subscribe: null };
+  /** Connections reported by `mediaFailed` and not connected since. */
+  private readonly mediaDown = new Set<MediaConnection>();
   private readonly region: string | undefined;
   private readonly chooseNode: boolean;
   /** Who speaks now among those we receive (and ourselves), as the server last said. */
@@ -164,12 +198,15 @@ export class ProximaClient {
     opts: ClientOptions = {},
   ) {
     this.tokenUrl = opts.tokenUrl ?? tokenUrlFor(url);
+    this.tokenUrlGiven = opts.tokenUrl !== undefined;
     this.audio = opts.playAudio === false ? null : new PeerAudio();
     this.reportIntervalMs = opts.reportIntervalMs ?? 2000;
     this.currentUrl = url;
     this.failover = opts.failover ?? true;
     this.region = opts.region;
     this.chooseNode = opts.chooseNode ?? false;
+    // The device went (back) online: find out now whether the signaling survived.
+    globalThis.addEventListener?.('online', () => this.sig?.probe());
   }
 
   on<K extends keyof Events>(event: K, fn: (e: Events[K]) => void): () => void {
@@ -196,6 +233,7 @@ export class ProximaClient {
     if (!token) {
       try {
         token = await fetchGuestToken(this.tokenUrl, space, name);
+        this.guestToken = true;
       } catch (e) {
         if (!(e instanceof TokenUnavailableError)) throw e; // a server without tokens: join without one
       }
@@ -208,8 +246,17 @@ export class ProximaClient {
   }
 
   private async joinAt(url: string, space: string, name: string, o: JoinOptions): Promise<JoinResult> {
-    const token = o.token;
     const sig = await SignalingSocket.open(url);
+    try {
+      return await this.joinOn(sig, url, space, name, o);
+    } catch (e) {
+      sig.close();
+      throw e;
+    }
+  }
+
+  /** This socket is our signaling now: pushes, the keepalive, reports, and getting back when it drops. */
+  private attach(sig: SignalingSocket, url: string): void {
     this.sig = sig;
     this.currentUrl = url;
     sig.onPush = (m) => this.onPush(m);
@@ -218,15 +265,27 @@ export class ProximaClient {
       if (this.reportTimer) clearInterval(this.reportTimer);
       this.reportTimer = null;
       this.emit('closed', { code, reason });
-      if (this.failover && !this.leaving && this.clusterUrls.length > 1) void this.reconnect(url);
+      // 4000: the server closed the session because a media connection failed (docs/signaling.md).
+      if (code === 4000) this.mediaFailed(/subscribe/.test(reason) ? 'subscribe' : 'publish', reason);
+      if (this.failover && !this.leaving) void this.reconnect(url, code, reason);
     };
+    sig.keepAlive();
+    if (this.reportTimer) clearInterval(this.reportTimer);
+    this.reportTimer = this.reportIntervalMs > 0 ? setInterval(() => void this.sendReport(), this.reportIntervalMs) : null;
+  }
+
+  private async joinOn(sig: SignalingSocket, url: string, space: string, name: string, o: JoinOptions): Promise<JoinResult> {
+    const token = o.token;
+    sig.onPush = (m) => this.onPush(m);
     const body: Record<string, unknown> = { space, name };
     if (token) body.token = token;
     if (o.x !== undefined) body.x = o.x;
     if (o.y !== undefined) body.y = o.y;
     if (o.mode) body.mode = o.mode;
-    const r = (await sig.request('join', body)) as ServerPush & JoinedMessage;
+    const r = (await sig.request('join', body)) as ServerPush & JoinedMessage & { resumeToken?: string };
+    this.attach(sig, url);
     this.participantId = r.participantId;
+    this.resumeToken = r.resumeToken ?? null;
     if (r.iceServers?.length) this.pcConfig = { ...BASE_PC_CONFIG, iceServers: r.iceServers };
     for (const p of r.publishers ?? []) this.publishers.set(p.participantId, p);
     this.self = r.self ? { ...r.self } : null;
@@ -235,7 +294,6 @@ export class ProximaClient {
     if (r.grants) this.grants = r.grants;
     const result: JoinResult = { participantId: r.participantId, publishers: r.publishers ?? [], self: r.self, people: r.people ?? [], map: r.map, grants: this.grants };
     this.emit('joined', result);
-    if (this.reportIntervalMs > 0) this.reportTimer = setInterval(() => void this.sendReport(), this.reportIntervalMs);
     return result;
   }
 
@@ -250,7 +308,7 @@ export class ProximaClient {
 
   private async publishNow(stream: MediaStream, opts: PublishOptions): Promise<TrackInfo[]> {
     const sig = this.requireSignaling();
-    const pc = this.publishPc ?? (this.publishPc = new RTCPeerConnection(this.pcConfig));
+    const pc = this.publishPc ?? (this.publishPc = this.newPc('publish'));
     const added: RTCRtpTransceiver[] = [];
     for (const track of stream.getTracks()) {
       const init: RTCRtpTransceiverInit = { direction: 'sendonly', streams: [stream] };
@@ -621,14 +679,95 @@ export class ProximaClient {
   }
 
   /**
-   * Our node is gone: drop its connections, then join the next node that answers, at the same place,
-   * with the same token, and publish the same streams again. Whom we receive follows our position there.
+   * The signaling dropped: get back (one mechanism for a restarted server, a changed network and a dead
+   * cluster node). Round after round, with backoff (reconnect.ts), first where we were — a `resume` keeps the
+   * session and its media, ICE restarted on both connections; a server that no longer knows the session gets
+   * a fresh join at the same place with the same name, and the same media published again — then the
+   * cluster's other nodes. Media keeps flowing meanwhile where it still can.
    */
-  private async reconnect(failed: string): Promise<void> {
-    const as = this.joinedAs;
-    if (!as) return;
+  private async reconnect(from: string, code: number, reason: string): Promise<void> {
+    if (this.reconnecting || !this.joinedAs) return;
+    this.reconnecting = true;
     const started = performance.now();
-    this.emit('reconnecting', { from: failed });
+    this.emit('reconnecting', { from, code, reason });
+    try {
+      for (let round = 0; !this.leaving; round++) {
+        for (const url of reconnectOrder(from, this.clusterUrls, code === 4002)) {
+          if (this.leaving) return;
+          let how: 'resumed' | 'joined';
+          try {
+            how = await this.rejoin(url);
+          } catch (e) {
+            if (e instanceof TokenNeeded) await this.waitForToken(e.message);
+            continue;
+          }
+          this.emit('reconnected', { url, participantId: this.participantId ?? '', ms: performance.now() - started, resumed: how === 'resumed' });
+          return;
+        }
+        await new Promise((r) => setTimeout(r, reconnectDelay(round)));
+      }
+    } finally {
+      this.reconnecting = false;
+      // Dropped again while we were getting back in: start over.
+      const sig = this.sig;
+      if (sig?.isClosed && !this.leaving) void this.reconnect(this.currentUrl, SILENT_CLOSE_CODE, 'signaling dropped while reconnecting');
+    }
+  }
+
+  /** One attempt at `url`: resume there if we can, else join again. Throws when that fails. */
+  private async rejoin(url: string): Promise<'resumed' | 'joined'> {
+    const as = this.joinedAs!;
+    const sig = await SignalingSocket.open(url);
+    try {
+      if (url === this.currentUrl && this.resumeToken && this.participantId) {
+        try {
+          const r = await sig.request('resume', { participantId: this.participantId, resumeToken: this.resumeToken });
+          this.adoptResumed(sig, url, r as ServerPush & ResumedBody);
+          return 'resumed';
+        } catch (e) {
+          if (!(e instanceof SignalingError) || e.code !== 'resume_failed') throw e;
+        }
+      }
+      // A new session: what belonged to the old one goes (that server forgot it, or this is another node).
+      this.dropSession();
+      const opts: JoinOptions = { ...as.opts, ...(this.self ? { x: this.self.x, y: this.self.y, mode: this.self.mode } : {}) };
+      try {
+        await this.joinOn(sig, url, as.space, as.name, opts);
+      } catch (e) {
+        if (!(e instanceof SignalingError) || e.code !== 'unauthorized') throw e;
+        // A restarted server signs with a new secret (the embedded default is random per start).
+        if (!this.guestToken) throw new TokenNeeded(e.message);
+        as.opts.token = await fetchGuestToken(this.tokenUrlGiven ? this.tokenUrl : tokenUrlFor(url), as.space, as.name);
+        await this.joinOn(sig, url, as.space, as.name, { ...opts, token: as.opts.token });
+      }
+      for (const p of this.published) await this.publishNow(p.stream, p.opts).catch((e: Error) => this.emit('error', e));
+      return 'joined';
+    } catch (e) {
+      if (this.sig !== sig) sig.close();
+      throw e;
+    }
+  }
+
+  /** The session is ours again on `sig`: take the server's snapshot, then restart ICE (the network may have changed). */
+  private adoptResumed(sig: SignalingSocket, url: string, r: ResumedBody): void {
+    this.attach(sig, url);
+    this.participantId = r.participantId;
+    const gone = [...this.people.keys()].filter((id) => !r.people.some((p) => p.id === id));
+    this.people.clear();
+    for (const p of r.people) if (p.id !== r.participantId) this.people.set(p.id, { ...p });
+    this.publishers.clear();
+    for (const p of r.publishers) this.publishers.set(p.participantId, p);
+    this.emit('peopleChanged', { upserts: [...this.people.values()], removed: gone });
+    if (this.self) this.updateSelf({ ...r.self });
+    this.applyLinks(r.links);
+    this.iceWatches.publish?.restartNow('signaling resumed');
+    this.iceWatches.subscribe?.restartNow('signaling resumed');
+  }
+
+  /** Forget the session: its connections, what we received, whom we knew. */
+  private dropSession(): void {
+    for (const w of Object.values(this.iceWatches)) w?.stop();
+    this.iceWatches.publish = this.iceWatches.subscribe = null;
     this.publishPc?.close();
     this.subscribePc?.close();
     this.publishPc = this.subscribePc = null;
@@ -637,26 +776,89 @@ export class ProximaClient {
     this.links.clear();
     this.publishers.clear();
     this.people.clear();
-    const opts: JoinOptions = { ...as.opts, ...(this.self ? { x: this.self.x, y: this.self.y, mode: this.self.mode } : {}) };
-    for (let round = 0; round < 50 && !this.leaving; round++) {
-      const order = [...this.clusterUrls.filter((u) => u !== failed), ...(round > 0 ? [failed] : [])];
-      for (const url of order) {
-        try {
-          await this.joinAt(url, as.space, as.name, opts);
-        } catch {
-          continue;
-        }
-        for (const p of this.published) await this.publishNow(p.stream, p.opts).catch((e: Error) => this.emit('error', e));
-        this.emit('reconnected', { url, participantId: this.participantId ?? '', ms: performance.now() - started });
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 200));
+    this.resumeToken = null;
+  }
+
+  /** Tell the application its token was refused, and wait for `setToken`. */
+  private waitForToken(reason: string): Promise<void> {
+    const as = this.joinedAs!;
+    return new Promise((resolve) => {
+      this.tokenWaiter = (token) => {
+        as.opts.token = token;
+        resolve();
+      };
+      this.emit('tokenNeeded', { space: as.space, name: as.name, reason });
+    });
+  }
+
+  /** A new token for getting back in (after `tokenNeeded`), or for the next time the signaling drops. */
+  setToken(token: string): void {
+    if (this.joinedAs) this.joinedAs.opts.token = token;
+    this.guestToken = false;
+    const w = this.tokenWaiter;
+    this.tokenWaiter = null;
+    w?.(token);
+  }
+
+  /** A peer connection with its ICE watched: restarts when its path is lost, `mediaFailed` when that does not help. */
+  private newPc(which: MediaConnection): RTCPeerConnection {
+    const pc = new RTCPeerConnection(this.pcConfig);
+    this.iceWatches[which]?.stop();
+    this.iceWatches[which] = new IceWatch(pc, {
+      restart: (reason) => this.restartIce(which, pc, reason),
+      failed: (reason) => this.mediaFailed(which, reason),
+      recovered: () => undefined, // said below, for this connection or the next one of its kind
+      // A lost path often means a new network, which also leaves the signaling socket dead without a word.
+      lost: () => this.sig?.probe(),
+    });
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState === 'connected' && this.mediaDown.delete(which)) this.emit('mediaRecovered', { connection: which });
+    });
+    // A candidate gathered on a connected connection is a new network (continual gathering): the signaling
+    // socket of the old one is likely dead without a word, so ask now rather than at the next ping.
+    pc.addEventListener('icecandidate', (e) => {
+      if (e.candidate && pc.connectionState === 'connected') this.sig?.probe();
+    });
+    return pc;
+  }
+
+  private mediaFailed(which: MediaConnection, reason: string): void {
+    this.mediaDown.add(which);
+    this.emit('mediaFailed', { connection: which, reason });
+  }
+
+  /**
+   * ICE restart (RFC 8445 §9): the publish connection offers again with new credentials (`iceRestart`); for
+   * the subscribe connection, where the server offers, we ask it to (`restartIce`). False when there is no
+   * signaling to do it with (a resume restarts both anyway).
+   */
+  private restartIce(which: MediaConnection, pc: RTCPeerConnection, reason: string): boolean {
+    const sig = this.sig;
+    if (!sig || sig.isClosed || pc.signalingState === 'closed') return false;
+    this.emit('iceRestart', { connection: which, reason });
+    if (which === 'subscribe') {
+      sig.request('restartIce').catch((e: Error) => this.emit('error', e));
+      return true;
     }
-    this.emit('error', new Error('no node of the cluster answers'));
+    const run = async (): Promise<void> => {
+      // Another negotiation of ours in flight (a track added): restart right after it.
+      for (let i = 0; i < 50 && pc.signalingState !== 'stable' && pc.signalingState !== 'closed'; i++) await new Promise((r) => setTimeout(r, 100));
+      if (pc !== this.publishPc || sig !== this.sig || pc.signalingState !== 'stable') return;
+      const offer = await pc.createOffer({ iceRestart: true });
+      await pc.setLocalDescription(offer);
+      const r = (await sig.request('publish', { sdp: offer.sdp })) as ServerPush & { sdp: string };
+      await pc.setRemoteDescription({ type: 'answer', sdp: r.sdp });
+    };
+    run().catch((e: Error) => {
+      if (pc === this.publishPc && pc.signalingState === 'have-local-offer') void pc.setLocalDescription({ type: 'rollback' }).catch(() => undefined);
+      if (!sig.isClosed) this.emit('error', e);
+    });
+    return true;
   }
 
   async leave(): Promise<void> {
     this.leaving = true;
+    for (const w of Object.values(this.iceWatches)) w?.stop();
     if (this.reportTimer) clearInterval(this.reportTimer);
     this.reportTimer = null;
     if (this.sig) {
@@ -753,7 +955,7 @@ export class ProximaClient {
   private async applySubscriberOffer(offerId: number, sdp: string): Promise<void> {
     let pc = this.subscribePc;
     if (!pc) {
-      pc = this.subscribePc = new RTCPeerConnection(this.pcConfig);
+      pc = this.subscribePc = this.newPc('subscribe');
       pc.ontrack = (ev) => this.onRemoteTrack(ev.track, ev.streams[0] ?? new MediaStream([ev.track]));
     }
     await pc.setRemoteDescription({ type: 'offer', sdp });
@@ -816,3 +1018,14 @@ async function flowOf(pc: RTCPeerConnection | null, direction: 'outbound' | 'inb
   return watch.observe(performance.now(), rtpBytes(list, direction));
 }
 
+/** The `resumed` answer (src/signaling/messages.ts ResumedSchema). */
+interface ResumedBody {
+  participantId: string;
+  self: Person;
+  people: Person[];
+  publishers: PublisherInfo[];
+  links: Link[];
+}
+
+/** The application's token was refused while getting back: `tokenNeeded`, then wait for `setToken`. */
+class TokenNeeded extends Error {}

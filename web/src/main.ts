@@ -10,6 +10,7 @@ import { FrameWatches } from './frame-watch.ts';
 import { Notices } from './notices.ts';
 import { DevicesPanel } from './devices-panel.ts';
 import { installAutomation } from './automation.ts';
+import { installConnectionStatus } from './connection-status.ts';
 
 /** The page: join from the URL parameters, publish camera and microphone, draw the space, wire the controls. */
 const params = readParams(location.search);
@@ -107,17 +108,9 @@ client.on('error', (e) => {
   console.error(`proxima: ${e.message}`);
   toast(e.message);
 });
-client.on('closed', ({ code, reason }) => {
-  statusEl.textContent = `disconnected (${code}${reason ? ` ${reason}` : ''})`;
-  statusEl.classList.add('error');
-});
-client.on('reconnecting', () => {
-  statusEl.textContent = 'node lost: moving to another node…';
-});
-client.on('reconnected', ({ ms }) => {
-  statusEl.classList.remove('error');
-  showStatus();
-  toast(`moved to another node in ${Math.round(ms)} ms`);
+// Signaling drops, reconnects, failed media connections: said on the page (src/connection-status.ts).
+installConnectionStatus(client, { status: statusEl, toolbar: $('toolbar'), notices: document.getElementById('notices') ?? $('stage'), showStatus, toast });
+client.on('reconnected', () => {
   strip.refresh();
   refreshPeople();
 });

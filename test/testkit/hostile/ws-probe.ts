@@ -114,8 +114,8 @@ export class WsProbe {
     this.ws.terminate();
   }
 
-  close(): void {
-    this.ws.close();
+  close(code?: number, reason?: string): void {
+    this.ws.close(code, reason);
   }
 }
 
