@@ -5,6 +5,20 @@ import { TestBrowser, USER_CHROMIUM_FLAGS, waitFor, type Page } from '../testkit
 import { FirefoxBrowser, chromiumPage, type E2EPage } from '../testkit/firefox.ts';
 import type { ProximaServer } from '../../src/server/proxima-server.ts';
 
+/** The page's own account of its media (`window.proxima.live()`) and what its toolbar says. */
+async function liveState(page: E2EPage): Promise<{ publishing: boolean; receiving: boolean; toolbar: string | undefined }> {
+  const l = (await page.evaluate(() => (window as any).proxima.live())) as { publishing: boolean; receiving: boolean };
+  return { ...l, toolbar: (await page.evaluate(() => document.getElementById('live')?.dataset.state)) as string | undefined };
+}
+
+/** Media flows both ways, and the page says so (a flow that just began may need a moment to show in getStats). */
+async function saysLive(page: E2EPage, who: string): Promise<void> {
+  await waitFor(`${who} to say live (publishing and receiving)`, async () => {
+    const l = await liveState(page);
+    return l.publishing && l.receiving && l.toolbar === 'live';
+  }, 5000);
+}
+
 async function decodesOne(page: E2EPage): Promise<boolean> {
   const peers = (await page.evaluate(() => (window as any).proxima.peers())) as Array<{ audio: { totalSamplesReceived: number }; video: { framesDecoded: number } }>;
   return peers.length === 1 && peers[0].video.framesDecoded > 10 && peers[0].audio.totalSamplesReceived > 0;
@@ -53,6 +67,8 @@ describe('stock Chromium against the default candidates', () => {
     } catch (e) {
       throw new Error(`${(e as Error).message}; ${serverDiagnostics()}`);
     }
+    await saysLive(chromiumPage(a), 'A');
+    await saysLive(chromiumPage(b), 'B');
     await a.close();
     await b.close();
   });
@@ -68,7 +84,45 @@ describe('stock Chromium against the default candidates', () => {
     } catch (e) {
       throw new Error(`${(e as Error).message}; ${serverDiagnostics()}`);
     }
+    await saysLive(f, 'Firefox');
+    await saysLive(c, 'Chromium');
     await f.close();
     await c.close();
+  });
+});
+
+describe('a page whose media cannot reach the server', () => {
+  let server: ProximaServer;
+  let browser: TestBrowser;
+  before(async () => {
+    // The only candidate is an address nobody answers on (TEST-NET-1, RFC 5737), as on a server behind a NAT
+    // announced wrongly: signaling works, media never connects.
+    server = await startTestServer({ media: { bindIp: '0.0.0.0', announcedIp: '192.0.2.1', iceTcp: false } });
+    browser = await TestBrowser.launch([], USER_CHROMIUM_FLAGS);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('never says live: neither publishing nor receiving, and the toolbar says so', async () => {
+    const a = chromiumPage(await browser.page(`${server.url}/?space=unreachable&name=A&x=30&y=20`));
+    const b = chromiumPage(await browser.page(`${server.url}/?space=unreachable&name=B&x=32&y=20`));
+    await a.evaluate(() => (window as any).proxima.ready);
+    await b.evaluate(() => (window as any).proxima.ready);
+    const seen = new Set<string>();
+    // Long enough for a connection that could work to have worked (the reach tests connect within ~2 s).
+    for (const until = Date.now() + 6000; Date.now() < until; ) {
+      for (const p of [a, b]) {
+        const l = await liveState(p);
+        seen.add(l.toolbar ?? 'none');
+        assert.deepEqual([l.publishing, l.receiving], [false, false], 'no media flows, so the page does not claim it');
+        assert.notEqual(l.toolbar, 'live');
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(!seen.has('live'), `toolbar states seen: ${[...seen].join(', ')}`);
+    await a.close();
+    await b.close();
   });
 });
