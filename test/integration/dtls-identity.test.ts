@@ -83,7 +83,7 @@ describe('DTLS identity: a peer whose certificate does not match its SDP fingerp
     const transports = await gauge('proxima_transports');
     const producers = await gauge('proxima_producers');
     // Far from A and C: nobody starts receiving T, so the gauges must come back exactly.
-    const t = await joinPage(intruders, server, SPACE, 'T', false, { x: 3, y: 27 });
+    const t = await joinPage(intruders, server, SPACE, 'T', false, { x: 3, y: 27 }, '&reconnect=0'); // the server's treatment is tested, not the SDK's rejoin
     await recordClose(t.page);
     const fp = await t.page.evaluate(async (tamperSrc) => {
       const tamper = eval(tamperSrc) as (s: string) => string;
@@ -118,7 +118,7 @@ describe('DTLS identity: a peer whose certificate does not match its SDP fingerp
     const transports = await gauge('proxima_transports');
     const consumers = await gauge('proxima_consumers');
     // S starts far away, so that no offer arrives before the hooks below are in place; then walks to A.
-    const s = await joinPage(intruders, server, SPACE, 'S', false, { x: 3, y: 27 });
+    const s = await joinPage(intruders, server, SPACE, 'S', false, { x: 3, y: 27 }, '&reconnect=0'); // the server's treatment is tested, not the SDK's rejoin
     await recordClose(s.page);
     await s.page.evaluate((tamperSrc) => {
       const tamper = eval(tamperSrc) as (s: string) => string;

@@ -17,6 +17,7 @@ const params = readParams(location.search);
 const client = new ProximaClient(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, {
   ...(params.region ? { region: params.region } : {}),
   chooseNode: params.region !== undefined || params.pick,
+  failover: params.reconnect,
 });
 const $ = (id: string) => document.getElementById(id)!;
 const statusEl = $('status');

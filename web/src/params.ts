@@ -19,6 +19,8 @@ export interface PageParams {
   /** Cluster mode: `region=R` joins the best node of region R; `pick=1` the one answering fastest. */
   region?: string;
   pick: boolean;
+  /** `reconnect=0`: stay disconnected when the signaling drops (ClientOptions.failover false). */
+  reconnect: boolean;
 }
 
 function intParam(v: string | null): number | undefined {
@@ -43,6 +45,7 @@ export function readParams(search: string): PageParams {
     maxHeight: intParam(q.get('maxHeight')),
     region: /^[A-Za-z0-9_.-]{1,64}$/.test(q.get('region') ?? '') ? q.get('region')! : undefined,
     pick: q.get('pick') === '1',
+    reconnect: q.get('reconnect') !== '0',
   };
 }
 

@@ -5,9 +5,18 @@ import { inbound } from '../page-stats.ts';
 export { inbound, type InboundSums } from '../page-stats.ts';
 
 /** Open the web client in a fresh context and wait until it joined (and published, when asked). */
-export async function joinPage(browser: TestBrowser, server: ProximaServer, space: string, name: string, publish: boolean, at?: { x: number; y: number }): Promise<{ page: Page; id: string }> {
+export async function joinPage(
+  browser: TestBrowser,
+  server: ProximaServer,
+  space: string,
+  name: string,
+  publish: boolean,
+  at?: { x: number; y: number },
+  /** More URL parameters, e.g. `&reconnect=0` for a page whose disconnection is what is tested. */
+  query = '',
+): Promise<{ page: Page; id: string }> {
   const where = at ? `&x=${at.x}&y=${at.y}` : '';
-  const page = await browser.page(`${server.url}/?space=${space}&name=${name}&publish=${publish ? 1 : 0}${where}`);
+  const page = await browser.page(`${server.url}/?space=${space}&name=${name}&publish=${publish ? 1 : 0}${where}${query}`);
   const id = (await page.evaluate(() => (window as any).proxima.ready)) as string;
   return { page, id };
 }
