@@ -91,6 +91,15 @@ export class SendHistory {
     return slot;
   }
 
+  /** Slot of an unwrapped seq sent within maxAgeMs, or -1. */
+  lookupExt(ext: number, nowMs: number): number {
+    if (this.maxSeq < 0 || ext < 0) return -1;
+    const slot = ext & this.mask;
+    if (this.extSeq[slot] !== ext) return -1;
+    if (nowMs - this.sendAt[slot] > this.maxAgeMs) return -1;
+    return slot;
+  }
+
   seqAt(slot: number): number {
     return this.extSeq[slot];
   }

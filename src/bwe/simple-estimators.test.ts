@@ -12,6 +12,8 @@ const FB: TwccFeedback = {
   statusCount: 1,
   referenceTime: 0,
   fbPktCount: 0,
+  recvOffset: new Uint16Array([0]),
+  recvArrivalUs: new Float64Array([100]),
   symbols: new Uint8Array([1]),
   arrivalUs: new Float64Array([100]),
 };

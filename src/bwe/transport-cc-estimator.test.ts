@@ -357,3 +357,47 @@ describe('TransportCcEstimator against a simulated bottleneck (FakeClock, real T
     assert.ok(settle <= 3);
   });
 });
+
+describe('TransportCcEstimator against hostile feedback', () => {
+  /** Feedback whose statuses all say "not received", claiming `count` from `base` (10 run-length chunks). */
+  function claim(base: number, count: number): TwccPacket {
+    const b = Buffer.alloc(40);
+    b[0] = 0x8f;
+    b[1] = 205;
+    b.writeUInt16BE(9, 2);
+    b.writeUInt16BE(base & 0xffff, 12);
+    b.writeUInt16BE(count, 14);
+    for (let c = 0; c < 10; c++) b.writeUInt16BE(0x1fff, 20 + 2 * c);
+    const out: RtcpPacket[] = [];
+    assert.equal(parseRtcp(b, b.length, out), null);
+    return out[0] as TwccPacket;
+  }
+
+  test('statuses for packets never sent cost nothing per status; those sent are looked at once per credit', () => {
+    const est = new TransportCcEstimator({ probing: false });
+    for (let s = 0; s < 100; s++) est.onPacketSent(s, 1000, s);
+    // 65,535 statuses from seq 0: 100 name packets we sent, the rest are counted unknown in one step.
+    est.onTransportFeedback(claim(0, 0xffff), 200);
+    assert.equal(est.packetsLost, 100);
+    assert.equal(est.unknownSeqs, 0xffff - 100);
+    // A flood of the same claim, far more feedback than packets: lookups stop when the credits do.
+    let lookups = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const before = est.unknownSeqs + est.statusesOverBudget;
+      est.onTransportFeedback(claim(0, 0xffff), 300 + i);
+      lookups += 0xffff - (est.unknownSeqs + est.statusesOverBudget - before);
+    }
+    assert.ok(lookups <= 1024 + 4 * 100, `${lookups} statuses looked up for 10,000 feedbacks after 100 packets`);
+    assert.ok(est.statusesOverBudget > 0);
+    assert.equal(est.packetsLost, 100, 'each packet reported lost once');
+  });
+
+  test('a claim reaching past the highest seq sent, or behind the history, looks at the history window only', () => {
+    const est = new TransportCcEstimator({ probing: false, history: { capacity: 1024 } });
+    for (let s = 0; s < 5000; s++) est.onPacketSent(s & 0xffff, 1000, s / 10);
+    est.onTransportFeedback(claim(1000, 0xffff), 600);
+    // Seqs 3976–4999 are in the ring; everything else of the claim is unknown.
+    assert.equal(est.packetsLost, 1024);
+    assert.equal(est.unknownSeqs, 0xffff - 1024);
+  });
+});

@@ -40,6 +40,13 @@ export interface TransportCcOptions {
 }
 
 const TWCC_REF_US = 64_000;
+/**
+ * Each packet sent may be named by feedback a few times (lost, then received late; a feedback repeated):
+ * statuses looked up are paid from credits earned per packet sent, capped so a quiet spell saves little.
+ */
+const ACK_CREDITS_PER_PACKET = 4;
+const ACK_CREDITS_START = 1024;
+const ACK_CREDITS_MAX = 65_536;
 const SCRATCH_START = 1024;
 /**
  * A standing queue: GCC reacts to the delay's gradient, so a queue that built before it reacted (a link that
@@ -139,6 +146,10 @@ export class TransportCcEstimator implements BandwidthEstimator {
   private sCluster = new Int32Array(SCRATCH_START);
   private sOrder = new Int32Array(SCRATCH_START);
   feedbacks = 0;
+  /** Statuses feedback may still make us look up (see ACK_CREDITS_PER_PACKET). */
+  private ackCredits = ACK_CREDITS_START;
+  /** Statuses of known seqs skipped because feedback named more than we could have sent (see ACK_CREDITS_PER_PACKET). */
+  statusesOverBudget = 0;
   /** Feedback statuses naming seqs we do not know (never sent, too old, or overwritten). */
   unknownSeqs = 0;
   /** Packets feedback reported lost (each once). */
@@ -205,6 +216,7 @@ export class TransportCcEstimator implements BandwidthEstimator {
   }
 
   onPacketSent(transportSeq: number, sizeBytes: number, nowMs: number, isProbe = false, receiverDrops = false): void {
+    if (this.ackCredits < ACK_CREDITS_MAX) this.ackCredits += ACK_CREDITS_PER_PACKET;
     const cluster = isProbe && this.prober ? this.prober.onProbeSent(sizeBytes, nowMs) : -1;
     this.advanceSent(nowMs);
     this.sentBuckets[this.sentBucket % SENT_BUCKETS] += sizeBytes;
@@ -222,21 +234,40 @@ export class TransportCcEstimator implements BandwidthEstimator {
       this.refUnwrapped += d;
     }
     const offsetUs = (this.refUnwrapped - fb.referenceTime) * TWCC_REF_US;
-    this.ensureScratch(fb.statusCount);
-
     const h = this.history;
+    // Only packets we sent can be acknowledged, so the statuses worth looking at are those naming seqs in
+    // the send history's window; the rest of a claimed count (16 bits, chosen by the peer) is counted as
+    // unknown in one step. The window is also paid for: each status looked at spends one credit, and
+    // credits come only from packets sent (ACK_CREDITS_PER_PACKET each), so the work all feedback can cause
+    // is bounded by what we send, however often and however large the feedback.
+    const recvN = fb.recvOffset.length;
+    this.ensureScratch(recvN);
+    const ext0 = h.unwrap(fb.baseSeq);
+    const hi = h.highestSeq;
+    const lo = Math.max(0, hi - h.capacity + 1);
+    const kStart = Math.min(fb.statusCount, Math.max(0, lo - ext0));
+    let kEnd = Math.max(kStart, Math.min(fb.statusCount, hi - ext0 + 1));
+    if (kEnd - kStart > this.ackCredits) {
+      this.statusesOverBudget += kEnd - kStart - Math.floor(this.ackCredits);
+      kEnd = kStart + Math.floor(this.ackCredits);
+    }
+    this.ackCredits -= kEnd - kStart;
+    this.unknownSeqs += fb.statusCount - (kEnd - kStart);
+    let r = 0;
+    while (r < recvN && fb.recvOffset[r] < kStart) r++;
+
     let n = 0;
     let lost = 0;
     let total = 0;
     let recovered = 0;
-    for (let k = 0; k < fb.statusCount; k++) {
-      const slot = h.lookup(fb.baseSeq + k, nowMs);
+    for (let k = kStart; k < kEnd; k++) {
+      const arrUs = r < recvN && fb.recvOffset[r] === k ? fb.recvArrivalUs[r++] : NaN;
+      const slot = h.lookupExt(ext0 + k, nowMs);
       if (slot < 0) {
         this.unknownSeqs++;
         continue;
       }
       const prev = h.statusAt(slot);
-      const arrUs = fb.arrivalUs[k];
       // Loss statistics only count packets sent after the last cut: a queue that overflowed before we
       // reacted reports its losses up to a (bloated) RTT later, and must not be punished twice. Nor do
       // packets the receiver throws away unseen (RTX to one that discards it): their loss is not the path's.

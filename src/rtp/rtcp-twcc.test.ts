@@ -81,3 +81,50 @@ test('malformed TWCC feedback', () => {
   for (const [name, b] of cases) assert.equal(parseRtcp(b, b.length, []), 'rtcp_malformed', name);
   assert.ok(parseOne(good).arrivalUs[1] > 0);
 });
+
+/** A 40-byte feedback claiming `statusCount` statuses: 10 run-length chunks of `sym`, each covering 8191. */
+function claim(statusCount: number, sym: number, tail: Buffer = Buffer.alloc(0)): Buffer {
+  const fci = Buffer.alloc(20 + 20 + tail.length);
+  fci[0] = 0x8f; // V=2, FMT=15
+  fci[1] = 205;
+  fci.writeUInt16BE((fci.length >> 2) - 1, 2);
+  fci.writeUInt32BE(1, 4);
+  fci.writeUInt32BE(2, 8);
+  fci.writeUInt16BE(0, 12);
+  fci.writeUInt16BE(statusCount, 14);
+  for (let c = 0; c < 10; c++) fci.writeUInt16BE((sym << 13) | 0x1fff, 20 + 2 * c);
+  tail.copy(fci, 40);
+  return fci;
+}
+
+test('a huge claimed status count costs what its bytes encode, not what it claims', () => {
+  // 65,535 "not received" statuses fit in 10 run-length chunks: valid, and nothing per status is stored.
+  const p = parseOne(claim(0xffff, 0));
+  assert.equal(p.statusCount, 0xffff);
+  assert.equal(p.recvOffset.length, 0, 'no packet received: no per-status arrays');
+  assert.equal(p.recvArrivalUs.length, 0);
+  // 65,535 "received" statuses would need 65,535 delta bytes: 40 bytes cannot say that.
+  const lying = claim(0xffff, 1, Buffer.alloc(4));
+  assert.equal(parseRtcp(lying, lying.length, []), 'rtcp_malformed');
+  // Received packets are bounded by the delta bytes present.
+  const fb = writeTwccFeedback(hdr, 500, Array(500).fill(1), Array(500).fill(2));
+  const q = parseOne(fb);
+  assert.equal(q.recvOffset.length, 500);
+  assert.ok(q.recvOffset.length <= fb.length - 20);
+  assert.deepEqual([q.recvOffset[0], q.recvOffset[499]], [0, 499]);
+});
+
+test('parse time of the 40-byte 65,535-status claim does not grow with the claim', () => {
+  const small = claim(14, 0);
+  const big = claim(0xffff, 0);
+  const time = (b: Buffer) => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < 2000; i++) parseRtcp(b, b.length, []);
+    return Number(process.hrtime.bigint() - t0) / 2000;
+  };
+  time(small);
+  time(big);
+  const ns = Math.min(time(big), time(big), time(big));
+  // Before: ~406 µs each (two 65,535-entry arrays filled); a bound two orders of magnitude above the cost now.
+  assert.ok(ns < 50_000, `${(ns / 1000).toFixed(1)} µs per parse`);
+});

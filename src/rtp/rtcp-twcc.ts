@@ -19,62 +19,125 @@ export const TWCC_MAX_RUN = 0x1fff;
 
 const HEADER = 20;
 
-/** `len` excludes RTCP padding. Returns null when chunks or deltas are truncated or use symbol 3. */
+/**
+ * Chunks of the feedback being parsed (module scratch, grown to the largest seen: at most one entry per two
+ * bytes present, so never more than a datagram's worth).
+ */
+let chunkScratch = new Uint16Array(64);
+
+/**
+ * `len` excludes RTCP padding. Returns null when chunks or deltas are truncated or use symbol 3.
+ *
+ * Work and memory are bounded by the bytes present, never by the claimed packet status count (§3.1: a
+ * 16-bit count a stranger chooses): chunks are read once (one run-length chunk stands for up to 8191
+ * statuses in O(1)), and only received packets are stored, each of which needs at least one receive-delta
+ * byte (§3.1.5). Statuses the chunks do not reach make the packet malformed, as before.
+ */
 export function parseTwcc(buf: Buffer, o: number, len: number): TwccPacket | null {
   if (len < HEADER) return null;
   const end = o + len;
   const statusCount = (buf[o + 14] << 8) | buf[o + 15];
   let ref = (buf[o + 16] << 16) | (buf[o + 17] << 8) | buf[o + 18];
   if (ref & 0x800000) ref -= 0x1000000; // signed 24 bit
-  const symbols = new Uint8Array(statusCount);
+  if (chunkScratch.length < (len - HEADER) >> 1) chunkScratch = new Uint16Array(Math.max((len - HEADER) >> 1, chunkScratch.length * 2));
+  const chunks = chunkScratch;
+  let nChunks = 0;
   let i = o + HEADER;
   let n = 0;
+  let received = 0;
+  // Pass 1: the chunks (§3.1.3, §3.1.4), counting the statuses that carry a delta.
   while (n < statusCount) {
     if (i + 2 > end) return null;
     const c = (buf[i] << 8) | buf[i + 1];
     i += 2;
+    chunks[nChunks++] = c;
     if ((c & 0x8000) === 0) {
-      // Run length chunk: T=0, S(2), run(13).
       const sym = (c >> 13) & 0x03;
-      const run = c & 0x1fff;
-      for (let k = 0; k < run && n < statusCount; k++) symbols[n++] = sym;
+      const run = Math.min(c & 0x1fff, statusCount - n);
+      if (sym === 3 && run > 0) return null;
+      if (sym !== TWCC_NOT_RECEIVED) received += run;
+      n += run;
     } else if ((c & 0x4000) === 0) {
-      // Status vector with 14 one-bit symbols.
-      for (let k = 13; k >= 0 && n < statusCount; k--) symbols[n++] = (c >> k) & 1;
+      for (let k = 13; k >= 0 && n < statusCount; k--, n++) received += (c >> k) & 1;
     } else {
-      // Status vector with 7 two-bit symbols.
-      for (let k = 12; k >= 0 && n < statusCount; k -= 2) symbols[n++] = (c >> k) & 0x03;
+      for (let k = 12; k >= 0 && n < statusCount; k -= 2, n++) {
+        const sym = (c >> k) & 0x03;
+        if (sym === 3) return null;
+        if (sym !== TWCC_NOT_RECEIVED) received++;
+      }
     }
+    // Every received status needs at least one delta byte: a claim beyond what is present is malformed.
+    if (received > end - i) return null;
   }
-  const arrivalUs = new Float64Array(statusCount).fill(NaN);
+  // Pass 2: the receive deltas (§3.1.5), one entry per received packet.
+  const recvOffset = new Uint16Array(received);
+  const recvArrivalUs = new Float64Array(received);
+  const recvSymbol = new Uint8Array(received);
   let t = ref * TWCC_REF_US;
-  for (let k = 0; k < statusCount; k++) {
-    const s = symbols[k];
-    if (s === TWCC_NOT_RECEIVED) continue;
-    if (s === TWCC_SMALL_DELTA) {
-      if (i + 1 > end) return null;
+  let r = 0;
+  n = 0;
+  const delta = (sym: number, at: number): boolean => {
+    if (sym === TWCC_SMALL_DELTA) {
+      if (i + 1 > end) return false;
       t += buf[i] * TWCC_TICK_US;
       i += 1;
-    } else if (s === TWCC_LARGE_DELTA) {
-      if (i + 2 > end) return null;
+    } else {
+      if (i + 2 > end) return false;
       t += buf.readInt16BE(i) * TWCC_TICK_US;
       i += 2;
-    } else {
-      return null;
     }
-    arrivalUs[k] = t;
-  }
-  return {
-    type: 'twcc',
-    senderSsrc: u32(buf, o + 4),
-    mediaSsrc: u32(buf, o + 8),
-    baseSeq: (buf[o + 12] << 8) | buf[o + 13],
-    statusCount,
-    referenceTime: ref,
-    fbPktCount: buf[o + 19],
-    symbols,
-    arrivalUs,
+    recvOffset[r] = at;
+    recvArrivalUs[r] = t;
+    recvSymbol[r++] = sym;
+    return true;
   };
+  for (let ci = 0; ci < nChunks; ci++) {
+    const c = chunks[ci];
+    if ((c & 0x8000) === 0) {
+      const sym = (c >> 13) & 0x03;
+      const run = Math.min(c & 0x1fff, statusCount - n);
+      if (sym !== TWCC_NOT_RECEIVED) for (let k = 0; k < run; k++) if (!delta(sym, n + k)) return null;
+      n += run;
+    } else if ((c & 0x4000) === 0) {
+      for (let k = 13; k >= 0 && n < statusCount; k--, n++) if ((c >> k) & 1 && !delta(TWCC_SMALL_DELTA, n)) return null;
+    } else {
+      for (let k = 12; k >= 0 && n < statusCount; k -= 2, n++) {
+        const sym = (c >> k) & 0x03;
+        if (sym !== TWCC_NOT_RECEIVED && !delta(sym, n)) return null;
+      }
+    }
+  }
+  return new TwccFeedbackPacket(u32(buf, o + 4), u32(buf, o + 8), (buf[o + 12] << 8) | buf[o + 13], statusCount, ref, buf[o + 19], recvOffset, recvArrivalUs, recvSymbol);
+}
+
+/** A parsed feedback packet; `symbols` and `arrivalUs` (one entry per status) are expanded only when read. */
+class TwccFeedbackPacket implements TwccPacket {
+  readonly type = 'twcc' as const;
+  constructor(
+    readonly senderSsrc: number,
+    readonly mediaSsrc: number,
+    readonly baseSeq: number,
+    readonly statusCount: number,
+    readonly referenceTime: number,
+    readonly fbPktCount: number,
+    readonly recvOffset: Uint16Array,
+    readonly recvArrivalUs: Float64Array,
+    private readonly recvSymbol: Uint8Array,
+  ) {}
+  private expandedSymbols: Uint8Array | null = null;
+  private expandedArrivals: Float64Array | null = null;
+  get symbols(): Uint8Array {
+    if (this.expandedSymbols) return this.expandedSymbols;
+    const s = (this.expandedSymbols = new Uint8Array(this.statusCount));
+    for (let r = 0; r < this.recvOffset.length; r++) s[this.recvOffset[r]] = this.recvSymbol[r];
+    return s;
+  }
+  get arrivalUs(): Float64Array {
+    if (this.expandedArrivals) return this.expandedArrivals;
+    const a = (this.expandedArrivals = new Float64Array(this.statusCount).fill(NaN));
+    for (let r = 0; r < this.recvOffset.length; r++) a[this.recvOffset[r]] = this.recvArrivalUs[r];
+    return a;
+  }
 }
 
 export interface TwccHeaderFields {

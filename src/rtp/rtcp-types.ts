@@ -100,10 +100,18 @@ export interface TwccPacket {
   /** Signed 24-bit, in 64 ms units. */
   referenceTime: number;
   fbPktCount: number;
-  /** Per status: 0 not received, 1 small delta, 2 large/negative delta. */
-  symbols: Uint8Array;
-  /** Per status: arrival time in µs (referenceTime*64000 + deltas), NaN when not received. */
-  arrivalUs: Float64Array;
+  /**
+   * The received packets in feedback order (bounded by the delta bytes present, not by statusCount): the
+   * offset of each from baseSeq, and its arrival time in µs (referenceTime*64000 + deltas).
+   */
+  recvOffset: Uint16Array;
+  recvArrivalUs: Float64Array;
+  /**
+   * Per status: 0 not received, 1 small delta, 2 large/negative delta; and arrival time in µs, NaN when not
+   * received. Expanded from the above on each read (statusCount entries): for tests and tools, not the packet path.
+   */
+  readonly symbols: Uint8Array;
+  readonly arrivalUs: Float64Array;
 }
 
 export interface UnknownRtcp {
