@@ -218,3 +218,30 @@ test('enqueue/process do not allocate', () => {
   assert.ok(bytes < 16_000, `young generation grew ${bytes} bytes`);
   assert.ok(released > 0);
 });
+
+test('flows of one class are served round robin, FIFO within each flow', () => {
+  const { pacer, log } = make({ initialEstimateBps: 400_000, pacingFactor: 1, burstMs: 0 });
+  pacer.process(0);
+  pacer.enqueue(999, 1000, PRIORITY_VIDEO, 0, 0); // no budget yet: queued
+  // Flow 1 queues 6 packets before flow 2's 2 packets: they still alternate.
+  for (let i = 0; i < 6; i++) assert.equal(pacer.enqueue(100 + i, 1000, PRIORITY_VIDEO, 0, 1), PACER_QUEUED);
+  for (let i = 0; i < 2; i++) assert.equal(pacer.enqueue(200 + i, 1000, PRIORITY_VIDEO, 0, 2), PACER_QUEUED);
+  for (let t = 20; t <= 400; t += 20) pacer.process(t);
+  assert.deepEqual(
+    log.released.map((r) => r.handle),
+    [999, 100, 200, 101, 201, 102, 103, 104, 105],
+  );
+});
+
+test('a full queue drops from its longest flow, never the newcomer of a short flow', () => {
+  const { pacer, log } = make({ initialEstimateBps: 100_000, maxQueuePackets: 16, burstMs: 0 });
+  pacer.process(0);
+  for (let i = 0; i < 16; i++) pacer.enqueue(i, 1000, PRIORITY_VIDEO, 0, 5);
+  assert.equal(pacer.enqueue(100, 1000, PRIORITY_VIDEO, 0, 6), PACER_QUEUED, 'the other flow’s packet gets in');
+  assert.deepEqual(log.dropped, [{ handle: 0, reason: 'queue_full' }], 'the flooding flow lost its oldest');
+  assert.equal(pacer.counters.flowEvictions, 1);
+  // The flooding flow's own newcomer is refused once the queue is full of it.
+  assert.equal(pacer.enqueue(17, 1000, PRIORITY_VIDEO, 0, 5), PACER_DROPPED);
+  assert.equal(pacer.flowPackets(PRIORITY_VIDEO, 6), 1);
+  assert.equal(pacer.flowPackets(PRIORITY_VIDEO, 5), 15);
+});

@@ -4,8 +4,13 @@
  * without hitting the bottleneck as one block). Clock-driven and generic: it never sees packets, only the
  * caller's handles (indices into its own buffers) and sizes; a sink callback sends or frees them.
  *
- * Order: audio > retransmission > video > padding, FIFO within a class. The queue is bounded: a full queue
- * evicts the oldest packet of the least important class below the newcomer, or refuses the newcomer;
+ * Order: audio > retransmission > video > padding. Within a class, packets are queued per flow (the caller's
+ * stream index: one per SSRC) and the flows are served round robin, one packet per turn, FIFO within a flow:
+ * a stream that floods the queue delays only itself, never a neighbour's stream (issue 15: one publisher at
+ * 50 Mbit/s took 92.6 % of another person's video when all shared one FIFO). The queue is bounded: a full
+ * queue evicts from the least important class below the newcomer (the head of its longest flow), else the
+ * head of the longest flow of the newcomer's own class when that is longer than the newcomer's flow, else
+ * refuses the newcomer;
  * packets older than `maxQueueDelayMs` are dropped when they reach the head (late video is worse than
  * none: the receiver will NACK or ask for a keyframe). Every drop is counted under a named reason.
  *
@@ -22,6 +27,8 @@ export const PRIORITY_VIDEO = 2;
 export const PRIORITY_PADDING = 3;
 export type PacerPriority = 0 | 1 | 2 | 3;
 const CLASSES = 4;
+/** Flows per class (stream indices 0..MAX_FLOWS-1; callers fold more streams onto these). */
+export const MAX_FLOWS = 64;
 
 /** enqueue() verdicts. */
 export const PACER_SEND_NOW = 0;
@@ -78,6 +85,8 @@ export interface PacerCounters {
   queue_full: number;
   expired: number;
   cleared: number;
+  /** Of queue_full: packets of the longest flow dropped to make room for another flow's (longest-queue drop). */
+  flowEvictions: number;
 }
 
 const MIN_PADDING_BYTES = 100;
@@ -90,12 +99,22 @@ export class Pacer {
   private readonly maxDelayMs: number;
   private readonly bypassAudio: boolean;
   private readonly maxPadding: number;
-  private readonly cap: number;
-  // One ring per class: handle, size, enqueue time.
-  private readonly handles: Float64Array[] = [];
-  private readonly sizes: Uint32Array[] = [];
-  private readonly times: Float64Array[] = [];
-  private readonly heads = new Int32Array(CLASSES);
+  // Entry pool: handle, size, enqueue time, flow, next entry in its flow (-1: last); a free stack.
+  private readonly eHandle: Float64Array;
+  private readonly eSize: Uint32Array;
+  private readonly eTime: Float64Array;
+  private readonly eNext: Int32Array;
+  private readonly freeE: Int32Array;
+  private freeN: number;
+  // Per (class, flow): first and last entry, packets queued; whether it sits in the class's ring.
+  private readonly fHead = new Int32Array(CLASSES * MAX_FLOWS).fill(-1);
+  private readonly fTail = new Int32Array(CLASSES * MAX_FLOWS).fill(-1);
+  private readonly fCount = new Int32Array(CLASSES * MAX_FLOWS);
+  private readonly fInRing = new Uint8Array(CLASSES * MAX_FLOWS);
+  // Per class: a ring of flows with packets (round robin order), and packets queued in the class.
+  private readonly ring = new Int32Array(CLASSES * MAX_FLOWS);
+  private readonly ringHead = new Int32Array(CLASSES);
+  private readonly ringCount = new Int32Array(CLASSES);
   private readonly counts = new Int32Array(CLASSES);
   private total = 0;
   private bytes = 0;
@@ -110,7 +129,7 @@ export class Pacer {
   private cDeadline = 0;
   private cSentBytes = 0;
   private cSentPackets = 0;
-  readonly counters: PacerCounters = { sentPackets: 0, sentBytes: 0, paddingBytes: 0, queue_full: 0, expired: 0, cleared: 0 };
+  readonly counters: PacerCounters = { sentPackets: 0, sentBytes: 0, paddingBytes: 0, queue_full: 0, expired: 0, cleared: 0, flowEvictions: 0 };
 
   constructor(
     private readonly sink: PacerSink,
@@ -124,14 +143,14 @@ export class Pacer {
     this.bypassAudio = opts.bypassAudio ?? true;
     this.maxPadding = opts.maxPaddingBytes ?? 1200;
     this.rateBps = (opts.initialEstimateBps ?? 1_000_000) * this.factor;
-    let cap = 16;
-    while (cap < this.maxPackets) cap *= 2;
-    this.cap = cap;
-    for (let c = 0; c < CLASSES; c++) {
-      this.handles.push(new Float64Array(cap));
-      this.sizes.push(new Uint32Array(cap));
-      this.times.push(new Float64Array(cap));
-    }
+    const cap = Math.max(16, this.maxPackets);
+    this.eHandle = new Float64Array(cap);
+    this.eSize = new Uint32Array(cap);
+    this.eTime = new Float64Array(cap);
+    this.eNext = new Int32Array(cap);
+    this.freeE = new Int32Array(cap);
+    for (let i = 0; i < cap; i++) this.freeE[i] = cap - 1 - i;
+    this.freeN = cap;
   }
 
   /** Pacing follows the bandwidth estimate. */
@@ -171,7 +190,7 @@ export class Pacer {
    * counts for activeClusterId); PACER_QUEUED: the sink's release() will be called later;
    * PACER_DROPPED: the queue is full of packets at least as important, free it.
    */
-  enqueue(handle: number, sizeBytes: number, priority: PacerPriority, nowMs: number): PacerVerdict {
+  enqueue(handle: number, sizeBytes: number, priority: PacerPriority, nowMs: number, flow = 0): PacerVerdict {
     this.refill(nowMs);
     if (priority === PRIORITY_AUDIO && this.bypassAudio) {
       this.charge(sizeBytes);
@@ -181,18 +200,87 @@ export class Pacer {
       this.charge(sizeBytes);
       return PACER_SEND_NOW;
     }
-    if (this.total >= this.maxPackets && !this.evictBelow(priority)) {
+    const f = flow >= 0 && flow < MAX_FLOWS ? flow | 0 : 0;
+    if (this.total >= this.maxPackets && !this.evictBelow(priority) && !this.evictLongest(priority, f)) {
       this.counters.queue_full++;
       return PACER_DROPPED;
     }
-    const i = (this.heads[priority] + this.counts[priority]) & (this.cap - 1);
-    this.handles[priority][i] = handle;
-    this.sizes[priority][i] = sizeBytes;
-    this.times[priority][i] = nowMs;
+    const e = this.freeE[--this.freeN];
+    this.eHandle[e] = handle;
+    this.eSize[e] = sizeBytes;
+    this.eTime[e] = nowMs;
+    this.eNext[e] = -1;
+    const k = priority * MAX_FLOWS + f;
+    if (this.fCount[k] === 0) this.fHead[k] = e;
+    else this.eNext[this.fTail[k]] = e;
+    this.fTail[k] = e;
+    this.fCount[k]++;
+    if (this.fInRing[k] === 0) {
+      this.fInRing[k] = 1;
+      this.ring[priority * MAX_FLOWS + ((this.ringHead[priority] + this.ringCount[priority]) % MAX_FLOWS)] = f;
+      this.ringCount[priority]++;
+    }
     this.counts[priority]++;
     this.total++;
     this.bytes += sizeBytes;
     return PACER_QUEUED;
+  }
+
+  /** Packets queued in one flow of a class (tests, stats). */
+  flowPackets(priority: PacerPriority, flow: number): number {
+    return this.fCount[priority * MAX_FLOWS + flow];
+  }
+
+  /**
+   * Takes the head of a flow out (entry index returned, its fields still readable). The caller decides what
+   * happens to the packet; the flow stays in its ring until the ring reaches it empty.
+   */
+  private takeHead(c: number, f: number): number {
+    const k = c * MAX_FLOWS + f;
+    const e = this.fHead[k];
+    this.fHead[k] = this.eNext[e];
+    if (--this.fCount[k] === 0) this.fTail[k] = -1;
+    this.counts[c]--;
+    this.total--;
+    this.bytes -= this.eSize[e];
+    this.freeE[this.freeN++] = e;
+    return e;
+  }
+
+  /** The next flow of class c to serve (round robin), skipping flows emptied by eviction; -1 if none. */
+  private nextFlow(c: number): number {
+    while (this.ringCount[c] > 0) {
+      const f = this.ring[c * MAX_FLOWS + this.ringHead[c]];
+      this.ringHead[c] = (this.ringHead[c] + 1) % MAX_FLOWS;
+      this.ringCount[c]--;
+      const k = c * MAX_FLOWS + f;
+      if (this.fCount[k] === 0) {
+        this.fInRing[k] = 0;
+        continue;
+      }
+      // Served now; back to the end of the ring if it has more after this packet.
+      if (this.fCount[k] > 1) {
+        this.ring[c * MAX_FLOWS + ((this.ringHead[c] + this.ringCount[c]) % MAX_FLOWS)] = f;
+        this.ringCount[c]++;
+      } else this.fInRing[k] = 0;
+      return f;
+    }
+    return -1;
+  }
+
+  /** The flow of class c with the most packets queued (ties: the first found), -1 if the class is empty. */
+  private longestFlow(c: number): number {
+    let best = -1;
+    let most = 0;
+    for (let i = 0; i < this.ringCount[c]; i++) {
+      const f = this.ring[c * MAX_FLOWS + ((this.ringHead[c] + i) % MAX_FLOWS)];
+      const n = this.fCount[c * MAX_FLOWS + f];
+      if (n > most) {
+        most = n;
+        best = f;
+      }
+    }
+    return best;
   }
 
   /** Releases what the budget allows now; returns the number of packets released (padding included). */
@@ -217,15 +305,10 @@ export class Pacer {
         released++;
         continue;
       }
-      const h = this.heads[c];
-      const handle = this.handles[c][h];
-      const size = this.sizes[c][h];
-      const queuedAt = this.times[c][h];
-      this.heads[c] = (h + 1) & (this.cap - 1);
-      this.counts[c]--;
-      this.total--;
-      this.bytes -= size;
-      if (nowMs - queuedAt > this.maxDelayMs) {
+      const e = this.takeHead(c, this.nextFlow(c));
+      const handle = this.eHandle[e];
+      const size = this.eSize[e];
+      if (nowMs - this.eTime[e] > this.maxDelayMs) {
         this.counters.expired++;
         this.sink.drop?.(handle, 'expired');
         continue;
@@ -250,11 +333,9 @@ export class Pacer {
   clear(): void {
     for (let c = 0; c < CLASSES; c++) {
       while (this.counts[c] > 0) {
-        const h = this.heads[c];
-        this.heads[c] = (h + 1) & (this.cap - 1);
-        this.counts[c]--;
+        const e = this.takeHead(c, this.nextFlow(c));
         this.counters.cleared++;
-        this.sink.drop?.(this.handles[c][h], 'cleared');
+        this.sink.drop?.(this.eHandle[e], 'cleared');
       }
     }
     this.total = 0;
@@ -304,21 +385,30 @@ export class Pacer {
     return false;
   }
 
-  /** Makes room by dropping the oldest packet of the least important class below `priority`. */
+  /** Makes room by dropping the oldest packet of the longest flow of the least important class below `priority`. */
   private evictBelow(priority: number): boolean {
     for (let c = CLASSES - 1; c > priority; c--) {
       if (this.counts[c] === 0) continue;
-      const h = this.heads[c];
-      const handle = this.handles[c][h];
-      const size = this.sizes[c][h];
-      this.heads[c] = (h + 1) & (this.cap - 1);
-      this.counts[c]--;
-      this.total--;
-      this.bytes -= size;
+      const e = this.takeHead(c, this.longestFlow(c));
       this.counters.queue_full++;
-      this.sink.drop?.(handle, 'queue_full');
+      this.sink.drop?.(this.eHandle[e], 'queue_full');
       return true;
     }
     return false;
+  }
+
+  /**
+   * Longest-queue drop within the newcomer's class: the flow holding the most packets loses its oldest, if it
+   * holds more than the newcomer's flow would after the newcomer joins it (a flooder's own packets make room
+   * for its neighbours', never the reverse).
+   */
+  private evictLongest(priority: number, flow: number): boolean {
+    const f = this.longestFlow(priority);
+    if (f < 0 || f === flow || this.fCount[priority * MAX_FLOWS + f] <= this.fCount[priority * MAX_FLOWS + flow] + 1) return false;
+    const e = this.takeHead(priority, f);
+    this.counters.queue_full++;
+    this.counters.flowEvictions++;
+    this.sink.drop?.(this.eHandle[e], 'queue_full');
+    return true;
   }
 }

@@ -202,3 +202,57 @@ test('steady state allocates nothing: send now, queue, release', () => {
   assert.ok(sender.counters.queued > 1000, `the bursts were queued (${sender.counters.queued})`);
   assert.ok(bytes < 16_000, `young generation grew ${bytes} bytes for 4000 packets`);
 });
+
+/** A video packet of `ssrc` (RFC 3550 §5.1: SSRC at 8), id in the first byte as above. */
+function streamPacket(id: number, ssrc: number, size = 1000): Buffer {
+  const b = packet(id, size);
+  b.writeUInt32BE(ssrc >>> 0, 8);
+  return b;
+}
+
+test('per-stream fairness: a stream flooding the queue neither starves nor delays another stream', () => {
+  const { clock, wire, sender } = setup(1_000_000); // pacing 1.5 Mbit/s ≈ 190 packets of 1000 bytes per second
+  const FLOOD = 0xf0000001; // above 2^31 on purpose
+  const NEIGHBOUR = 0x1234;
+  const neighbourSent: number[] = [];
+  const neighbourDue: number[] = [];
+  const before = dropCount('pacer_queue_full');
+  // 2 s: the flooder offers 50 packets every 5 ms (~80 Mbit/s), the neighbour one every 33 ms (~240 kbit/s).
+  for (let t = 0; t < 2000; t += 5) {
+    for (let i = 0; i < 50; i++) sender.sendRtp(streamPacket(1, FLOOD), 1000, PRIORITY_VIDEO, 2);
+    if (t % 35 === 0) {
+      sender.sendRtp(streamPacket(2, NEIGHBOUR), 1000, PRIORITY_VIDEO, 2);
+      neighbourDue.push(t);
+    }
+    clock.advance(5);
+  }
+  clock.advance(200);
+  for (const s of wire.sent) if (s.id === 2) neighbourSent.push(s.at);
+  assert.equal(neighbourSent.length, neighbourDue.length, 'every neighbour packet left (none dropped for the flooder)');
+  const worst = Math.max(...neighbourSent.map((at, i) => at - neighbourDue[i]!));
+  assert.ok(worst <= 20, `a neighbour packet waited at most ${worst} ms`);
+  assert.ok(dropCount('pacer_queue_full') - before > 10_000, 'the flooder lost its own excess');
+  assert.ok(sender.pacer.counters.flowEvictions > 0, 'room was made by dropping from the longest flow');
+  sender.close();
+});
+
+test('per-stream queues stay allocation-free with many SSRCs', () => {
+  const clock = new FakeClock();
+  let seq = 0;
+  const wire: RtpWire = { connected: true, nextTransportSeq: () => (seq = (seq + 1) & 0xffff), sendRtp: () => true, sendRtcp: () => true };
+  const sender = new PacedSender(wire, clock);
+  sender.estimator = new NullEstimator(1_000_000);
+  sender.pacer.setEstimate(1_000_000);
+  const bufs = [0x10, 0x80000000, 0xfffffffe, 7].map((ssrc) => streamPacket(1, ssrc, 1500));
+  for (let i = 0; i < 64; i++) sender.sendRtp(bufs[i % 4]!, 1100, PRIORITY_VIDEO, 2);
+  clock.advance(1000);
+  let now = clock.now();
+  const bytes = youngBytesAllocated(() => {
+    for (let k = 0; k < 40; k++) {
+      for (let i = 0; i < 100; i++) sender.sendRtp(bufs[i & 3]!, 1100, PRIORITY_VIDEO, 2);
+      now += 1000;
+      sender.process(now);
+    }
+  });
+  assert.ok(bytes < 16_000, `young generation grew ${bytes} bytes for 4000 packets of 4 streams`);
+});

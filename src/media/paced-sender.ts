@@ -10,7 +10,7 @@
  * (RTX of recently sent packets). Nothing here allocates per packet: the pool only grows, in doublings.
  */
 import { countDrop } from '../metrics/drop-reasons.ts';
-import { Pacer, PACER_QUEUED, PACER_SEND_NOW, PRIORITY_RETRANSMISSION, type PacerDropReason, type PacerOptions, type PacerPriority, type PacerSink } from '../bwe/pacer.ts';
+import { MAX_FLOWS, Pacer, PACER_QUEUED, PACER_SEND_NOW, PRIORITY_RETRANSMISSION, type PacerDropReason, type PacerOptions, type PacerPriority, type PacerSink } from '../bwe/pacer.ts';
 import type { BandwidthEstimator } from '../bwe/estimator.ts';
 import { NullEstimator } from '../bwe/null-estimator.ts';
 import type { Clock, TimerHandle } from '../util/clock.ts';
@@ -51,6 +51,9 @@ const TSEQ_HISTORY = 4096;
 const PACER_TICK_MS = 5;
 const FIRST_SLOTS = 16;
 const RTX_BURST_MS = 250;
+/** SSRC → pacer flow table (open addressing); reset when this full, which only a churn of streams reaches. */
+const FLOW_TABLE = 256;
+const FLOW_TABLE_MAX = 192;
 
 export interface PacedSenderCounters {
   queued: number;
@@ -102,6 +105,11 @@ export class PacedSender implements OutgoingTransport, PacerSink {
   private readonly tseqRtpSeq = new Uint16Array(TSEQ_HISTORY);
   private paddingNext = 0;
   private closed = false;
+  // Each SSRC is its own pacer flow (served round robin: one stream cannot starve another, src/bwe/pacer.ts).
+  private readonly flowKeys = new Float64Array(FLOW_TABLE).fill(-1);
+  private readonly flowIds = new Uint8Array(FLOW_TABLE);
+  private flowEntries = 0;
+  private flowNext = 0;
 
   constructor(
     private readonly wire: RtpWire,
@@ -139,7 +147,8 @@ export class PacedSender implements OutgoingTransport, PacerSink {
     }
     // Taken before enqueue: an eviction inside it frees another slot onto the stack.
     const slot = this.free[--this.freeCount];
-    const verdict = this.pacer.enqueue(slot, size, priority, now);
+    // RFC 3550 §5.1: SSRC at 8.
+    const verdict = this.pacer.enqueue(slot, size, priority, now, this.flowOf(buf.readUInt32BE(8)));
     if (verdict !== PACER_QUEUED) {
       this.free[this.freeCount++] = slot;
       if (verdict === PACER_SEND_NOW) return this.transmit(buf, length, tccOffset, this.pacer.activeClusterId, now);
@@ -252,6 +261,27 @@ export class PacedSender implements OutgoingTransport, PacerSink {
       this.estimator.onPacketSent(seq, length + WIRE_OVERHEAD_BYTES, nowMs, clusterId >= 0, this.receiverDropsRtx && this.receiverDrops(buf));
     }
     return true;
+  }
+
+  /** The pacer flow of an SSRC: assigned in turn on first sight, so streams share a flow only past MAX_FLOWS. */
+  private flowOf(ssrc: number): number {
+    let i = (ssrc ^ (ssrc >>> 16)) & (FLOW_TABLE - 1);
+    for (;;) {
+      const k = this.flowKeys[i];
+      if (k === ssrc) return this.flowIds[i];
+      if (k < 0) break;
+      i = (i + 1) & (FLOW_TABLE - 1);
+    }
+    if (this.flowEntries >= FLOW_TABLE_MAX) {
+      this.flowKeys.fill(-1);
+      this.flowEntries = 0;
+      return this.flowOf(ssrc);
+    }
+    this.flowKeys[i] = ssrc;
+    this.flowIds[i] = this.flowNext;
+    this.flowNext = (this.flowNext + 1) % MAX_FLOWS;
+    this.flowEntries++;
+    return this.flowIds[i];
   }
 
   /** RFC 3550 §5.1: the P bit marks our padding-only packets (media we forward carries none); or an RTX SSRC. */
