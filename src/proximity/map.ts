@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { findPath as aStar, type PathOptions } from './pathfinding.ts';
+import { findPath as aStar, stepAllowed, type PathOptions } from './pathfinding.ts';
 
 export interface Tile {
   readonly x: number;
@@ -141,6 +141,11 @@ export class SpaceMap {
     const out: Tile[] = [];
     for (let y = 0; y < this.height; y++) for (let x = 0; x < this.width; x++) if (this.walk[y * this.width + x] === 1) out.push({ x, y });
     return out;
+  }
+
+  /** One step from `from` to `to` is legal: a neighbour, walkable, no corner cut (the rule paths follow). */
+  canStep(from: Tile, to: Tile): boolean {
+    return stepAllowed(this.width, this.height, this.walk, from.x, from.y, to.x, to.y);
   }
 
   /** 8-neighbour A* (no corner cutting), from and to included; null if unreachable or over the work bound. */

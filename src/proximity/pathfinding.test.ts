@@ -131,3 +131,22 @@ function bfsCost(m: SpaceMap, a: Tile, b: Tile): number {
       }
   }
 }
+
+test('sweep: a single step is legal exactly when path-finding can take it as one step (canStep = one-step paths)', () => {
+  // Every 3×3 neighbourhood of walls (512 of them), every step from the centre to each tile around it.
+  for (let mask = 0; mask < 512; mask++) {
+    const rows = [0, 1, 2].map((y) => [0, 1, 2].map((x) => (x === 1 && y === 1 ? '.' : mask & (1 << (y * 3 + x)) ? '#' : '.')).join(''));
+    const m = grid(rows);
+    for (let y = 0; y < 3; y++) {
+      for (let x = 0; x < 3; x++) {
+        if (x === 1 && y === 1) continue;
+        const path = m.findPath({ x: 1, y: 1 }, { x, y });
+        const oneStep = path !== null && path.length === 2;
+        assert.equal(m.canStep({ x: 1, y: 1 }, { x, y }), oneStep, `${rows.join('/')}: (1,1)→(${x},${y})`);
+      }
+    }
+  }
+  const open = grid(['...', '...', '...']);
+  assert.equal(open.canStep({ x: 0, y: 0 }, { x: 2, y: 0 }), false, 'two tiles away is not a step');
+  assert.equal(open.canStep({ x: 0, y: 0 }, { x: -1, y: 0 }), false, 'off the map');
+});

@@ -14,6 +14,18 @@ const SQRT2 = Math.SQRT2;
 const DX = [1, -1, 0, 0, 1, 1, -1, -1];
 const DY = [0, 0, 1, -1, 1, -1, 1, -1];
 
+/**
+ * The one rule for a single step, shared by path-finding and by a person's own steps: to one of the 8
+ * neighbours, onto a walkable tile, and diagonally only when both orthogonal neighbours are walkable too.
+ */
+export function stepAllowed(width: number, height: number, walkable: Uint8Array, fx: number, fy: number, tx: number, ty: number): boolean {
+  const ok = (x: number, y: number) => Number.isInteger(x) && Number.isInteger(y) && x >= 0 && y >= 0 && x < width && y < height && walkable[y * width + x] === 1;
+  const dx = tx - fx;
+  const dy = ty - fy;
+  if (Math.abs(dx) > 1 || Math.abs(dy) > 1 || !ok(tx, ty)) return false;
+  return dx === 0 || dy === 0 || (ok(fx + dx, fy) && ok(fx, fy + dy));
+}
+
 export function findPath(width: number, height: number, walkable: Uint8Array, from: Tile, to: Tile, opts: PathOptions = {}): Tile[] | null {
   const ok = (x: number, y: number) => Number.isInteger(x) && Number.isInteger(y) && x >= 0 && y >= 0 && x < width && y < height && walkable[y * width + x] === 1;
   if (!ok(from.x, from.y) || !ok(to.x, to.y)) return null;
@@ -46,8 +58,7 @@ export function findPath(width: number, height: number, walkable: Uint8Array, fr
     for (let k = 0; k < 8; k++) {
       const nx = cx + DX[k]!;
       const ny = cy + DY[k]!;
-      if (!ok(nx, ny)) continue;
-      if (k >= 4 && (!ok(cx + DX[k]!, cy) || !ok(cx, cy + DY[k]!))) continue; // no corner cutting
+      if (!stepAllowed(width, height, walkable, cx, cy, nx, ny)) continue; // no corner cutting
       const ni = ny * width + nx;
       if (closed[ni]) continue;
       const cand = g[cur]! + (k >= 4 ? SQRT2 : 1);

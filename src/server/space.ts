@@ -165,6 +165,8 @@ export class Space {
     const walker = this.walkerOf(p);
     if (!goTo) {
       if (Math.max(Math.abs(x - p.x), Math.abs(y - p.y)) > 1) return Promise.reject(new MoveError('a step must go to an adjacent tile; use goTo to walk further'));
+      // The same rule as walking a path: no slipping between two walls that touch at a corner.
+      if (!this.map.canStep({ x: p.x, y: p.y }, { x, y })) return Promise.reject(new MoveError(`a diagonal step from ${p.x},${p.y} to ${x},${y} would cut a wall corner`));
       if (!this.takeStep(p.id)) return Promise.reject(new MoveError(`faster than walking speed (${this.walkSpeed} tiles/s)`));
       walker.cancel();
       this.place(p, x, y);
