@@ -108,6 +108,76 @@ export const ConfigSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Limits on what one client may make the server do (issue 15); every refusal is counted. Defaults sit well
+     * above a real client: a 3-layer simulcast camera (≤ 2.15 Mbit/s) plus a screen share (≤ 2.5 Mbit/s), audio
+     * and repairs stay far under 15 Mbit/s of ingress.
+     */
+    limits: z
+      .object({
+        signaling: z
+          .object({
+            /** Messages per second per connection, and the burst it may save up. */
+            messagesPerS: z.number().min(1).default(50),
+            messagesBurst: z.number().min(1).default(100),
+            /** SDP-carrying messages (publish, subscriberAnswer, restartIce) per second per connection, and burst. */
+            offersPerS: z.number().min(0.1).default(2),
+            offersBurst: z.number().min(1).default(10),
+            /** move per second per connection (walking sends ~8), and burst. */
+            movesPerS: z.number().min(1).default(20),
+            movesBurst: z.number().min(1).default(40),
+            /** The same three summed over every connection from one IP address. */
+            perIpMessagesPerS: z.number().min(1).default(200),
+            perIpOffersPerS: z.number().min(0.1).default(8),
+            perIpMovesPerS: z.number().min(1).default(80),
+            /** Refusals that go on this long (no quiet second between them) close the connection (1008). */
+            closeAfterLimitedMs: z.number().int().min(100).default(3000),
+            /** A WebSocket that has not joined (or resumed) this long after opening is closed (4008). */
+            joinDeadlineMs: z.number().int().min(100).default(10_000),
+          })
+          .strict()
+          .prefault({}),
+        sdp: z
+          .object({
+            /** Lines in one SDP (its size is capped at 64 KiB by the protocol), in one media section, a=rtcp-fb lines per payload type, payload types per m-line, m-lines. */
+            maxLines: z.number().int().min(16).default(4000),
+            maxLinesPerMedia: z.number().int().min(16).default(400),
+            maxRtcpFbPerPayload: z.number().int().min(1).default(16),
+            maxPayloadTypes: z.number().int().min(1).max(128).default(64),
+            maxMediaSections: z.number().int().min(1).default(64),
+          })
+          .strict()
+          .prefault({}),
+        ingress: z
+          .object({
+            /** What one publisher may send (RTP and RTCP, after SRTP), bits and packets per second over windowMs. */
+            publisherBitsPerS: z.number().min(100_000).default(15_000_000),
+            publisherPacketsPerS: z.number().min(100).default(3000),
+            /** What one subscriber may send us (RTCP: feedback, reports, NACK, PLI). */
+            subscriberBitsPerS: z.number().min(10_000).default(1_000_000),
+            subscriberPacketsPerS: z.number().min(50).default(500),
+            windowMs: z.number().int().min(50).max(5000).default(500),
+            /** Excess that goes on this long fails the transport: the participant is disconnected. */
+            closeAfterMs: z.number().int().min(100).default(3000),
+          })
+          .strict()
+          .prefault({}),
+        dtls: z
+          .object({
+            /** DTLS handshakes in progress at once, in total and from one IP address. */
+            maxHandshakes: z.number().int().min(1).default(256),
+            maxHandshakesPerIp: z.number().int().min(1).default(16),
+            /** ClientHellos a transport may start a handshake with, per second, and the burst (retransmissions included). */
+            clientHellosPerS: z.number().min(0.1).default(2),
+            clientHellosBurst: z.number().min(1).default(4),
+            /** A handshake not finished this long after its first flight is dropped and its transport fails. */
+            handshakeTimeoutMs: z.number().int().min(1000).default(10_000),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     logLevel: LogLevel.default('info'),
   })
   .strict();

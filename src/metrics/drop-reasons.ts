@@ -18,6 +18,10 @@ export const DROP_REASONS = [
   // DTLS
   'dtls_not_ready',
   'dtls_error',
+  // DTLS handshake limits (config limits.dtls): a handshake would exceed the handshakes in progress in total
+  // or from one IP address; a ClientHello over its transport's rate (replays, retransmission storms)
+  'dtls_handshake_limit',
+  'dtls_hello_rate_limited',
   // SRTP / SRTCP
   'srtp_not_ready',
   'srtp_auth_failed',
@@ -71,6 +75,10 @@ export const DROP_REASONS = [
   'pacer_expired',
   'pacer_cleared',
   'impairment_loss',
+  // ingress limits (config limits.ingress): a publisher over its bytes or packets per second, a subscriber's
+  // RTCP over its rate
+  'ingress_rate_limited',
+  'rtcp_rate_limited',
   // ICE-TCP (RFC 6544, RFC 4571 framing): a frame towards a peer whose connection is closed or whose send
   // queue is over its bound (media over TCP is dropped rather than queued behind itself), a frame of a
   // connection ICE has not validated that is not STUN

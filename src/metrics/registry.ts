@@ -76,6 +76,25 @@ export const cascadeStats = {
   keyframeRequestsUp: 0,
 };
 
+/**
+ * Limits on what one client may make the server do (issue 15; config limits.*). Packets refused on the packet
+ * path are drop reasons (ingress_rate_limited, rtcp_rate_limited, dtls_*); these are the rest.
+ */
+export const limitStats = {
+  /** Signaling messages answered rate_limited, by the bucket that refused them (src/server/signaling-limits.ts). */
+  signalingLimitedMessage: 0,
+  signalingLimitedOffer: 0,
+  signalingLimitedMove: 0,
+  /** WebSockets closed for sustained abuse (1008), and for not joining within the deadline (4008). */
+  signalingClosedAbuse: 0,
+  signalingClosedUnjoined: 0,
+  /** Participants disconnected because their ingress (publisher media, subscriber RTCP) stayed over its limit. */
+  ingressDisconnects: 0,
+  /** DTLS handshakes given up on their deadline (src/transport/dtls/handshake-guard.ts), and those in progress. */
+  dtlsHandshakeTimeouts: 0,
+  dtlsHandshakesInProgress: 0,
+};
+
 /** Live object counts, maintained by the objects' own constructors/close(). */
 export const objectCounts = {
   transports: 0,
@@ -183,6 +202,33 @@ export function createMetricsRegistry(): Registry {
   counter('proxima_cascade_nacks_answered_total', 'Packets resent to a downstream node from this node cache', () => cascadeStats.nacksAnswered);
   counter('proxima_cascade_nacks_sent_up_total', 'Sequence numbers NACKed towards upstream nodes', () => cascadeStats.nacksSentUp);
   counter('proxima_cascade_keyframe_requests_up_total', 'Keyframe requests sent towards upstream nodes', () => cascadeStats.keyframeRequestsUp);
+
+  new Counter({
+    name: 'proxima_signaling_rate_limited_total',
+    help: 'Signaling messages answered rate_limited, by the bucket that refused them (per connection or per IP)',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ kind: 'message' }, limitStats.signalingLimitedMessage);
+      this.inc({ kind: 'offer' }, limitStats.signalingLimitedOffer);
+      this.inc({ kind: 'move' }, limitStats.signalingLimitedMove);
+    },
+  });
+  new Counter({
+    name: 'proxima_signaling_closed_total',
+    help: 'WebSockets the server closed: sustained rate-limit abuse (1008) or no join within the deadline (4008)',
+    labelNames: ['why'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ why: 'abuse' }, limitStats.signalingClosedAbuse);
+      this.inc({ why: 'join_deadline' }, limitStats.signalingClosedUnjoined);
+    },
+  });
+  counter('proxima_ingress_disconnects_total', 'Participants disconnected because their ingress (publisher media, subscriber RTCP) stayed over its limit', () => limitStats.ingressDisconnects);
+  counter('proxima_dtls_handshake_timeouts_total', 'DTLS handshakes dropped because they did not finish within limits.dtls.handshakeTimeoutMs', () => limitStats.dtlsHandshakeTimeouts);
+  gauge('proxima_dtls_handshakes_in_progress', 'DTLS handshakes in progress (capped by limits.dtls.maxHandshakes)', () => limitStats.dtlsHandshakesInProgress);
 
   gauge('proxima_transports', 'Open WebRTC transports', () => objectCounts.transports);
   gauge('proxima_producers', 'Open producers (published tracks)', () => objectCounts.producers);

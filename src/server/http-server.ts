@@ -3,6 +3,7 @@ import { WebSocketServer } from 'ws';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { SignalingConnection } from './signaling-connection.ts';
+import type { SignalingGuard } from './signaling-limits.ts';
 import { signToken } from './auth/tokens.ts';
 import type { SpaceRegistry } from './space-registry.ts';
 import type { MediaServer } from './media-server.ts';
@@ -23,6 +24,8 @@ export interface HttpServerDeps {
   log: Logger;
   /** Cluster mode: which nodes a client may connect to (set once the node has joined its cluster). */
   cluster: { current: ClusterDirectory | null };
+  /** Signaling rate limits per connection and per IP, and the join deadline (config limits.signaling). */
+  signaling: SignalingGuard;
 }
 
 /** What the HTTP API needs of cluster mode (src/cascade/cluster-node.ts). */
@@ -47,7 +50,12 @@ export function createHttpServer(deps: HttpServerDeps): { server: Server; wss: W
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      new SignalingConnection(ws, deps.spaces, deps.media, deps.auth.secret, deps.clock, deps.log, deps.iceServersFor);
+      const g = deps.signaling;
+      const limits = {
+        limiter: g.connection(req.socket.remoteAddress ?? 'unknown'),
+        joinDeadlineMs: g.limits.joinDeadlineMs,
+      };
+      new SignalingConnection(ws, deps.spaces, deps.media, deps.auth.secret, deps.clock, deps.log, deps.iceServersFor, limits);
     });
   });
   return { server, wss };

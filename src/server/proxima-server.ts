@@ -1,4 +1,6 @@
 import type { Server } from 'node:http';
+import { SignalingGuard } from './signaling-limits.ts';
+import { setSdpLimits } from '../signaling/sdp/parse-common.ts';
 import type { WebSocketServer } from 'ws';
 import type { Config } from '../config/config.ts';
 import { createMetricsRegistry } from '../metrics/registry.ts';
@@ -56,7 +58,9 @@ export class ProximaServer {
     const turn = config.turn;
     if (turn) log.info('TURN credentials with each join', { urls: turn.urls.join(' '), ttlS: turn.ttlS });
     const iceServersFor = turn ? (participantId: string) => [turnCredentials(turn, participantId, clock.wallNow())] : undefined;
-    const { server, wss } = createHttpServer({ spaces, auth, media, ...(iceServersFor ? { iceServersFor } : {}), metrics: createMetricsRegistry(), web, clock, log, cluster: clusterRef });
+    setSdpLimits(config.limits.sdp);
+    const signaling = new SignalingGuard(config.limits.signaling, clock);
+    const { server, wss } = createHttpServer({ spaces, auth, media, ...(iceServersFor ? { iceServersFor } : {}), metrics: createMetricsRegistry(), web, clock, log, cluster: clusterRef, signaling });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.http.port, config.http.host, () => {

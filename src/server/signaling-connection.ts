@@ -12,10 +12,9 @@ import type { IceServerInfo } from './auth/turn-credentials.ts';
 import type { ResumeMessage } from '../signaling/messages.ts';
 import type { SessionHolder } from './resumable-sessions.ts';
 import type { TimerHandle } from '../util/clock.ts';
+import { kindOf, type SignalingLimiter } from './signaling-limits.ts';
+import { limitStats } from '../metrics/registry.ts';
 
-/** Messages per second a client may send (token bucket), and the burst it may save up. */
-const RATE_PER_S = 50;
-const BURST = 100;
 /** Rate-limited messages within FLOOD_WINDOW_MS after which the connection is closed (1008, policy violation). */
 const MAX_LIMITED_IN_WINDOW = 1000;
 const FLOOD_WINDOW_MS = 10_000;
@@ -28,6 +27,14 @@ const MAX_BUFFERED_BYTES = 4 << 20;
 export const RESUME_GRACE_MS = 5000;
 /** Close code of a client that found this socket silent and is about to resume on a new one (docs/signaling.md). */
 export const CLIENT_GAVE_UP_CODE = 4900;
+/** Close code of a socket that neither joined nor resumed within limits.signaling.joinDeadlineMs. */
+export const JOIN_DEADLINE_CODE = 4008;
+
+/** What limits a connection (src/server/signaling-limits.ts): its rate limiter and its join deadline. */
+export interface ConnectionLimits {
+  limiter: SignalingLimiter;
+  joinDeadlineMs: number;
+}
 
 /**
  * One WebSocket: validates every message, runs it against the participant, answers with a typed
@@ -36,10 +43,9 @@ export const CLIENT_GAVE_UP_CODE = 4900;
 export class SignalingConnection implements SessionHolder {
   private participant: Participant | null = null;
   private graceTimer: TimerHandle | null = null;
-  private tokens = BURST;
+  private joinTimer: TimerHandle | null = null;
   private limitedInWindow = 0;
   private limitedSince = -Infinity;
-  private lastRefill: number;
   private closed = false;
 
   constructor(
@@ -50,10 +56,23 @@ export class SignalingConnection implements SessionHolder {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly iceServersFor: (participantId: string) => IceServerInfo[] = () => [],
+    private readonly limits: ConnectionLimits,
   ) {
-    this.lastRefill = clock.now();
+    // A socket that never joins holds a file descriptor and a slot of its IP's rate for nothing.
+    this.joinTimer = clock.setTimeout(() => {
+      this.joinTimer = null;
+      if (this.participant || this.closed) return;
+      this.log.info('signaling: no join within the deadline, closing', { deadlineMs: limits.joinDeadlineMs });
+      limitStats.signalingClosedUnjoined++;
+      this.ws.close(JOIN_DEADLINE_CODE, 'join deadline passed');
+    }, limits.joinDeadlineMs);
     ws.on('message', (data, isBinary) => this.onMessage(isBinary ? 'binary' : String(data)));
-    ws.on('close', (code) => this.onSocketClosed(code));
+    ws.on('close', (code) => {
+      if (this.joinTimer) clock.clear(this.joinTimer);
+      this.joinTimer = null;
+      limits.limiter.release();
+      this.onSocketClosed(code);
+    });
     ws.on('error', (e) => this.log.warn('websocket error', { err: e }));
   }
 
@@ -61,20 +80,31 @@ export class SignalingConnection implements SessionHolder {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeServerMessage(m));
   }
 
+  /**
+   * A refused message: answered rate_limited (with its request id), and a client that keeps flooding — over
+   * MAX_LIMITED_IN_WINDOW refusals in FLOOD_WINDOW_MS, refusals sustained for limits.closeAfterLimitedMs, or
+   * our replies piling up unread — is cut off (1008) rather than buffered for.
+   */
+  private refuse(what: string, close: boolean, id: string | number | undefined): void {
+    const now = this.clock.now();
+    if (now - this.limitedSince > FLOOD_WINDOW_MS) {
+      this.limitedSince = now;
+      this.limitedInWindow = 0;
+    }
+    if (close || ++this.limitedInWindow > MAX_LIMITED_IN_WINDOW || this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.log.warn('signaling flood: closing connection', { limited: this.limitedInWindow, buffered: this.ws.bufferedAmount, what });
+      limitStats.signalingClosedAbuse++;
+      this.ws.close(1008, 'rate limit exceeded');
+      return;
+    }
+    this.send(serverMessage.error('rate_limited', what, id));
+  }
+
   private onMessage(raw: string): void {
-    if (!this.takeToken()) {
-      // A client that keeps flooding, or stops reading our replies, is cut off rather than buffered for.
-      const now = this.clock.now();
-      if (now - this.limitedSince > FLOOD_WINDOW_MS) {
-        this.limitedSince = now;
-        this.limitedInWindow = 0;
-      }
-      if (++this.limitedInWindow > MAX_LIMITED_IN_WINDOW || this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
-        this.log.warn('signaling flood: closing connection', { limited: this.limitedInWindow, buffered: this.ws.bufferedAmount });
-        this.ws.close(1008, 'rate limit exceeded');
-        return;
-      }
-      this.send(serverMessage.error('rate_limited', `more than ${RATE_PER_S} messages per second`, cheapRequestId(raw)));
+    if (this.closed) return;
+    const admitted = this.limits.limiter.admit('message');
+    if (!admitted.ok) {
+      this.refuse(admitted.what, admitted.close, cheapRequestId(raw));
       return;
     }
     if (raw === 'binary') {
@@ -85,6 +115,14 @@ export class SignalingConnection implements SessionHolder {
     if (!parsed.ok) {
       this.send(parsed.error);
       return;
+    }
+    const kind = kindOf(parsed.msg.type);
+    if (kind !== 'message') {
+      const k = this.limits.limiter.admit(kind);
+      if (!k.ok) {
+        this.refuse(k.what, k.close, 'id' in parsed.msg ? parsed.msg.id : undefined);
+        return;
+      }
     }
     try {
       this.handle(parsed.msg);
@@ -297,14 +335,6 @@ export class SignalingConnection implements SessionHolder {
     p.rebind((m) => this.send(m));
   }
 
-  private takeToken(): boolean {
-    const now = this.clock.now();
-    this.tokens = Math.min(BURST, this.tokens + ((now - this.lastRefill) * RATE_PER_S) / 1000);
-    this.lastRefill = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
 }
 
 /** The request id of a rate-limited message, when it is small enough to look at cheaply. */

@@ -36,7 +36,9 @@ describe('hostile signaling never crashes the server and gets typed errors', () 
   let idleSince = 0;
 
   before(async () => {
-    ({ server, watch: watchSrv } = await startWatchedServer());
+    // These tests feed the SDP parsers hundreds of offers and answers from a few sockets; the offer rate
+    // limits (limits.signaling, tested in hostile-floods.test.ts) would answer most of them rate_limited.
+    ({ server, watch: watchSrv } = await startWatchedServer({ limits: { signaling: { offersPerS: 1000, offersBurst: 1000, perIpOffersPerS: 1000 } } }));
     browser = await TestBrowser.launch();
     a = await joinPage(browser, server, SPACE, 'A', true);
 

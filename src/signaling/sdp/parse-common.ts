@@ -7,6 +7,66 @@ import { SdpError } from './types.ts';
 import type { DtlsSetup, ExtIds, Fingerprint, HeaderExtension, RemoteTransportParams, SdpCodec } from './types.ts';
 
 export const MAX_MEDIA_SECTIONS = 64;
+
+/**
+ * Caps on the shape of an SDP, checked in one pass over its lines before anything else parses it (config
+ * limits.sdp; the size cap is MAX_SDP_BYTES). A browser's offer stays far below each: Chrome's video m-line
+ * has ~200 lines, ~40 payload types, 5 a=rtcp-fb per payload type.
+ */
+export interface SdpLimits {
+  maxLines: number;
+  maxLinesPerMedia: number;
+  maxRtcpFbPerPayload: number;
+  maxPayloadTypes: number;
+  maxMediaSections: number;
+}
+
+export const DEFAULT_SDP_LIMITS: Readonly<SdpLimits> = { maxLines: 4000, maxLinesPerMedia: 400, maxRtcpFbPerPayload: 16, maxPayloadTypes: 64, maxMediaSections: MAX_MEDIA_SECTIONS };
+let sdpLimits: SdpLimits = { ...DEFAULT_SDP_LIMITS };
+
+/** Set from the configuration at start (one process serves one configuration). */
+export function setSdpLimits(l: SdpLimits): void {
+  sdpLimits = { ...l };
+}
+
+/**
+ * One pass over the lines (RFC 8866 §5: "<type>=<value>" lines, m= opening a media section): counts lines,
+ * lines per section, m-lines, payload types per m-line and a=rtcp-fb lines per payload type (RFC 4585 §4.2),
+ * and names the first cap exceeded.
+ */
+export function checkSdpShape(sdp: string, l: SdpLimits = sdpLimits): SdpError | null {
+  let lines = 0;
+  let inSection = 0;
+  let sections = 0;
+  const fbPerPt = new Map<string, number>();
+  let start = 0;
+  while (start < sdp.length) {
+    let end = sdp.indexOf('\n', start);
+    if (end < 0) end = sdp.length;
+    if (++lines > l.maxLines) return new SdpError('too_large', `SDP has more than ${l.maxLines} lines (limits.sdp.maxLines)`);
+    const c0 = sdp.charCodeAt(start);
+    if (c0 === 0x6d /* m */ && sdp.charCodeAt(start + 1) === 0x3d) {
+      if (++sections > l.maxMediaSections) return new SdpError('too_large', `SDP has more than ${l.maxMediaSections} m-lines (limits.sdp.maxMediaSections)`);
+      inSection = 0;
+      fbPerPt.clear();
+      // m=<media> <port> <proto> <fmt> ...: the formats are the fields after the third.
+      let fields = 0;
+      for (let i = start; i < end; i++) if (sdp.charCodeAt(i) === 0x20 && sdp.charCodeAt(i + 1) !== 0x20) fields++;
+      if (fields - 2 > l.maxPayloadTypes) return new SdpError('too_large', `an m-line lists more than ${l.maxPayloadTypes} payload types (limits.sdp.maxPayloadTypes)`);
+    } else if (sections > 0 && ++inSection > l.maxLinesPerMedia) {
+      return new SdpError('too_large', `a media section has more than ${l.maxLinesPerMedia} lines (limits.sdp.maxLinesPerMedia)`);
+    }
+    if (c0 === 0x61 /* a */ && sdp.startsWith('a=rtcp-fb:', start)) {
+      const sp = sdp.indexOf(' ', start + 10);
+      const pt = sdp.slice(start + 10, sp < 0 || sp > end ? end : sp);
+      const n = (fbPerPt.get(pt) ?? 0) + 1;
+      if (n > l.maxRtcpFbPerPayload) return new SdpError('too_large', `more than ${l.maxRtcpFbPerPayload} a=rtcp-fb lines for one payload type (limits.sdp.maxRtcpFbPerPayload)`);
+      fbPerPt.set(pt, n);
+    }
+    start = end + 1;
+  }
+  return null;
+}
 const MID_RE = /^[A-Za-z0-9_.+-]{1,32}$/;
 const UFRAG_RE = /^[A-Za-z0-9+/]{4,256}$/; // RFC 8445 §5.3 ice-char
 const PWD_RE = /^[A-Za-z0-9+/]{22,256}$/;
@@ -19,6 +79,8 @@ export function parseSdpText(sdp: unknown): SessionDescription | SdpError {
   }
   if (!/^v=0\r?\n/.test(sdp)) return new SdpError('invalid_sdp', 'SDP must start with "v=0"');
   if (/[\0]/.test(sdp)) return new SdpError('invalid_sdp', 'SDP contains NUL bytes');
+  const shape = checkSdpShape(sdp);
+  if (shape) return shape;
   let session: SessionDescription;
   try {
     session = sdpTransform.parse(sdp);
@@ -27,8 +89,8 @@ export function parseSdpText(sdp: unknown): SessionDescription | SdpError {
   }
   if (!session.origin || !Array.isArray(session.media)) return new SdpError('invalid_sdp', 'SDP lacks o= line');
   normalizeStrings(session);
-  if (session.media.length > MAX_MEDIA_SECTIONS) {
-    return new SdpError('invalid_sdp', `SDP has more than ${MAX_MEDIA_SECTIONS} m-lines`);
+  if (session.media.length > sdpLimits.maxMediaSections) {
+    return new SdpError('invalid_sdp', `SDP has more than ${sdpLimits.maxMediaSections} m-lines`);
   }
   return session;
 }
@@ -138,21 +200,30 @@ export function formatFmtp(params: Readonly<Record<string, string>>): string {
     .join(';');
 }
 
-/** Codecs of an m-line in m= order, RTX entries folded into their primary via apt (RFC 4588 §8.1). */
+/**
+ * Codecs of an m-line in m= order, RTX entries folded into their primary via apt (RFC 4588 §8.1). Linear in
+ * the section's lines: a=fmtp and a=rtcp-fb are indexed by payload type once (appending in place), and m=
+ * membership is a set.
+ */
 export function parseCodecs(m: MediaDescription): SdpCodec[] {
   const order = (m.payloads ?? '').split(/\s+/).map(Number).filter((pt) => Number.isInteger(pt) && pt >= 0 && pt <= 127);
+  const listed = new Set(order);
   const fmtps = new Map<number, Record<string, string>>();
-  for (const f of m.fmtp ?? []) fmtps.set(f.payload, parseFmtp(f.config));
+  for (const f of m.fmtp ?? []) if (listed.has(f.payload)) fmtps.set(f.payload, parseFmtp(f.config));
   const fbs = new Map<number | '*', string[]>();
   for (const fb of m.rtcpFb ?? []) {
     const key = fb.payload === '*' ? '*' : Number(fb.payload);
+    if (key !== '*' && !listed.has(key)) continue;
     const text = fb.subtype ? `${fb.type} ${fb.subtype}` : fb.type;
-    fbs.set(key, [...(fbs.get(key) ?? []), text]);
+    const list = fbs.get(key);
+    if (list) list.push(text);
+    else fbs.set(key, [text]);
   }
+  const wildcard = fbs.get('*') ?? [];
   const byPt = new Map<number, SdpCodec>();
   const rtx: { pt: number; apt: number }[] = [];
   for (const r of m.rtp ?? []) {
-    if (!order.includes(r.payload) || byPt.has(r.payload) || typeof r.rate !== 'number') continue;
+    if (!listed.has(r.payload) || byPt.has(r.payload) || typeof r.rate !== 'number') continue;
     const fmtp = fmtps.get(r.payload) ?? (Object.create(null) as Record<string, string>);
     if (r.codec.toLowerCase() === 'rtx') {
       const apt = Number(fmtp.apt);
@@ -164,7 +235,7 @@ export function parseCodecs(m: MediaDescription): SdpCodec[] {
       name: r.codec,
       clockRate: r.rate,
       fmtp,
-      rtcpFb: [...(fbs.get(r.payload) ?? []), ...(fbs.get('*') ?? [])],
+      rtcpFb: (fbs.get(r.payload) ?? []).concat(wildcard),
     };
     if (r.encoding !== undefined) codec.channels = Number(r.encoding);
     byPt.set(r.payload, codec);
