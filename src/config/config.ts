@@ -120,7 +120,7 @@ export const ConfigSchema = z
             /** Messages per second per connection, and the burst it may save up. */
             messagesPerS: z.number().min(1).default(50),
             messagesBurst: z.number().min(1).default(100),
-            /** SDP-carrying messages (publish, subscriberAnswer, restartIce) per second per connection, and burst. */
+            /** Offers (publish, restartIce) per second per connection, and burst. */
             offersPerS: z.number().min(0.1).default(2),
             offersBurst: z.number().min(1).default(10),
             /** move per second per connection (walking sends ~8), and burst. */

@@ -1,8 +1,9 @@
 /**
  * Signaling rate limits (issue 15): per connection AND per client IP address, by message kind. Every
- * message spends a `message` token; SDP-carrying messages (publish, subscriberAnswer, restartIce: each makes
- * the server parse or write an SDP and touch transports) spend an `offer` token too, and `move` a `move`
- * token. A refused message is answered `rate_limited`; refusals that go on for `closeAfterLimitedMs` (no
+ * message spends a `message` token; offers (publish, restartIce: each makes the server parse or write an SDP
+ * and touch transports) spend an `offer` token too, and `move` a `move` token. A subscriberAnswer is not an
+ * offer here: it is parsed only for the one offer outstanding, so the server paces it, and refusing one
+ * would stall a legitimate subscriber's negotiation. A refused message is answered `rate_limited`; refusals that go on for `closeAfterLimitedMs` (no
  * quiet second between them) close the connection. The per-IP buckets are shared by every connection from
  * that address, so opening more sockets buys no more rate.
  */
@@ -16,7 +17,7 @@ export type LimitedKind = 'message' | 'offer' | 'move';
 
 /** Which extra bucket a message type spends from, beyond `message`. */
 export function kindOf(type: string): LimitedKind {
-  if (type === 'publish' || type === 'subscriberAnswer' || type === 'restartIce') return 'offer';
+  if (type === 'publish' || type === 'restartIce') return 'offer';
   if (type === 'move') return 'move';
   return 'message';
 }
@@ -98,10 +99,10 @@ export class SignalingLimiter {
     const now = this.clock.now();
     const l = this.guard.limits;
     let what: string | null = null;
-    if (!this.own[kind].take(now)) what = kind === 'message' ? `more than ${l.messagesPerS} messages per second` : kind === 'offer' ? `more than ${l.offersPerS} SDP offers/answers per second` : `more than ${l.movesPerS} moves per second`;
+    if (!this.own[kind].take(now)) what = kind === 'message' ? `more than ${l.messagesPerS} messages per second` : kind === 'offer' ? `more than ${l.offersPerS} SDP offers per second` : `more than ${l.movesPerS} moves per second`;
     else if (!this.shared[kind].take(now)) {
       this.own[kind].refund(); // what the address refused this connection did not spend
-      what = kind === 'message' ? `more than ${l.perIpMessagesPerS} messages per second from this address` : kind === 'offer' ? `more than ${l.perIpOffersPerS} SDP offers/answers per second from this address` : `more than ${l.perIpMovesPerS} moves per second from this address`;
+      what = kind === 'message' ? `more than ${l.perIpMessagesPerS} messages per second from this address` : kind === 'offer' ? `more than ${l.perIpOffersPerS} SDP offers per second from this address` : `more than ${l.perIpMovesPerS} moves per second from this address`;
     }
     if (what === null) return OK;
     if (kind === 'message') limitStats.signalingLimitedMessage++;
