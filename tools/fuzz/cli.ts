@@ -30,6 +30,7 @@ interface RunState {
 const usage = `usage: npm run fuzz -- [--full] [--seed N] [--target name]… [--inputs N] [--resume] [--report]
   --report: the summary of every finished target in .fuzz-state/ with the same seed and goal (runs of
             target sets in parallel processes), written to bench/results/fuzz.json when all are there
+  results of some targets go to .fuzz-state/fuzz-partial.json
 targets: ${TARGET_NAMES.join(', ')}`;
 
 let args;
@@ -68,7 +69,7 @@ if (args.report) {
   const done: Record<string, TargetState> = {};
   for (const f of existsSync(STATE_DIR) ? readdirSync(STATE_DIR).filter((n) => n.endsWith('.json')) : []) {
     const s = JSON.parse(readFileSync(join(STATE_DIR, f), 'utf8')) as RunState;
-    if (s.seed !== seed || s.goal !== goal) continue;
+    if (!s.done || s.seed !== seed || s.goal !== goal) continue;
     for (const [n, t] of Object.entries(s.done)) if (!done[n] || done[n].elapsedMs < t.elapsedMs) done[n] = t;
   }
   state = { seed, goal, targets: TARGET_NAMES.filter((n) => done[n]), done, current: null };
@@ -172,11 +173,11 @@ function summarize(state: RunState, t0: number, whole: boolean): number {
   }
   console.log(`\n${fmt(rows.reduce((a, s) => a + s.inputs, 0))} inputs, ${escapes} escapes, ${slow} calls ≥ ${DEFAULT_LIMIT_MS} ms${t0 ? `, ${wall.toFixed(0)} s wall` : ''}${incomplete.length ? `; unfinished: ${incomplete.join(', ')} (--resume)` : ''}`);
 
-  // bench/results/fuzz.json holds whole runs (every target); a run of some targets writes beside it.
-  const resultFile = whole ? 'fuzz.json' : 'fuzz-partial.json';
-  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  // bench/results/fuzz.json holds whole runs (every target); a run of some targets writes beside its state.
+  const resultFile = whole ? join(ROOT, 'bench/results/fuzz.json') : join(STATE_DIR, 'fuzz-partial.json');
+  mkdirSync(join(resultFile, '..'), { recursive: true });
   writeFileSync(
-    join(ROOT, 'bench/results', resultFile),
+    resultFile,
     JSON.stringify(
       {
         date: new Date().toISOString(),
