@@ -161,13 +161,15 @@ test('an ICE restart moves the path to a new address and keeps the DTLS associat
   assert.equal(t.sendRtp(plain, plain.length), true);
   await until('media on the old path', () => peer.received === 1);
 
-  // The peer moves to another network and checks with the new credentials.
+  // The peer moves to another network and nominates a pair there with the new credentials.
   peer.moveTo('198.51.100.20', 6000);
-  peer.check(t.local, false);
-  await until('the new path', () => t.remoteAddress === '198.51.100.20' && t.remotePort === 6000);
-  // Media both ways on the new path, with the SRTP keys of the first handshake.
+  peer.check(t.local, true);
+  await until('the new path validated', () => net.others.has('198.51.100.20:6000'));
+  assert.equal(t.remoteAddress, '192.0.2.1', 'after media, a check alone moves nothing (it could be a replay)');
+  // Its media from there (the SRTP keys of the first handshake) moves the path; media flows both ways on it.
   peer.send(peer.rtp());
   await until('RTP from the new address', () => rtpIn() === 2);
+  assert.deepEqual([t.remoteAddress, t.remotePort], ['198.51.100.20', 6000]);
   writeRtpHeader(plain, 0, { marker: false, payloadType: 111, sequenceNumber: 2, timestamp: 2, ssrc: 99 }, null);
   assert.equal(t.sendRtp(plain, plain.length), true);
   await until('media to the new address', () => peer.received === 2);

@@ -61,6 +61,8 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
   /** The selected path runs over an ICE-TCP connection (RFC 6544) rather than UDP. */
   remoteProtocol: 'udp' | 'tcp' = 'udp';
   private handler: TransportHandler | null = null;
+  /** Authenticated SRTP/SRTCP has arrived (IceLiteEndpoint: from now on only media moves the path). */
+  mediaReceived = false;
   private dtls: DtlsSession | null = null;
   private readonly earlyDtls: Buffer[] = [];
   private srtpIn: SrtpSession | null = null;
@@ -201,6 +203,7 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
         return;
       }
       packetStats.rtcpPacketsIn++;
+      this.mediaReceived = true;
       if (port !== this.remotePort || address !== this.remoteAddress || protocol !== this.remoteProtocol) this.fromOtherPath(address, port, protocol);
       this.handler?.onRtcp(buf, n);
       return;
@@ -217,6 +220,7 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
     }
     packetStats.rtpPacketsIn++;
     packetStats.rtpBytesIn += n;
+    this.mediaReceived = true;
     if (port !== this.remotePort || address !== this.remoteAddress || protocol !== this.remoteProtocol) this.fromOtherPath(address, port, protocol);
     this.handler?.onRtp(this.view);
   }

@@ -9,7 +9,6 @@ import {
   UdpPeer,
   dtlsRecordLike,
   garbage,
-  isStunError,
   isStunSuccess,
   rtcpLike,
   rtpLike,
@@ -165,8 +164,9 @@ describe('hostile UDP at the shared media port', () => {
 
     const toAttackers = attackers.flatMap((p) => p.received);
     assert.equal(toAttackers.filter(isStunSuccess).length, 0, 'no forged check was answered');
-    assert.deepEqual(toAttackers.filter((x) => !isStunError(x)), [], 'attackers got nothing but 400s: no media, no DTLS');
-    assert.ok(toAttackers.length <= noCredentials && toAttackers.length >= noCredentials * 0.9, `one 400 per request without credentials (${toAttackers.length}/${noCredentials})`);
+    // Not even a 400 for a request without credentials: from a spoofable source that would be reflection.
+    assert.equal(noCredentials > 0, true);
+    assert.deepEqual(toAttackers, [], 'attackers got nothing at all: no answer, no media, no DTLS');
     assert.deepEqual(mPeer.received.filter((x) => x[0]! >= 128 && x[0]! <= 191), [], 'M received no SRTP');
 
     const metrics = await scrapeMetrics(server);

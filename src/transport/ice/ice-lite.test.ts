@@ -124,8 +124,9 @@ test('bad datagrams are dropped, counted and mostly unanswered', () => {
     ['Binding error (unsolicited)', encodeStunMessage(1, 'error', Buffer.alloc(12), [[0x0009, Buffer.from('00000400', 'hex')]]), 'stun_unsupported', null],
     ['no FINGERPRINT', noFp, 'stun_bad_fingerprint', null],
     ['corrupted FINGERPRINT', flipped(good.length - 1), 'stun_bad_fingerprint', null],
-    ['no MESSAGE-INTEGRITY', noMi, 'stun_malformed', 400],
-    ['no USERNAME', noUser, 'stun_malformed', 400],
+    // No 400 either: answering would reflect from a spoofable source (ice-lite.ts).
+    ['no MESSAGE-INTEGRITY', noMi, 'stun_malformed', null],
+    ['no USERNAME', noUser, 'stun_malformed', null],
     ['unknown ufrag', request(other), 'stun_unknown_ufrag', null],
     ['USERNAME without colon', request(ep, { username: ep.local.ufrag }), 'stun_unknown_ufrag', null],
     ['wrong remote ufrag', request(ep, { username: `${ep.local.ufrag}:other` }), 'stun_unknown_ufrag', null],
@@ -391,4 +392,31 @@ test('validated paths are bounded (newest kept) and start over at an ICE restart
   (ep as { local: ReturnType<typeof generateIceCredentials> }).local = generateIceCredentials();
   agent.restart(ep, previous);
   assert.equal(agent.mediaFrom(ep, '198.51.100.4', 5000, 'udp'), false, 'nominations before the restart count no more');
+});
+
+test('a check replayed from another address is refused however many newer checks came since, for the whole window', () => {
+  const { clock, agent, ep } = setup();
+  const nominating = request(ep, { useCandidate: true });
+  assert.equal(agent.handle(nominating, A.address, A.port, 4).drop, null);
+  for (let i = 0; i < 300; i++) {
+    clock.advance(500);
+    assert.equal(agent.handle(request(ep), A.address, A.port, 4).drop, null);
+  }
+  assert.equal(agent.handle(nominating, B.address, B.port, 4).drop, 'stun_replayed', 'refused after 300 newer checks and 150 s');
+  assert.deepEqual(agent.selectedAddress(ep), A);
+  assert.equal(agent.handle(nominating, A.address, A.port, 4).drop, null, 'a retransmission from the same address is answered');
+});
+
+test('after media only media moves the path: a nomination from elsewhere (any priority, a quiet path) selects nothing', () => {
+  const { clock, agent, ep } = setup();
+  assert.equal(agent.handle(request(ep, { useCandidate: true, priority: 100 }), A.address, A.port, 4).drop, null);
+  (ep as { mediaReceived?: boolean }).mediaReceived = true;
+  // An older check of the peer's, recorded and replayed from B after the replay memory forgot it.
+  clock.advance(10 * 60_000);
+  assert.equal(agent.handle(request(ep, { useCandidate: true, priority: 1000 }), B.address, B.port, 4).drop, null, 'answered (it authenticates)');
+  assert.deepEqual(agent.selectedAddress(ep), A, 'but it moves nothing, though A was quiet for 10 minutes');
+  assert.equal(ep.selections.length, 1);
+  // The peer really moved to B: its media from there moves the path.
+  assert.equal(agent.mediaFrom(ep, B.address, B.port, 'udp'), true);
+  assert.deepEqual(agent.selectedAddress(ep), B);
 });

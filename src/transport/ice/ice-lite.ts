@@ -10,12 +10,17 @@
  *   era peers) is treated as coming from the controlling agent.
  * - Bad or missing FINGERPRINT, unknown ufrag, wrong remote ufrag and bad MESSAGE-INTEGRITY are
  *   dropped silently (no 401): answering unauthenticated traffic only helps reflection and probing.
- *   A request without USERNAME or MESSAGE-INTEGRITY gets 400 (RFC 8489 §9.1.3).
+ *   So is a request without USERNAME or MESSAGE-INTEGRITY: RFC 8489 §9.1.3 would answer 400, but an ICE
+ *   check always carries both (RFC 8445 §7.2.2), and the answer (36 bytes for a 28-byte request from a
+ *   spoofable source) would make us a reflector.
  * - Selection: until a pair is nominated (USE-CANDIDATE, §7.3.1.5) the latest authenticated source
  *   is selected; after that only a newer nomination moves it (how a client that changed network
  *   keeps its session), and one of lower PRIORITY only once the selected path went quiet: a peer may
  *   nominate several pairs and then uses the highest-priority one (§8.1.1; Firefox nominates every
  *   pair that works against a lite agent, UDP then ICE-TCP).
+ * - Once authenticated media has arrived (`endpoint.mediaReceived`), checks select nothing any more: only
+ *   media moves the path. A check is authenticated but not bound to its source, so an on-path observer can
+ *   replay one from its own address (RFC 8445 §19.2); SRTP cannot be replayed (RFC 3711 §3.3.2).
  * - Media decides between nominated pairs: authenticated media (SRTP that passes authentication and the
  *   replay check, or DTLS before the handshake completes) from another nominated path of the same
  *   endpoint moves the selection there (`mediaFrom`). The peer's own selected pair is the one it sends on;
@@ -75,6 +80,8 @@ export interface IceLiteEndpoint {
   onSelected(remote: TransportAddress, previous: TransportAddress | null): void;
   /** An authenticated check came from `remote` (not necessarily selected): media from it may be accepted. */
   onPathValidated?(remote: TransportAddress): void;
+  /** Authenticated media has arrived: from now on only media moves the selected path (see `mediaFrom`). */
+  readonly mediaReceived?: boolean;
 }
 
 export interface IceLiteResult {
@@ -92,8 +99,8 @@ interface EndpointState {
   /** PRIORITY (§7.1.1) of the check that nominated the selected address. */
   nominatedPriority: number;
   lastConsentAt: number | null;
-  /** Recent transaction ids → the "address:port" they came from (insertion order = age). */
-  seen: Map<string, string>;
+  /** Transaction ids of the last SEEN_MS → where they came from and when (insertion order = age). */
+  seen: Map<string, { from: string; at: number }>;
   /** Sources of authenticated checks (oldest first) and whether each nominated, since the last restart. */
   paths: Array<{ at: TransportAddress; nominated: boolean }>;
 }
@@ -105,9 +112,13 @@ const MAX_PATHS = 4;
  * MESSAGE-INTEGRITY covers the request but not where it came from, so a copy of a check replayed by an
  * on-path observer from its own address would authenticate and could move the media path (RFC 8445 §19.2).
  * A browser retransmits a check with the same transaction id only from the same address, and starts new
- * checks with new ids: a known id from another address is a replay.
+ * checks with new ids: a known id from another address is a replay. Ids are kept by time, not by count (a
+ * count let a replay through after enough newer checks); older replays meet the rule that after media
+ * only media moves the path.
  */
-const SEEN_TRANSACTIONS = 64;
+const SEEN_MS = 5 * 60_000;
+/** A ceiling on memory per endpoint whatever the time (only authenticated checks are remembered). */
+const SEEN_MAX = 4096;
 
 /**
  * A selected path with no check for this long is gone (consent checks come every 4–6 s, RFC 7675 §5.1):
@@ -131,8 +142,9 @@ export class IceLiteAgent {
 
   /**
    * ICE restart (RFC 8445 §9): `endpoint.local` now holds new credentials and `previousUfrag` stops
-   * authenticating. Nomination and the replay memory are reset, so the first valid check with the new
-   * credentials selects its source wherever it comes from (a client on a new network); until then the
+   * authenticating. Nomination and the replay memory are reset, so the peer's media on a path it nominates
+   * with the new credentials moves us there (a client on a new network; before any media, its first
+   * valid check does); until then the
    * selected address keeps carrying media and consent runs on from its last check, so restarting on a
    * path that still works loses nothing. Throws if the new ufrag is taken (control path).
    */
@@ -193,7 +205,7 @@ export class IceLiteAgent {
     if (msg.cls !== 'request') return drop('stun_unsupported');
     if (!verifyFingerprint(buf, msg)) return drop('stun_bad_fingerprint');
     if (msg.username === null || msg.integrityOffset < 0) {
-      return drop('stun_malformed', buildBindingError(msg.transactionId, 400, 'Bad Request'));
+      return drop('stun_malformed');
     }
     // §7.3: USERNAME is "<our ufrag>:<their ufrag>".
     const colon = msg.username.indexOf(':');
@@ -217,11 +229,15 @@ export class IceLiteAgent {
     }
     const txid = msg.transactionId.toString('hex');
     const from = `${protocol}:${address}:${port}`;
-    const firstFrom = st.seen.get(txid);
-    if (firstFrom !== undefined && firstFrom !== from) return drop('stun_replayed');
-    if (firstFrom === undefined) {
-      st.seen.set(txid, from);
-      if (st.seen.size > SEEN_TRANSACTIONS) st.seen.delete(st.seen.keys().next().value!);
+    const now = this.clock.now();
+    const first = st.seen.get(txid);
+    if (first !== undefined && first.from !== from && now - first.at <= SEEN_MS) return drop('stun_replayed');
+    if (first === undefined) {
+      for (const [id, e] of st.seen) {
+        if (now - e.at <= SEEN_MS && st.seen.size < SEEN_MAX) break;
+        st.seen.delete(id);
+      }
+      st.seen.set(txid, { from, at: now });
     }
     const src: TransportAddress = protocol === 'tcp' ? { address, port, family, protocol } : { address, port, family };
     const xor = encodeXorAddress(src, msg.transactionId);
@@ -242,9 +258,11 @@ export class IceLiteAgent {
     // §7.3.1.5 nomination wins; before any nomination, follow the latest valid check. Of several nominated
     // pairs the peer uses the highest-priority one (§8.1.1): a lower one moves us only off a quiet path.
     // The pair priority (§6.1.2.3) follows the peer's PRIORITY here: ours, a host's, is the larger of the two.
+    // After media, no check moves the path (a replay could): the peer's media on it will (mediaFrom).
     const quiet = st.lastConsentAt === null || now - st.lastConsentAt > QUIET_PATH_MS;
     const same = prev !== null && sameAddress(prev, src);
-    if (useCandidate ? !st.nominated || same || priority >= st.nominatedPriority || quiet : !st.nominated) {
+    const movable = endpoint.mediaReceived !== true || prev === null;
+    if (movable && (useCandidate ? !st.nominated || same || priority >= st.nominatedPriority || quiet : !st.nominated)) {
       if (useCandidate) {
         st.nominated = true;
         st.nominatedPriority = priority;
