@@ -811,8 +811,21 @@ export class ProximaClient {
       // A lost path often means a new network, which also leaves the signaling socket dead without a word.
       lost: () => this.sig?.probe(),
     });
+    let watchedIce: RTCIceTransport | null = null;
     pc.addEventListener('connectionstatechange', () => {
       if (pc.connectionState === 'connected' && this.mediaDown.delete(which)) this.emit('mediaRecovered', { connection: which });
+      // The browser moved its media to another candidate pair by itself (a new address found by continual
+      // gathering): the signaling socket on the old network is likely dead without a word, so ask now.
+      // RTCIceTransport's event exists in Chromium; elsewhere the keepalive finds out within ~2 s.
+      const ice = pc.getTransceivers().find((t) => t.sender.transport)?.sender.transport?.iceTransport ?? null;
+      if (pc.connectionState === 'connected' && ice && ice !== watchedIce && 'onselectedcandidatepairchange' in ice) {
+        watchedIce = ice;
+        let first = true;
+        ice.addEventListener('selectedcandidatepairchange', () => {
+          if (!first) this.sig?.probe();
+          first = false;
+        });
+      }
     });
     // A candidate gathered on a connected connection is a new network (continual gathering): the signaling
     // socket of the old one is likely dead without a word, so ask now rather than at the next ping.
