@@ -10,7 +10,9 @@ export default defineConfig({
     outDir: 'dist',
     emptyOutDir: true,
     target: 'es2022',
-    sourcemap: true,
+    // Maps stay in web/dist for whoever debugs on the machine; the scripts do not name them and the
+    // server does not serve them (src/server/web-assets.ts).
+    sourcemap: 'hidden',
   },
   server: {
     proxy: {

@@ -16,9 +16,15 @@ export const ConfigSchema = z
       .object({
         host: z.string().min(1).default('0.0.0.0'),
         port: z.number().int().min(0).max(65535).default(8080),
+        /**
+         * Origins whose pages may open /ws (exact `scheme://host[:port]`). Empty = the page must come from
+         * the host it connects to (same origin), so another site's page cannot drive a visitor's session.
+         * `*` allows any origin. A client without an Origin header (not a browser) is always let in.
+         */
+        allowedOrigins: z.array(z.string().min(1)).default([]),
       })
       .strict()
-      .default({ host: '0.0.0.0', port: 8080 }),
+      .default({ host: '0.0.0.0', port: 8080, allowedOrigins: [] }),
     media: z
       .object({
         /** Address the shared UDP socket binds to. */
@@ -51,9 +57,19 @@ export const ConfigSchema = z
         guestTokens: z.boolean().default(true),
         /** Lifetime of guest tokens, seconds. */
         guestTokenTtlS: z.number().int().min(60).default(12 * 3600),
+        /** Guests may spotlight themselves (never anyone else: that takes a token with the moderator grant). */
+        guestSpotlight: z.boolean().default(true),
+        /** Guest tokens one address may mint per minute (a burst of as many, then refilled evenly); 0 = no limit. */
+        guestTokensPerMinute: z.number().int().min(0).default(60),
+        /** Key id (`kid`) written into tokens signed with `secret`, so a secret can be rotated. */
+        keyId: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/).default('k1'),
+        /** Retired secrets that still verify tokens until those expire: [{keyId, secret}]. */
+        previousSecrets: z.array(z.object({ keyId: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/), secret: z.string().min(32) }).strict()).default([]),
+        /** `aud` written into tokens; a token naming another audience is refused (one without is accepted). */
+        audience: z.string().min(1).max(128).default('proxima'),
       })
       .strict()
-      .default({ guestTokens: true, guestTokenTtlS: 12 * 3600 }),
+      .default({ guestTokens: true, guestTokenTtlS: 12 * 3600, guestSpotlight: true, guestTokensPerMinute: 60, keyId: 'k1', previousSecrets: [], audience: 'proxima' }),
     space: z
       .object({
         /** A map file of ours (see docs/proximity.md); unset = the built-in office. */
@@ -194,6 +210,9 @@ const ENV: Record<string, { path: [string, string?]; kind: 'int' | 'string' | 'b
   PROXIMA_TURN_URLS: { path: ['turn', 'urls'], kind: 'list' },
   PROXIMA_TOKEN_SECRET: { path: ['auth', 'secret'], kind: 'string' },
   PROXIMA_GUEST_TOKENS: { path: ['auth', 'guestTokens'], kind: 'bool' },
+  PROXIMA_TOKEN_KEY_ID: { path: ['auth', 'keyId'], kind: 'string' },
+  PROXIMA_TOKEN_AUDIENCE: { path: ['auth', 'audience'], kind: 'string' },
+  PROXIMA_ALLOWED_ORIGINS: { path: ['http', 'allowedOrigins'], kind: 'list' },
   PROXIMA_MAP: { path: ['space', 'map'], kind: 'string' },
   PROXIMA_HTTP_HOST: { path: ['http', 'host'], kind: 'string' },
   PROXIMA_HTTP_PORT: { path: ['http', 'port'], kind: 'int' },

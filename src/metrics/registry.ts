@@ -93,6 +93,10 @@ export const limitStats = {
   /** DTLS handshakes given up on their deadline (src/transport/dtls/handshake-guard.ts), and those in progress. */
   dtlsHandshakeTimeouts: 0,
   dtlsHandshakesInProgress: 0,
+  /** POST /api/token answered 429 (auth.guestTokensPerMinute per address). */
+  guestTokensRefused: 0,
+  /** /ws upgrades refused for their Origin (http.allowedOrigins). */
+  wsOriginRefused: 0,
 };
 
 /** Live object counts, maintained by the objects' own constructors/close(). */
@@ -229,6 +233,8 @@ export function createMetricsRegistry(): Registry {
   counter('proxima_ingress_disconnects_total', 'Participants disconnected because their ingress (publisher media, subscriber RTCP) stayed over its limit', () => limitStats.ingressDisconnects);
   counter('proxima_dtls_handshake_timeouts_total', 'DTLS handshakes dropped because they did not finish within limits.dtls.handshakeTimeoutMs', () => limitStats.dtlsHandshakeTimeouts);
   gauge('proxima_dtls_handshakes_in_progress', 'DTLS handshakes in progress (capped by limits.dtls.maxHandshakes)', () => limitStats.dtlsHandshakesInProgress);
+  counter('proxima_guest_tokens_refused_total', 'Guest tokens refused (429): more than auth.guestTokensPerMinute from one address', () => limitStats.guestTokensRefused);
+  counter('proxima_ws_origin_refused_total', 'WebSocket upgrades refused for a page origin not allowed (http.allowedOrigins)', () => limitStats.wsOriginRefused);
 
   gauge('proxima_transports', 'Open WebRTC transports', () => objectCounts.transports);
   gauge('proxima_producers', 'Open producers (published tracks)', () => objectCounts.producers);

@@ -53,7 +53,7 @@ export class Participant implements Speaker {
 
   constructor(
     readonly name: string,
-    readonly grants: Pick<Grants, 'publish' | 'spotlight'>,
+    readonly grants: Pick<Grants, 'publish' | 'spotlight' | 'moderator'>,
     readonly space: Space,
     private readonly media: MediaServer,
     private readonly clock: Clock,

@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../util/logger.ts';
 import { systemClock, type Clock } from '../util/clock.ts';
 import { MediaServer } from './media-server.ts';
 import { turnCredentials } from './auth/turn-credentials.ts';
+import type { TokenKeyring } from './auth/tokens.ts';
 import { SpaceRegistry } from './space-registry.ts';
 import { createHttpServer } from './http-server.ts';
 import { loadWebAssets } from './web-assets.ts';
@@ -53,14 +54,20 @@ export class ProximaServer {
     if (!config.auth.secret) log.warn('no auth.secret configured: using a random one, tokens die with this process');
     if (config.auth.guestTokens) log.info('issuing guest tokens at POST /api/token (embedded default; set auth.guestTokens=false in production)');
     const web = await loadWebAssets((m) => log.info(m));
-    const auth = { secret, guestTokens: config.auth.guestTokens, guestTokenTtlS: config.auth.guestTokenTtlS };
+    const keys: TokenKeyring = {
+      current: { id: config.auth.keyId, secret },
+      previous: config.auth.previousSecrets.map((k) => ({ id: k.keyId, secret: k.secret })),
+      audience: config.auth.audience,
+    };
+    const a = config.auth;
+    const auth = { keys, guestTokens: a.guestTokens, guestTokenTtlS: a.guestTokenTtlS, guestSpotlight: a.guestSpotlight, guestTokensPerMinute: a.guestTokensPerMinute };
     const clusterRef: { current: ClusterNode | null } = { current: null };
     const turn = config.turn;
     if (turn) log.info('TURN credentials with each join', { urls: turn.urls.join(' '), ttlS: turn.ttlS });
     const iceServersFor = turn ? (participantId: string) => [turnCredentials(turn, participantId, clock.wallNow())] : undefined;
     setSdpLimits(config.limits.sdp);
     const signaling = new SignalingGuard(config.limits.signaling, clock);
-    const { server, wss } = createHttpServer({ spaces, auth, media, ...(iceServersFor ? { iceServersFor } : {}), metrics: createMetricsRegistry(), web, clock, log, cluster: clusterRef, signaling });
+    const { server, wss } = createHttpServer({ spaces, auth, allowedOrigins: config.http.allowedOrigins, clusterMode: config.cluster !== undefined, media, ...(iceServersFor ? { iceServersFor } : {}), metrics: createMetricsRegistry(), web, clock, log, cluster: clusterRef, signaling });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.http.port, config.http.host, () => {

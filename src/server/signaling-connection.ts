@@ -3,7 +3,7 @@ import { encodeServerMessage, parseClientMessage, serverMessage, type ClientMess
 import { Participant } from './participant.ts';
 import { RequestError } from './request-error.ts';
 import { MoveError } from './space.ts';
-import { TokenError, verifyToken } from './auth/tokens.ts';
+import { TokenError, verifyToken, type TokenKeyring } from './auth/tokens.ts';
 import type { SpaceRegistry } from './space-registry.ts';
 import type { MediaServer } from './media-server.ts';
 import type { Clock } from '../util/clock.ts';
@@ -52,7 +52,7 @@ export class SignalingConnection implements SessionHolder {
     private readonly ws: WebSocket,
     private readonly spaces: SpaceRegistry,
     private readonly media: MediaServer,
-    private readonly tokenSecret: string,
+    private readonly tokenKeys: TokenKeyring,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly iceServersFor: (participantId: string) => IceServerInfo[] = () => [],
@@ -163,7 +163,7 @@ export class SignalingConnection implements SessionHolder {
       }
       let grants;
       try {
-        grants = verifyToken(msg.token, this.tokenSecret);
+        grants = verifyToken(msg.token, this.tokenKeys);
       } catch (e) {
         this.send(serverMessage.error('unauthorized', e instanceof TokenError ? e.message : 'invalid token', msg.id));
         return;
@@ -192,7 +192,7 @@ export class SignalingConnection implements SessionHolder {
           self: p.personInfo(),
           people: space.people(),
           map: space.info,
-          grants: { publish: grants.publish, spotlight: grants.spotlight },
+          grants: { publish: grants.publish, spotlight: grants.spotlight, moderator: grants.moderator },
         }),
       );
       space.add(p);
@@ -235,7 +235,10 @@ export class SignalingConnection implements SessionHolder {
         const target = p.space.participants.get(targetId);
         const remote = !target && p.space.remotes.has(targetId) && p.space.observer !== null;
         if (!target && !remote) throw new RequestError('unknown_publisher', `no participant ${targetId} in this space`);
-        if (!p.grants.spotlight) throw new RequestError('forbidden', 'this token does not allow spotlighting');
+        // Per target: oneself with the spotlight grant, anyone else only as a moderator.
+        if (targetId === p.id ? !p.grants.spotlight && !p.grants.moderator : !p.grants.moderator) {
+          throw new RequestError('forbidden', targetId === p.id ? 'this token does not allow spotlighting' : 'only a moderator may spotlight someone else');
+        }
         if (target) p.space.setSpotlight(target, msg.on);
         else p.space.observer!.spotlightRemote(targetId, msg.on);
         this.send(serverMessage.spotlightSet(msg.id, targetId, msg.on));

@@ -10,7 +10,6 @@ const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json',
   '.json': 'application/json',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
@@ -49,6 +48,8 @@ export async function loadWebAssets(log: (msg: string) => void = () => {}): Prom
     for (const e of await readdir(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) await walk(p);
+      // Source maps would hand the page's source, comments included, to anyone: built, not served.
+      else if (extname(p) === '.map') continue;
       else files.set('/' + p.slice(DIST.length + 1).split(sep).join('/'), { body: await readFile(p), type: TYPES[extname(p)] ?? 'application/octet-stream' });
     }
   };

@@ -107,7 +107,7 @@ test('server builders produce schema-valid messages', () => {
         self: person,
         people: [person],
         map: { name: 'm', width: 2, height: 1, blocked: ['01'], areas: [{ id: 'a', name: 'A', kind: 'private', rects: [{ x: 0, y: 0, w: 1, h: 1 }] }], spawn: { x: 0, y: 0 } },
-        grants: { publish: true, spotlight: false },
+        grants: { publish: true, spotlight: false, moderator: false },
       }),
       'joined',
     ],

@@ -222,7 +222,7 @@ export const JoinedSchema = res('joined', {
   people: z.array(PersonInfoSchema),
   map: MapInfoSchema,
   /** What the token allows. */
-  grants: z.object({ publish: z.boolean(), spotlight: z.boolean() }),
+  grants: z.object({ publish: z.boolean(), spotlight: z.boolean(), moderator: z.boolean() }),
   /** Secret for `resume` after a dropped connection. */
   resumeToken: z.string().optional(),
 });

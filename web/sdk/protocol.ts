@@ -78,7 +78,10 @@ export interface Link {
 
 export interface Grants {
   publish: boolean;
+  /** May spotlight oneself. */
   spotlight: boolean;
+  /** May spotlight (and un-spotlight) other people. */
+  moderator: boolean;
 }
 
 export interface JoinedMessage {

@@ -140,7 +140,7 @@ export class ProximaClient {
   /** Everyone else in the space, by id. */
   readonly people = new Map<string, Person>();
   map: SpaceMap | null = null;
-  grants: Grants = { publish: false, spotlight: false };
+  grants: Grants = { publish: false, spotlight: false, moderator: false };
   /** Whom we receive (participant id → gain and priority), as the server last said. */
   readonly links = new Map<string, Link>();
   readonly publishers = new Map<string, PublisherInfo>();

@@ -26,7 +26,7 @@ export interface KeepAlive {
   replyMs: number;
 }
 
-export const DEFAULT_KEEPALIVE: KeepAlive = { everyMs: 500, deadAfterMs: 1500, replyMs: 750 };
+export const DEFAULT_KEEPALIVE: KeepAlive = { everyMs: 1000, deadAfterMs: 1500, replyMs: 750 };
 const KEEPALIVE_TICK_MS = 250;
 
 export class SignalingSocket {

@@ -46,9 +46,10 @@ export class WsProbe {
     ws.on('error', () => undefined); // a close follows; tests assert on that
   }
 
-  static open(url: string): Promise<WsProbe> {
+  /** `origin`: the Origin header a browser page would send (none by default, like a non-browser client). */
+  static open(url: string, origin?: string): Promise<WsProbe> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws');
+      const ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws', origin === undefined ? {} : { origin });
       ws.once('open', () => resolve(new WsProbe(ws, url)));
       ws.once('error', reject);
     });
