@@ -219,18 +219,31 @@ test('enqueue/process do not allocate', () => {
   assert.ok(released > 0);
 });
 
-test('flows of one class are served round robin, FIFO within each flow', () => {
+test('flows of one class are served round robin (deficit round robin in bytes), FIFO within each flow', () => {
   const { pacer, log } = make({ initialEstimateBps: 400_000, pacingFactor: 1, burstMs: 0 });
   pacer.process(0);
-  pacer.enqueue(999, 1000, PRIORITY_VIDEO, 0, 0); // no budget yet: queued
-  // Flow 1 queues 6 packets before flow 2's 2 packets: they still alternate.
-  for (let i = 0; i < 6; i++) assert.equal(pacer.enqueue(100 + i, 1000, PRIORITY_VIDEO, 0, 1), PACER_QUEUED);
-  for (let i = 0; i < 2; i++) assert.equal(pacer.enqueue(200 + i, 1000, PRIORITY_VIDEO, 0, 2), PACER_QUEUED);
-  for (let t = 20; t <= 400; t += 20) pacer.process(t);
+  pacer.enqueue(999, 1500, PRIORITY_VIDEO, 0, 0); // no budget yet: queued
+  // Flow 1 queues 6 full-size packets before flow 2's 2: they still alternate.
+  for (let i = 0; i < 6; i++) assert.equal(pacer.enqueue(100 + i, 1500, PRIORITY_VIDEO, 0, 1), PACER_QUEUED);
+  for (let i = 0; i < 2; i++) assert.equal(pacer.enqueue(200 + i, 1500, PRIORITY_VIDEO, 0, 2), PACER_QUEUED);
+  for (let t = 20; t <= 800; t += 20) pacer.process(t);
   assert.deepEqual(
     log.released.map((r) => r.handle),
     [999, 100, 200, 101, 201, 102, 103, 104, 105],
   );
+});
+
+test('deficit round robin shares bytes, not packets: small packets of one flow are not starved by big ones of another', () => {
+  const { pacer, log } = make({ initialEstimateBps: 800_000, pacingFactor: 1, burstMs: 0 });
+  pacer.process(0);
+  // Flow 1: 200 packets of 1500 bytes; flow 2: 200 packets of 500 bytes. Over 1 s (100 kB) each flow should
+  // get ~50 kB: ~33 big packets and ~100 small ones.
+  for (let i = 0; i < 200; i++) pacer.enqueue(1000 + i, 1500, PRIORITY_VIDEO, 0, 1);
+  for (let i = 0; i < 200; i++) pacer.enqueue(2000 + i, 500, PRIORITY_VIDEO, 0, 2);
+  for (let t = 5; t <= 1000; t += 5) pacer.process(t);
+  const big = log.released.filter((r) => r.handle < 2000).length * 1500;
+  const small = log.released.filter((r) => r.handle >= 2000).length * 500;
+  assert.ok(Math.abs(big - small) <= 1500, `bytes ${big} vs ${small}`);
 });
 
 test('a full queue drops from its longest flow, never the newcomer of a short flow', () => {

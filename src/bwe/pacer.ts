@@ -5,7 +5,7 @@
  * caller's handles (indices into its own buffers) and sizes; a sink callback sends or frees them.
  *
  * Order: audio > retransmission > video > padding. Within a class, packets are queued per flow (the caller's
- * stream index: one per SSRC) and the flows are served round robin, one packet per turn, FIFO within a flow:
+ * stream index: one per SSRC) and the flows are served by deficit round robin in bytes, FIFO within a flow:
  * a stream that floods the queue delays only itself, never a neighbour's stream (issue 15: one publisher at
  * 50 Mbit/s took 92.6 % of another person's video when all shared one FIFO). The queue is bounded: a full
  * queue evicts from the least important class below the newcomer (the head of its longest flow), else the
@@ -27,6 +27,8 @@ export const PRIORITY_VIDEO = 2;
 export const PRIORITY_PADDING = 3;
 export type PacerPriority = 0 | 1 | 2 | 3;
 const CLASSES = 4;
+/** Bytes a flow's deficit grows by per turn: one full-size packet. */
+const DRR_QUANTUM = 1500;
 /** Flows per class (stream indices 0..MAX_FLOWS-1; callers fold more streams onto these). */
 export const MAX_FLOWS = 64;
 
@@ -111,6 +113,8 @@ export class Pacer {
   private readonly fTail = new Int32Array(CLASSES * MAX_FLOWS).fill(-1);
   private readonly fCount = new Int32Array(CLASSES * MAX_FLOWS);
   private readonly fInRing = new Uint8Array(CLASSES * MAX_FLOWS);
+  /** Bytes each flow may still send in its current turn (deficit round robin). */
+  private readonly deficit = new Float64Array(CLASSES * MAX_FLOWS);
   // Per class: a ring of flows with packets (round robin order), and packets queued in the class.
   private readonly ring = new Int32Array(CLASSES * MAX_FLOWS);
   private readonly ringHead = new Int32Array(CLASSES);
@@ -247,25 +251,42 @@ export class Pacer {
     return e;
   }
 
-  /** The next flow of class c to serve (round robin), skipping flows emptied by eviction; -1 if none. */
-  private nextFlow(c: number): number {
+  /**
+   * The flow of class c to send from now: deficit round robin (Shreedhar & Varghese, 1996) in bytes, so each
+   * flow with a backlog gets an equal share of the rate whatever its packet sizes, and a flow that needs
+   * less than its share (a neighbour's 30 fps camera next to a flood) gets all it needs. The flow stays at
+   * the head of the ring while its deficit covers its next packet. Skips flows emptied by eviction; -1 if none.
+   */
+  private pickFlow(c: number): number {
     while (this.ringCount[c] > 0) {
       const f = this.ring[c * MAX_FLOWS + this.ringHead[c]];
-      this.ringHead[c] = (this.ringHead[c] + 1) % MAX_FLOWS;
-      this.ringCount[c]--;
       const k = c * MAX_FLOWS + f;
       if (this.fCount[k] === 0) {
-        this.fInRing[k] = 0;
+        this.popRing(c, k);
         continue;
       }
-      // Served now; back to the end of the ring if it has more after this packet.
-      if (this.fCount[k] > 1) {
-        this.ring[c * MAX_FLOWS + ((this.ringHead[c] + this.ringCount[c]) % MAX_FLOWS)] = f;
-        this.ringCount[c]++;
-      } else this.fInRing[k] = 0;
-      return f;
+      if (this.deficit[k] >= this.eSize[this.fHead[k]]) return f;
+      this.deficit[k] += DRR_QUANTUM;
+      // Its turn is over: to the back of the ring.
+      this.ringHead[c] = (this.ringHead[c] + 1) % MAX_FLOWS;
+      this.ring[c * MAX_FLOWS + ((this.ringHead[c] + this.ringCount[c] - 1) % MAX_FLOWS)] = f;
     }
     return -1;
+  }
+
+  /** Removes the flow at the head of class c's ring (it has nothing queued). */
+  private popRing(c: number, k: number): void {
+    this.ringHead[c] = (this.ringHead[c] + 1) % MAX_FLOWS;
+    this.ringCount[c]--;
+    this.fInRing[k] = 0;
+    this.deficit[k] = 0;
+  }
+
+  /** Sends-side bookkeeping of DRR after the head packet of flow f (class c) was taken. */
+  private served(c: number, f: number, size: number): void {
+    const k = c * MAX_FLOWS + f;
+    this.deficit[k] -= size;
+    if (this.fCount[k] === 0) this.popRing(c, k);
   }
 
   /** The flow of class c with the most packets queued (ties: the first found), -1 if the class is empty. */
@@ -305,9 +326,11 @@ export class Pacer {
         released++;
         continue;
       }
-      const e = this.takeHead(c, this.nextFlow(c));
+      const f = this.pickFlow(c);
+      const e = this.takeHead(c, f);
       const handle = this.eHandle[e];
       const size = this.eSize[e];
+      this.served(c, f, size);
       if (nowMs - this.eTime[e] > this.maxDelayMs) {
         this.counters.expired++;
         this.sink.drop?.(handle, 'expired');
@@ -332,11 +355,14 @@ export class Pacer {
   /** Drops everything queued (transport closed, subscriber gone). */
   clear(): void {
     for (let c = 0; c < CLASSES; c++) {
-      while (this.counts[c] > 0) {
-        const e = this.takeHead(c, this.nextFlow(c));
-        this.counters.cleared++;
-        this.sink.drop?.(this.eHandle[e], 'cleared');
+      for (let f = 0; f < MAX_FLOWS; f++) {
+        while (this.fCount[c * MAX_FLOWS + f] > 0) {
+          const e = this.takeHead(c, f);
+          this.counters.cleared++;
+          this.sink.drop?.(this.eHandle[e], 'cleared');
+        }
       }
+      while (this.ringCount[c] > 0) this.popRing(c, c * MAX_FLOWS + this.ring[c * MAX_FLOWS + this.ringHead[c]]);
     }
     this.total = 0;
     this.bytes = 0;
