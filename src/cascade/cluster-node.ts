@@ -78,7 +78,7 @@ export class ClusterNode {
   static async start(o: ClusterNodeOptions): Promise<ClusterNode> {
     const c = o.cluster;
     const log = o.log.child({ node: c.nodeId });
-    const bus = await ControlBus.connect(c.natsUrl, { name: c.nodeId, clock: o.clock, log }).catch((e: Error) => {
+    const bus = await ControlBus.connect(c.natsUrl, { name: c.nodeId, clock: o.clock, log, auth: c.nats }).catch((e: Error) => {
       throw new ClusterStartError(`cannot reach NATS at ${c.natsUrl}: ${e.message}`);
     });
     // Pings every 100 ms and a peer silent after 600 ms: a dead node in the middle of a tree is routed

@@ -85,8 +85,25 @@ export const ConfigSchema = z
      */
     cluster: z
       .object({
-        /** NATS server URL(s), e.g. nats://10.0.0.5:4222. */
+        /** NATS server URL(s), e.g. nats://10.0.0.5:4222 (tls:// for TLS). */
         natsUrl: z.string().min(1),
+        /**
+         * How this node proves itself to NATS (docs/cascading.md): a user and password, a token, or a
+         * credentials file (NATS JWT + NKey seed); and TLS files (a CA to trust the server, a client
+         * certificate where the server asks for one). Unset: no authentication.
+         */
+        nats: z
+          .object({
+            user: z.string().min(1).optional(),
+            pass: z.string().min(1).optional(),
+            token: z.string().min(1).optional(),
+            credsFile: z.string().min(1).optional(),
+            tls: z.object({ caFile: z.string().min(1).optional(), certFile: z.string().min(1).optional(), keyFile: z.string().min(1).optional() }).strict().optional(),
+          })
+          .strict()
+          .refine((n) => (n.user === undefined) === (n.pass === undefined), { message: 'cluster.nats.user and cluster.nats.pass go together' })
+          .refine((n) => [n.user, n.token, n.credsFile].filter((x) => x !== undefined).length <= 1, { message: 'cluster.nats: one of user/pass, token or credsFile' })
+          .default({}),
         /** This node's id, unique in the cluster: [A-Za-z0-9_-], at most 64. */
         nodeId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'cluster.nodeId must be 1..64 of [A-Za-z0-9_-]'),
         /** Region / data centre, for assigning people to nodes near them. */

@@ -26,6 +26,8 @@ export interface NatsServerOptions {
   binary?: string;
   /** Milliseconds to wait until the server accepts connections. */
   startTimeoutMs?: number;
+  /** Require this user and password of every client. */
+  auth?: { user: string; pass: string };
 }
 
 const running = new Set<ChildProcess>();
@@ -46,10 +48,11 @@ function findBinary(explicit?: string): string {
   return bin;
 }
 
-export async function startNatsServer({ jetstream = true, binary, startTimeoutMs = 10_000 }: NatsServerOptions = {}): Promise<NatsServerHandle> {
+export async function startNatsServer({ jetstream = true, binary, startTimeoutMs = 10_000, auth }: NatsServerOptions = {}): Promise<NatsServerHandle> {
   const bin = findBinary(binary);
   const storeDir = jetstream ? mkdtempSync(join(tmpdir(), 'proxima-nats-')) : null;
   const args = ['-a', '127.0.0.1', '-p', '-1'];
+  if (auth) args.push('--user', auth.user, '--pass', auth.pass);
   if (storeDir) args.push('-js', '-sd', storeDir);
   const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   running.add(child);

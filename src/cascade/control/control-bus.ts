@@ -3,7 +3,8 @@
  * (invalid input is counted, logged at most once per subject per minute, and dropped), open KV buckets.
  * Subjects and buckets are listed in subjects.ts.
  */
-import { connect, RequestError, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+import { connect, credsAuthenticator, RequestError, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
 import { systemClock, type Clock, type TimerHandle } from '../../util/clock.ts';
 import { createLogger, type Logger } from '../../util/logger.ts';
@@ -16,6 +17,17 @@ export interface ControlBusOptions {
   log?: Logger;
   /** How long connect() waits for the server. */
   connectTimeoutMs?: number;
+  /** Credentials and TLS (config cluster.nats). */
+  auth?: NatsAuth;
+}
+
+/** How a node authenticates to NATS: one of user/pass, token or a creds file; TLS files optional. */
+export interface NatsAuth {
+  user?: string;
+  pass?: string;
+  token?: string;
+  credsFile?: string;
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
 export interface BucketOptions {
@@ -55,9 +67,14 @@ export class ControlBus {
   }
 
   static async connect(url: string | string[], opts: ControlBusOptions): Promise<ControlBus> {
+    const a = opts.auth ?? {};
     const nc = await connect({
       servers: url,
       name: opts.name,
+      ...(a.user !== undefined ? { user: a.user, pass: a.pass ?? '' } : {}),
+      ...(a.token !== undefined ? { token: a.token } : {}),
+      ...(a.credsFile !== undefined ? { authenticator: credsAuthenticator(new Uint8Array(readFileSync(a.credsFile))) } : {}),
+      ...(a.tls !== undefined ? { tls: { ...a.tls } } : {}),
       // A node never hears its own messages: "a heartbeat with my id" then always means another process.
       noEcho: true,
       timeout: opts.connectTimeoutMs ?? 5000,
