@@ -159,10 +159,14 @@ export const ConfigSchema = z
             /** move per second per connection (walking sends ~8), and burst. */
             movesPerS: z.number().min(1).default(20),
             movesBurst: z.number().min(1).default(40),
-            /** The same three summed over every connection from one IP address. */
-            perIpMessagesPerS: z.number().min(1).default(200),
-            perIpOffersPerS: z.number().min(0.1).default(8),
-            perIpMovesPerS: z.number().min(1).default(80),
+            /**
+             * The same three summed over every connection from one IP address. An office behind one NAT is
+             * hundreds of people on one address joining at the same minute: these bound one host's sockets
+             * multiplying the per-connection limits, and must never turn away a crowd.
+             */
+            perIpMessagesPerS: z.number().min(1).default(5000),
+            perIpOffersPerS: z.number().min(0.1).default(100),
+            perIpMovesPerS: z.number().min(1).default(2000),
             /** Refusals that go on this long (no quiet second between them) close the connection (1008). */
             closeAfterLimitedMs: z.number().int().min(100).default(3000),
             /** A WebSocket that has not joined (or resumed) this long after opening is closed (4008). */
