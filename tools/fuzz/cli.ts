@@ -33,6 +33,10 @@ const usage = `usage: npm run fuzz -- [--full] [--seed N] [--target name]… [--
   results of some targets go to .fuzz-state/fuzz-partial.json
 targets: ${TARGET_NAMES.join(', ')}`;
 
+const fmt = (n: number) => n.toLocaleString('en-US');
+const tty = process.stdout.isTTY === true;
+let lastLine = 0;
+
 let args;
 try {
   args = parseArgs({
@@ -106,9 +110,6 @@ process.on('SIGINT', () => {
   console.log('\n[fuzz] stopping after this batch; --resume continues');
 });
 
-const fmt = (n: number) => n.toLocaleString('en-US');
-const tty = process.stdout.isTTY === true;
-let lastLine = 0;
 const t0 = Date.now();
 console.log(`[fuzz] seed ${state.seed}, ${fmt(state.goal)} inputs per target, ${state.targets.length} targets, limit ${DEFAULT_LIMIT_MS} ms per call`);
 for (const name of state.targets) {

@@ -21,9 +21,6 @@ import { createLogger } from '../../../src/util/logger.ts';
 import type { FuzzTarget } from '../target.ts';
 import { DropWatch } from './media-world.ts';
 
-/** The SDP known finding: the fuzzer finds it with repeated lines; the fix is other work. */
-const SDP_KNOWN = { note: 'quadratic SDP parsing of many a=rtcp-fb/a=fmtp lines (issue 15 finding 3, fixed in src/signaling/sdp/parse-common.ts by other work)', knownSlowMs: 250 };
-
 /** sdp-publish: a publish offer parsed and answered, as Participant.publish does. */
 export function sdpPublishTarget(): FuzzTarget {
   return {
@@ -32,7 +29,6 @@ export function sdpPublishTarget(): FuzzTarget {
     kind: 'text',
     maxLen: MAX_SDP_BYTES + 16,
     headerBytes: 0,
-    known: SDP_KNOWN,
     run(input) {
       const offer = parsePublishOffer(input.toString('utf8'));
       if (isSdpError(offer)) return offer.code;
@@ -51,7 +47,6 @@ export function sdpSubscribeTarget(): FuzzTarget {
     kind: 'text',
     maxLen: MAX_SDP_BYTES + 16,
     headerBytes: 0,
-    known: SDP_KNOWN,
     run(input) {
       const a = parseSubscribeAnswer(input.toString('utf8'), mids);
       if (isSdpError(a)) return a.code;
