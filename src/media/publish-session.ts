@@ -12,6 +12,7 @@ import type { Producer } from './producer.ts';
 import type { ProducerLayer } from './producer-layer.ts';
 import type { Clock } from '../util/clock.ts';
 import type { TransportHandler, TransportState, WebRtcTransport } from '../transport/webrtc-transport.ts';
+import { IngressGate, type IngressLimits } from './ingress-gate.ts';
 
 /** Feedback cadence towards a publisher. */
 const TWCC_INTERVAL_MS = 50; // draft-holmer-rmcat-transport-wide-cc-extensions-01: feedback every 50–100 ms
@@ -44,13 +45,23 @@ export class PublishSession implements TransportHandler {
   private lastRrMs = 0;
   /** Set by learn(): the packet just learned is an RTX one. */
   private learnedRtx = false;
+  /** The publisher's ingress limit (config limits.ingress), null = none. */
+  private readonly ingress: IngressGate | null;
   constructor(
     readonly transport: WebRtcTransport,
     private readonly clock: Clock,
     /** The owner's view of the transport's life (connected, failed, closed). */
     readonly onStateChange: (state: TransportState, reason?: string) => void,
+    ingress: IngressLimits | null = null,
   ) {
     transport.setHandler(this);
+    this.ingress = ingress ? new IngressGate(ingress, 'ingress_rate_limited', (why) => this.flooded(why)) : null;
+  }
+
+  /** The publisher stayed over its ingress limit: its transport fails, which disconnects it. */
+  private flooded(why: string): void {
+    if (this.transport.state === 'closed') return;
+    this.onStateChange('failed', why);
   }
 
   get producers(): Producer[] {
@@ -81,6 +92,7 @@ export class PublishSession implements TransportHandler {
   /** Hot path. */
   onRtp(view: RtpView): void {
     const now = this.clock.now();
+    if (this.ingress !== null && !this.ingress.admit(view.length, now)) return;
     if (this.transportCcExtId) {
       const tseq = readTransportSeq(view, this.transportCcExtId);
       if (tseq >= 0) this.twcc.record(tseq, now);
@@ -174,6 +186,8 @@ export class PublishSession implements TransportHandler {
   }
 
   onRtcp(buf: Buffer, length: number): void {
+    const now = this.clock.now();
+    if (this.ingress !== null && !this.ingress.admit(length, now)) return;
     const list = this.rtcpScratch;
     list.length = 0;
     const drop = parseRtcp(buf, length, list);
@@ -181,7 +195,6 @@ export class PublishSession implements TransportHandler {
       countDrop(drop);
       return;
     }
-    const now = this.clock.now();
     for (const pkt of list) {
       if (pkt.type !== 'sr') continue;
       const l = this.bySsrc.get(pkt.ssrc);

@@ -1,4 +1,5 @@
 import { TransportCcEstimator } from '../bwe/transport-cc-estimator.ts';
+import { IngressGate, type IngressLimits } from './ingress-gate.ts';
 import { countDrop } from '../metrics/drop-reasons.ts';
 import { packetStats, repairStats } from '../metrics/registry.ts';
 import type { RtpView } from '../rtp/rtp-packet.ts';
@@ -18,6 +19,8 @@ export interface SubscribeSessionOptions {
   inputs?: DownlinkInputs;
   downlink?: DownlinkOptions;
   sender?: PacedSenderOptions;
+  /** What the subscriber may send us (RTCP: feedback, reports, NACK, PLI; config limits.ingress), null = no limit. */
+  ingress?: IngressLimits | null;
 }
 
 const EQUAL: DownlinkInputs = { priorityOf: () => 0, caps: () => NO_CAPS };
@@ -38,6 +41,7 @@ export class SubscribeSession implements TransportHandler {
   private readonly bySsrc = new Map<number, Consumer>();
   private readonly list: Consumer[] = [];
   private readonly rtcpScratch: RtcpPacket[] = [];
+  private readonly ingress: IngressGate | null;
   private lastSrMs = 0;
   /** Latest RTT to the subscriber from its receiver reports, -1 until measured. */
   rttMs = -1;
@@ -52,6 +56,7 @@ export class SubscribeSession implements TransportHandler {
     opts: SubscribeSessionOptions = {},
   ) {
     this.sender = new PacedSender(transport, clock, opts.sender);
+    this.ingress = opts.ingress ? new IngressGate(opts.ingress, 'rtcp_rate_limited', (why) => this.flooded(why)) : null;
     this.downlink = new DownlinkController(this.sender, opts.inputs ?? EQUAL, opts.downlink);
     // On a lossy path, a media packet the browser's feedback reports lost is repaired at once. Not for a
     // subscriber that gets its repairs in the original stream: a guess that duplicates a packet it has (or
@@ -137,7 +142,14 @@ export class SubscribeSession implements TransportHandler {
     countDrop('unknown_ssrc');
   }
 
+  /** The subscriber stayed over its RTCP limit: its transport fails, which disconnects it. */
+  private flooded(why: string): void {
+    if (this.closed || this.transport.state === 'closed') return;
+    this.onState('failed', why);
+  }
+
   onRtcp(buf: Buffer, length: number): void {
+    if (this.ingress !== null && !this.ingress.admit(length, this.clock.now())) return;
     const list = this.rtcpScratch;
     list.length = 0;
     const drop = parseRtcp(buf, length, list);

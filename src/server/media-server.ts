@@ -9,6 +9,8 @@ import { createDtlsCertificate, type DtlsCertificate } from '../transport/dtls/c
 import { packetStats } from '../metrics/registry.ts';
 import type { Clock, TimerHandle } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
+import type { IngressLimits } from '../media/ingress-gate.ts';
+import { HandshakeGuard, type DtlsLimits } from '../transport/dtls/handshake-guard.ts';
 
 /** Something the media loop ticks every LOOP_MS (feedback timers of publish and subscribe sessions). */
 export interface Tickable {
@@ -28,6 +30,10 @@ export interface MediaServerOptions {
   tcpPort?: number | null;
   /** Our DTLS role on publish transports (the browser offers actpass there). */
   publishDtlsRole: 'client' | 'server';
+  /** DTLS handshake limits (config limits.dtls); unset = none. */
+  dtls?: DtlsLimits;
+  /** What one participant may send us (config limits.ingress); unset = no limit. */
+  ingress?: { publisher: IngressLimits; subscriber: IngressLimits };
   clock: Clock;
   log: Logger;
 }
@@ -45,6 +51,13 @@ export class MediaServer {
   /** Put into every SDP we write (RFC 8839 §5.1). */
   readonly candidates: HostCandidate[];
   tcp: IceTcpListener | null = null;
+  /** Limits on DTLS handshakes over every transport of this server, null = none. */
+  readonly dtlsGuard: HandshakeGuard | null;
+
+  /** Ingress limits for publish and subscribe sessions (config limits.ingress), null = none. */
+  get ingressLimits(): { publisher: IngressLimits; subscriber: IngressLimits } | null {
+    return this.opts.ingress ?? null;
+  }
 
   private constructor(
     private readonly socket: Socket,
@@ -53,6 +66,7 @@ export class MediaServer {
     private readonly opts: MediaServerOptions,
   ) {
     this.mux = new MediaMux(socket, socket6);
+    this.dtlsGuard = opts.dtls ? new HandshakeGuard(opts.dtls) : null;
     const v6ok = socket6 !== null || socket.address().family === 'IPv6';
     const ips = (opts.candidateIps ?? [opts.announcedIp]).filter((ip) => v6ok || !ip.includes(':'));
     this.candidates = ips.map((ip) => ({ ip, port: opts.announcedPort || this.mux.port, protocol: 'udp' as const }));
@@ -130,6 +144,7 @@ export class MediaServer {
       dtls,
       clock: this.opts.clock,
       log: this.opts.log,
+      dtlsGuard: this.dtlsGuard,
     });
   }
 
@@ -153,6 +168,7 @@ export class MediaServer {
 
   private tick(): void {
     const now = this.opts.clock.now();
+    this.dtlsGuard?.expire(now);
     for (const t of this.tickables) {
       try {
         t.tick(now);

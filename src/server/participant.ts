@@ -83,7 +83,7 @@ export class Participant implements Speaker {
     if (isSdpError(offer)) throw new RequestError('sdp_rejected', offer.message);
     if (!this.pub) {
       const t = this.media.createTransport(offer.transport.iceUfrag, null, 'pub');
-      const session = new PublishSession(t, this.clock, (s, reason) => this.onTransportState('publish', s, reason));
+      const session = new PublishSession(t, this.clock, (s, reason) => this.onTransportState('publish', s, reason), this.media.ingressLimits?.publisher ?? null);
       this.pub = { session, byMid: new Map(), sessionKey: t.local.ufrag };
       this.media.addTickable(session);
     }

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { SignalingGuard } from './signaling-limits.ts';
 import { setSdpLimits } from '../signaling/sdp/parse-common.ts';
+import type { IngressLimits } from '../media/ingress-gate.ts';
 import type { WebSocketServer } from 'ws';
 import type { Config } from '../config/config.ts';
 import { createMetricsRegistry } from '../metrics/registry.ts';
@@ -44,6 +45,8 @@ export class ProximaServer {
       announcedPort: config.media.announcedPort,
       tcpPort: config.media.iceTcp ? config.media.tcpPort : null,
       publishDtlsRole: config.media.publishDtlsRole,
+      ingress: ingressLimits(config.limits.ingress),
+      dtls: { ...config.limits.dtls, closeAfterMs: config.limits.ingress.closeAfterMs },
       clock,
       log,
     });
@@ -138,4 +141,12 @@ export class ProximaServer {
     await this.cluster?.close();
     await this.media.close();
   }
+}
+
+/** Publisher and subscriber ingress limits from config limits.ingress. */
+function ingressLimits(l: Config['limits']['ingress']): { publisher: IngressLimits; subscriber: IngressLimits } {
+  return {
+    publisher: { bitsPerS: l.publisherBitsPerS, packetsPerS: l.publisherPacketsPerS, windowMs: l.windowMs, closeAfterMs: l.closeAfterMs },
+    subscriber: { bitsPerS: l.subscriberBitsPerS, packetsPerS: l.subscriberPacketsPerS, windowMs: l.windowMs, closeAfterMs: l.closeAfterMs },
+  };
 }

@@ -72,7 +72,7 @@ export class Subscriber {
         if (s === 'connected') for (const c of session.consumers) c.restartAtKeyframe(clock.now());
         onStateChange(s, reason);
       },
-      opts,
+      { ingress: mediaServer.ingressLimits?.subscriber ?? null, ...opts },
     );
     this.session = session;
     this.sessionKey = t.local.ufrag;

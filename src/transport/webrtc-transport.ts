@@ -4,6 +4,7 @@ import { RtpView } from '../rtp/rtp-packet.ts';
 import { SrtpSession } from './srtp/index.ts';
 import { DtlsSession, type DtlsKeys, type DtlsRole } from './dtls/dtls-session.ts';
 import type { DtlsCertificate } from './dtls/certificate.ts';
+import type { GuardedTransport, HandshakeGuard } from './dtls/handshake-guard.ts';
 import type { MediaNetwork, MediaProtocol, MuxedTransport } from './media-mux.ts';
 import { generateIceCredentials, type IceCredentials, type IceLiteAgent, type IceLiteEndpoint, type TransportAddress } from './ice/ice-lite.ts';
 import type { Clock } from '../util/clock.ts';
@@ -43,12 +44,14 @@ export interface TransportOptions {
   consentTimeoutMs?: number;
   /** Fail when DTLS has not completed this long after ICE selected a path. */
   handshakeTimeoutMs?: number;
+  /** Server-wide limits on DTLS handshakes (config limits.dtls), null = none. */
+  dtlsGuard?: HandshakeGuard | null;
 }
 
 /** DTLS datagrams kept while the DTLS parameters are not known yet (the peer retransmits anyway). */
 const MAX_EARLY_DTLS = 8;
 
-export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
+export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint, GuardedTransport {
   readonly id: string;
   /** Our ICE credentials; new ones after each ICE restart. */
   local: IceCredentials;
@@ -174,7 +177,25 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
     return s;
   }
 
+  /** GuardedTransport: the handshake no longer counts as in progress. */
+  get handshakeDone(): boolean {
+    return this.state === 'connected' || this.state === 'closed' || this.state === 'failed';
+  }
+
+  /** GuardedTransport: the handshake limits gave up on this transport. */
+  failHandshake(reason: string): void {
+    this.fail(reason);
+  }
+
   handleDtls(buf: Buffer, address: string, port: number, protocol: MediaProtocol): void {
+    const guard = this.opts.dtlsGuard;
+    if (guard) {
+      const why = guard.admit(this, address, buf, this.opts.clock.now());
+      if (why !== null) {
+        countDrop(why);
+        return;
+      }
+    }
     if (this.state === 'connecting' && (port !== this.remotePort || address !== this.remoteAddress || protocol !== this.remoteProtocol)) this.fromOtherPath(address, port, protocol);
     if (this.dtls === null) {
       if (this.earlyDtls.length < MAX_EARLY_DTLS) this.earlyDtls.push(Buffer.from(buf));
@@ -260,6 +281,7 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
     if (this.state === 'closed') return;
     this.opts.clock.clear(this.consentTimer);
     this.dtls?.close();
+    this.opts.dtlsGuard?.forget(this);
     this.opts.ice.unregister(this);
     this.opts.mux.unbind(this);
     this.srtpIn = this.srtpOut = null;
@@ -275,6 +297,7 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint {
     if (this.state === 'closed') return;
     this.srtpIn = new SrtpSession(keys.profile, keys.remoteKey, keys.remoteSalt);
     this.srtpOut = new SrtpSession(keys.profile, keys.localKey, keys.localSalt);
+    this.opts.dtlsGuard?.finished(this);
     this.opts.log.info('transport connected', { transport: this.id, srtp: keys.profile, dtlsRole: this.dtlsRole });
     this.setState('connected');
   }
