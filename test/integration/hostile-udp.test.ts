@@ -254,7 +254,8 @@ describe('a replayed ICE check cannot steal a participant’s media path', () =>
       const a = await joinPage(browser, server, 'replay', 'A', true);
       const b = await joinPage(browser, server, 'replay', 'B', false);
       await watch(b.page, a.id, 10);
-      const serverUfrag = attr((await descriptions(b.page, 'subscribePc')).remote, 'ice-ufrag');
+      const bDesc = await descriptions(b.page, 'subscribePc');
+      const serverUfrag = attr(bDesc.remote, 'ice-ufrag');
       const nominating = relay.stunFromClients.filter((d) => {
         const msg = parseStun(d);
         return typeof msg !== 'string' && msg.cls === 'request' && msg.useCandidate && msg.username?.startsWith(`${serverUfrag}:`) === true;
@@ -263,6 +264,15 @@ describe('a replayed ICE check cannot steal a participant’s media path', () =>
 
       await frameGaps(b.page, true);
       const s0 = (await inbound(b.page)).framesDecoded;
+      // 70 newer authenticated checks (as from another candidate of B's, not nominating): a memory of the
+      // last 64 transaction ids forgot B's nominating check after these, and the replay below moved B's media.
+      const other = await UdpPeer.open();
+      try {
+        for (let i = 0; i < 70; i++) other.send(stunCheck(`${serverUfrag}:${attr(bDesc.local, 'ice-ufrag')}`, attr(bDesc.remote, 'ice-pwd'), false), server.media.port);
+        await waitFor('the 70 checks answered', () => other.received.filter(isStunSuccess).length >= 63, 5000);
+      } finally {
+        other.close();
+      }
       // An observer replays B's own check, byte for byte, from its own address.
       for (let i = 0; i < 3; i++) {
         attacker.send(nominating.at(-1)!, server.media.port);

@@ -30,7 +30,7 @@ export function withBadFingerprint(stun: Buffer): Buffer {
   return b;
 }
 
-/** A Binding request with neither USERNAME nor MESSAGE-INTEGRITY (earns a 400). */
+/** A Binding request with neither USERNAME nor MESSAGE-INTEGRITY (dropped unanswered: no reflection). */
 export function stunWithoutCredentials(): Buffer {
   return encodeStunMessage(METHOD_BINDING, 'request', randomBytes(12), []);
 }
