@@ -65,11 +65,14 @@ function metric(text: string, name: string, label?: string): number | null {
 const server = await startProximaProcess({ env: { PROXIMA_MAP: SCENARIOS.mingle!.map ?? '' } });
 process.stdout.write(`soak: server ${server.url} (pid ${server.pid}, log ${server.logFile}); ${PEOPLE} people per wave of ${WAVE_S} s for ${MINUTES} min\n`);
 const samples: Sample[] = [];
+const failedWaves: Array<{ wave: number; error: string }> = [];
 const t0 = Date.now();
 let exitCode = 0;
 try {
   for (let wave = 1; Date.now() - t0 < MINUTES * 60_000 || wave <= WARMUP_WAVES + 1; wave++) {
-    const report = await runLoad({
+    let report: Awaited<ReturnType<typeof runLoad>>;
+    try {
+      report = await runLoad({
       scenario: 'mingle',
       people: PEOPLE,
       durationS: WAVE_S,
@@ -82,7 +85,14 @@ try {
       freezeMs: 200,
       out: join(tmpdir(), `proxima-soak-${process.pid}-${wave}.json`),
       print: () => undefined,
-    });
+      });
+    } catch (e) {
+      // A join that failed ends the wave (the load generator closes everyone it opened): counted, and on.
+      failedWaves.push({ wave, error: (e as Error).message });
+      process.stdout.write(`wave ${wave}: failed: ${(e as Error).message}\n`);
+      await new Promise((r) => setTimeout(r, 3000));
+      continue;
+    }
     // Everyone of the wave has left: let the server release what they held.
     await new Promise((r) => setTimeout(r, 3000));
     const text = await (await fetch(`${server.url}/metrics`)).text();
@@ -135,6 +145,7 @@ if (base && last) {
     timers: [base.timers, last.timers],
     resources: [base.resources, last.resources],
     participantsLeft: last.participants,
+    failedWaves,
   };
   printTable(
     `soak: ${summary.waves} waves of ${PEOPLE} people over ${summary.minutes} min (after wave ${base.wave} = after warm-up)`,
@@ -147,10 +158,11 @@ if (base && last) {
       ['active resources', base.resources, last.resources],
       ['participants left', base.participants, last.participants],
       ['people joined / lost', '', `${summary.joinedTotal} / ${summary.lostTotal}`],
+      ['waves failed (a join that did not complete)', '', `${failedWaves.length} of ${samples.length + failedWaves.length}`],
     ],
   );
   const path = writeResults('soak', { summary, samples });
   process.stdout.write(`wrote ${path}\n`);
-  if (summary.lostTotal > 0 || growth > 0.05 || last.fds > base.fds || last.timers > base.timers || last.resources > base.resources || last.participants > 0) exitCode = exitCode || 3;
+  if (summary.lostTotal > 0 || failedWaves.length > 0 || growth > 0.05 || last.fds > base.fds || last.timers > base.timers || last.resources > base.resources || last.participants > 0) exitCode = exitCode || 3;
 }
 process.exit(exitCode);
