@@ -201,9 +201,12 @@ export const ConfigSchema = z
           .prefault({}),
         dtls: z
           .object({
-            /** DTLS handshakes in progress at once, in total and from one IP address. */
+            /**
+             * DTLS handshakes in progress at once, in total and from one IP address (an office behind one NAT
+             * joining a town hall at the same minute is many handshakes from one address, each two transports).
+             */
             maxHandshakes: z.number().int().min(1).default(256),
-            maxHandshakesPerIp: z.number().int().min(1).default(16),
+            maxHandshakesPerIp: z.number().int().min(1).default(64),
             /** ClientHellos a transport may start a handshake with, per second, and the burst (retransmissions included). */
             clientHellosPerS: z.number().min(0.1).default(2),
             clientHellosBurst: z.number().min(1).default(4),
