@@ -83,6 +83,25 @@ test('malformed and hostile frames yield typed errors, echoing a readable id', (
   assert.equal(({} as Record<string, unknown>).isAdmin, undefined);
 });
 
+test('frames deeper or with more values than any message of ours are refused before parsing', () => {
+  // Found by npm run fuzz: within the 128 KiB cap these cost the JSON reviver and the schemas 10–35 ms each.
+  const deep = `{"v":1,"id":7,"type":"restartIce","x":${'['.repeat(36_000)}${']'.repeat(36_000)}}`;
+  const wide = `{"v":1,"id":7,"type":"ping","x":[${'0,'.repeat(60_000)}0]}`;
+  const objects = `{"v":1,"id":7,"type":"ping","x":[${'{},'.repeat(40_000)}{}]}`;
+  for (const raw of [deep, wide, objects, `{"v":1,"id":7,"type":"ping","x":${'['.repeat(33)}${']'.repeat(33)}}`]) {
+    const r = parseClientMessage(raw);
+    assert.equal(r.ok, false);
+    if (!r.ok) assert.match(r.error.message, /nests deeper than 32 or holds more than 4096 values/);
+  }
+  // Brackets, quotes and escapes inside strings are text, not structure.
+  const sdp = `v=0\r\n${'a=x:[{"\\",}]\r\n'.repeat(3000)}`;
+  const publish = JSON.stringify({ v: 1, id: 1, type: 'publish', sdp, sources: Array.from({ length: 64 }, (_, i) => ({ mid: String(i), source: 'camera' })) });
+  const r = parseClientMessage(publish);
+  assert.equal(r.ok, true, r.ok ? '' : r.error.message);
+  const nested = parseClientMessage(`{"v":1,"id":7,"type":"ping","x":${'['.repeat(31)}${']'.repeat(31)}}`);
+  assert.equal(nested.ok, true);
+});
+
 test('random byte frames never throw', () => {
   let seed = 42;
   const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);

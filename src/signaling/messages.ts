@@ -348,6 +348,43 @@ export type ParseResult = { ok: true; msg: ClientMessage } | { ok: false; error:
 /** Keys that could reach Object.prototype if a handler ever spreads or merges client data. */
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
+/** No message of ours nests deeper than 4 (`report`); a frame nesting deeper is refused before parsing. */
+export const MAX_JSON_DEPTH = 32;
+/** Structural tokens (`{` `[` `:` `,`) outside strings: our largest messages have a few hundred. */
+export const MAX_JSON_TOKENS = 4096;
+
+/**
+ * One linear pass before JSON.parse. Within the frame cap, 128 KiB of nesting or of tiny values (tens of
+ * thousands of them) cost the reviver and the schemas 10–35 ms of main thread (found by npm run fuzz); the
+ * pass bounds both by what a message of ours can hold. Strings are skipped with indexOf (an SDP is most
+ * of a big frame).
+ */
+function jsonShapeOk(text: string): boolean {
+  let depth = 0;
+  let tokens = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: its end is the next quote not escaped (an odd run of backslashes before it escapes it).
+      for (;;) {
+        const q = text.indexOf('"', i + 1);
+        if (q < 0) return true; // unterminated: JSON.parse says so
+        let b = q - 1;
+        while (text.charCodeAt(b) === 0x5c) b--;
+        i = q;
+        if ((q - 1 - b) % 2 === 0) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_JSON_DEPTH || ++tokens > MAX_JSON_TOKENS) return false;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x2c || c === 0x3a) {
+      if (++tokens > MAX_JSON_TOKENS) return false;
+    }
+  }
+  return true;
+}
+
 /** Parse and validate one client frame. Never throws; errors echo the request id when one is readable. */
 export function parseClientMessage(raw: string | Buffer): ParseResult {
   const fail = (code: ErrorCode, message: string, id?: RequestId): ParseResult => ({
@@ -359,6 +396,7 @@ export function parseClientMessage(raw: string | Buffer): ParseResult {
     const size = typeof raw === 'string' ? (raw.length > MAX_MESSAGE_BYTES ? Infinity : Buffer.byteLength(raw, 'utf8')) : raw.length;
     if (size > MAX_MESSAGE_BYTES) return fail('bad_request', `message exceeds ${MAX_MESSAGE_BYTES} bytes`);
     const text = typeof raw === 'string' ? raw : raw.toString('utf8');
+    if (!jsonShapeOk(text)) return fail('bad_request', `message nests deeper than ${MAX_JSON_DEPTH} or holds more than ${MAX_JSON_TOKENS} values`);
 
     let hostileKey: string | undefined;
     let data: unknown;
