@@ -117,7 +117,8 @@ export interface RemoteTransportOptions {
 
 /**
  * The first live m-line's transport (BUNDLE: they all share it). Candidates may sit in any live m-line;
- * with several, one on `preferIp` wins, else the first UDP host candidate, else the first UDP one.
+ * with several, one on `preferIp` wins, else the first IPv4 UDP host candidate, else the first UDP host one, else
+ * the first UDP one.
  */
 export function remoteTransportOf(sdp: string, opts: RemoteTransportOptions = {}): RemoteTransportSdp {
   const s = sdpTransform.parse(sdp);
@@ -129,7 +130,8 @@ export function remoteTransportOf(sdp: string, opts: RemoteTransportOptions = {}
   const fp = m.fingerprint ?? s.fingerprint;
   const setup = m.setup ?? s.setup;
   const udp = live.flatMap((x) => x.candidates ?? []).filter((x) => String(x.transport).toLowerCase() === 'udp');
-  const c = udp.find((x) => opts.preferIp !== undefined && x.ip === opts.preferIp) ?? udp.find((x) => x.type === 'host') ?? udp[0];
+  // IPv4 first: our UDP link is an IPv4 socket, and a server on every interface lists its IPv6 addresses too.
+  const c = udp.find((x) => opts.preferIp !== undefined && x.ip === opts.preferIp) ?? udp.find((x) => x.type === 'host' && !x.ip.includes(':')) ?? udp.find((x) => x.type === 'host') ?? udp[0];
   if (!ufrag || !pwd || !fp || !setup || !c) throw new Error('SDP lacks ICE credentials, fingerprint, setup or a UDP candidate');
   return { iceUfrag: String(ufrag), icePwd: String(pwd), fingerprint: { algorithm: String(fp.type), value: String(fp.hash) }, setup: String(setup), candidate: { ip: c.ip, port: c.port } };
 }

@@ -6,7 +6,7 @@ import type { PeerLink } from './peer-link.ts';
  * is connected (connect(2)): the kernel then drops datagrams from anyone else and each send skips the
  * per-call address handling, which matters when one process drives hundreds of peers.
  */
-export async function openUdpLink(remoteIp: string, remotePort: number, bindIp = '127.0.0.1'): Promise<PeerLink> {
+export async function openUdpLink(remoteIp: string, remotePort: number, bindIp = defaultBind(remoteIp)): Promise<PeerLink> {
   const socket = createSocket({ type: remoteIp.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 << 20 });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
@@ -39,4 +39,14 @@ export async function openUdpLink(remoteIp: string, remotePort: number, bindIp =
   socket.on('message', (msg) => link.onDatagram(msg));
   socket.on('error', () => undefined); // ICMP unreachable after the server closed: the test notices by timing out
   return link;
+}
+
+/**
+ * Loopback for a loopback server; otherwise any address, so the kernel sends from the address that reaches
+ * the server and the connected socket accepts its answers (a socket on 127.0.0.1 connected to an interface
+ * address gets its replies from 127.0.0.1, which the connection filters out).
+ */
+function defaultBind(remoteIp: string): string {
+  if (remoteIp.startsWith('127.') || remoteIp === '::1') return remoteIp === '::1' ? '::1' : '127.0.0.1';
+  return remoteIp.includes(':') ? '::' : '0.0.0.0';
 }
