@@ -83,7 +83,7 @@ export function parseSdpText(sdp: unknown): SessionDescription | SdpError {
   if (shape) return shape;
   let session: SessionDescription;
   try {
-    session = sdpTransform.parse(sdp);
+    session = sdpTransform.parse(withoutUnreadAttributes(sdp));
   } catch {
     return new SdpError('invalid_sdp', 'SDP could not be parsed');
   }
@@ -93,6 +93,35 @@ export function parseSdpText(sdp: unknown): SessionDescription | SdpError {
     return new SdpError('invalid_sdp', `SDP has more than ${sdpLimits.maxMediaSections} m-lines`);
   }
   return session;
+}
+
+/** The a= attributes anything of ours reads (RFC 8866 and the WebRTC ones); the others are never looked at. */
+const READ_ATTRIBUTES = new Set([
+  'mid', 'rtpmap', 'fmtp', 'rtcp-fb', 'extmap', 'extmap-allow-mixed', 'ssrc', 'ssrc-group', 'rid', 'simulcast', 'setup',
+  'fingerprint', 'ice-ufrag', 'ice-pwd', 'ice-options', 'ice-lite', 'candidate', 'end-of-candidates', 'group', 'msid',
+  'msid-semantic', 'sendrecv', 'sendonly', 'recvonly', 'inactive', 'rtcp-mux', 'rtcp-rsize', 'rtcp', 'bundle-only', 'ptime', 'maxptime',
+]);
+
+/**
+ * Drops the a= lines whose attribute we never read before sdp-transform sees them: it tries every grammar
+ * rule on a line it does not know (~3.4 µs a line here), so 3,900 unknown lines under the line cap cost
+ * ~15 ms of main thread (found by npm run fuzz). One linear pass.
+ */
+function withoutUnreadAttributes(sdp: string): string {
+  const kept: string[] = [];
+  let dropped = false;
+  for (const line of sdp.split('\n')) {
+    if (line.startsWith('a=')) {
+      const colon = line.indexOf(':');
+      const name = (colon < 0 ? line.slice(2) : line.slice(2, colon)).replace(/\r$/, '');
+      if (!READ_ATTRIBUTES.has(name)) {
+        dropped = true;
+        continue;
+      }
+    }
+    kept.push(line);
+  }
+  return dropped ? kept.join('\n') : sdp;
 }
 
 /**
