@@ -135,8 +135,13 @@ export class ProximaServer {
     this.spaces.closing = true; // sockets we cut are no sessions to keep for a resume
     for (const ws of this.wss.clients) ws.terminate();
     this.wss.close();
-    await new Promise<void>((r) => this.http.close(() => r()));
-    this.http.closeAllConnections?.();
+    // close() waits for every connection to end: idle keep-alive ones are cut now, requests in flight get a
+    // second to finish, then everything still open is cut (a page's keep-alive socket must not hold us open).
+    const closed = new Promise<void>((r) => this.http.close(() => r()));
+    this.http.closeIdleConnections();
+    const grace = setTimeout(() => this.http.closeAllConnections(), 1000);
+    await closed;
+    clearTimeout(grace);
     this.spaces.closeAll();
     await this.cluster?.close();
     await this.media.close();
