@@ -34,7 +34,7 @@ describe('floods against the server: the neighbour keeps its media, the flooder 
   before(async () => {
     ({ server, watch: watchSrv } = await startWatchedServer({ limits: { ingress: { publisherBitsPerS: 4_000_000, publisherPacketsPerS: 1000 } } }));
     // Office map, open floor: A at 4, B at 6 along y = 16; each flooder within reach of both.
-    h = await FloodHarness.start(server.url, SPACE);
+    h = await FloodHarness.start(server.url, SPACE, false);
   });
 
   after(async () => {
