@@ -23,6 +23,12 @@ test('env overrides file, file overrides defaults', () => {
   assert.equal(c.media.announcedIp, '10.0.0.5');
 });
 
+test('the guest-token limit per address comes from the environment too (a load generator turns it off)', () => {
+  assert.equal(loadConfig({ env: {} }).auth.guestTokensPerMinute, 60);
+  assert.equal(loadConfig({ env: { PROXIMA_GUEST_TOKENS_PER_MINUTE: '0' } }).auth.guestTokensPerMinute, 0);
+  assert.throws(() => loadConfig({ env: { PROXIMA_GUEST_TOKENS_PER_MINUTE: 'many' } }), /PROXIMA_GUEST_TOKENS_PER_MINUTE: expected an integer/);
+});
+
 const bad: Array<[string, () => unknown, RegExp]> = [
   ['non-integer env port', () => loadConfig({ env: { PROXIMA_HTTP_PORT: 'eighty' } }), /PROXIMA_HTTP_PORT: expected an integer/],
   ['port out of range', () => loadConfig({ env: { PROXIMA_MEDIA_PORT: '70000' } }), /media\.port/],

@@ -234,6 +234,7 @@ const ENV: Record<string, { path: [string, string?]; kind: 'int' | 'string' | 'b
   PROXIMA_TURN_URLS: { path: ['turn', 'urls'], kind: 'list' },
   PROXIMA_TOKEN_SECRET: { path: ['auth', 'secret'], kind: 'string' },
   PROXIMA_GUEST_TOKENS: { path: ['auth', 'guestTokens'], kind: 'bool' },
+  PROXIMA_GUEST_TOKENS_PER_MINUTE: { path: ['auth', 'guestTokensPerMinute'], kind: 'int' },
   PROXIMA_TOKEN_KEY_ID: { path: ['auth', 'keyId'], kind: 'string' },
   PROXIMA_TOKEN_AUDIENCE: { path: ['auth', 'audience'], kind: 'string' },
   PROXIMA_ALLOWED_ORIGINS: { path: ['http', 'allowedOrigins'], kind: 'list' },

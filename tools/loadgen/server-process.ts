@@ -49,6 +49,8 @@ export async function startProximaProcess(opts: ServerProcessOptions = {}): Prom
       PROXIMA_MEDIA_TCP_PORT: '0',
       PROXIMA_ANNOUNCED_IP: host,
       PROXIMA_LOG_LEVEL: 'warn',
+      // A load generator is many people behind one address: no per-address guest-token limit.
+      PROXIMA_GUEST_TOKENS_PER_MINUTE: '0',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
