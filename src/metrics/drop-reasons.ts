@@ -115,6 +115,10 @@ export const DROP_REASONS = [
   'relay_not_upstream',
   'relay_control_invalid',
   'relay_control_stale',
+  // media workers (src/transport/workers): the ring towards another worker was full (that worker is behind),
+  // or a record named a peer this worker has no ring for
+  'worker_ring_full',
+  'worker_unknown_peer',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

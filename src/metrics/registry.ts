@@ -65,6 +65,15 @@ export const relayStats = {
   peers: 0,
 };
 
+/** Media workers (src/transport/workers): records crossing between workers through shared-memory rings. */
+export const workerStats = {
+  /** Records (RTP, RTCP, control) written to another worker's ring, and read from ours. */
+  recordsSent: 0,
+  recordsReceived: 0,
+  /** Times an idle reader was woken by its doorbell (under load readers do not sleep, so this stays low). */
+  wakeups: 0,
+};
+
 /** Cascading (src/cascade): tracks between nodes, counted over the process. */
 export const cascadeStats = {
   /** A relayed track moved to a new upstream node (a route change or a failure). */
@@ -202,6 +211,9 @@ export function createMetricsRegistry(): Registry {
   counter('proxima_relay_pongs_received_total', 'RTT pongs received from relay peers (each one RTT sample)', () => relayStats.pongsReceived);
   counter('proxima_relay_send_slot_fallbacks_total', 'Relay sends that found every pooled send buffer still in the socket (pool at its limit) and allocated one', () => relayStats.sendSlotFallbacks);
   gauge('proxima_relay_peers', 'Relay peers (other SFU nodes) currently linked', () => relayStats.peers);
+  counter('proxima_worker_records_sent_total', 'Records (RTP, RTCP, control) written to another media worker ring', () => workerStats.recordsSent);
+  counter('proxima_worker_records_received_total', 'Records read from this media worker rings', () => workerStats.recordsReceived);
+  counter('proxima_worker_wakeups_total', 'Idle media worker ring readers woken by a writer', () => workerStats.wakeups);
   counter('proxima_cascade_upstream_switches_total', 'Relayed tracks moved to a new upstream node (route change or failure)', () => cascadeStats.upstreamSwitches);
   counter('proxima_cascade_nacks_answered_total', 'Packets resent to a downstream node from this node cache', () => cascadeStats.nacksAnswered);
   counter('proxima_cascade_nacks_sent_up_total', 'Sequence numbers NACKed towards upstream nodes', () => cascadeStats.nacksSentUp);

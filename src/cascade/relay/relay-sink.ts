@@ -1,7 +1,7 @@
 import type { RtpView } from '../../rtp/rtp-packet.ts';
 import type { PacketMeta, RtpSink } from '../../media/media-types.ts';
 import type { Producer, ProducerLayer } from '../../media/producer.ts';
-import type { RelayEndpoint } from '../../transport/relay/relay-endpoint.ts';
+import type { RelayLink } from './relay-link.ts';
 import type { LayerTarget } from '../../allocation/types.ts';
 
 /**
@@ -22,7 +22,7 @@ export class RelaySink implements RtpSink {
     readonly producer: Producer,
     private readonly originNum: number,
     private readonly streamIds: readonly number[],
-    private readonly endpoint: RelayEndpoint,
+    private readonly endpoint: RelayLink,
     nowMs: number,
   ) {
     this.id = `relay:${peerId}:${producer.id}`;

@@ -6,7 +6,8 @@ import { writeSr } from '../../rtp/rtcp-reports.ts';
 import type { RtcpPacket } from '../../rtp/rtcp-types.ts';
 import { countDrop } from '../../metrics/drop-reasons.ts';
 import { cascadeStats } from '../../metrics/registry.ts';
-import type { RelayEndpoint, RelayEndpointHandler } from '../../transport/relay/relay-endpoint.ts';
+import type { RelayEndpointHandler } from '../../transport/relay/relay-endpoint.ts';
+import type { RelayLink } from './relay-link.ts';
 import type { Clock, TimerHandle } from '../../util/clock.ts';
 import type { Logger } from '../../util/logger.ts';
 import { RelaySink } from './relay-sink.ts';
@@ -58,7 +59,8 @@ export type UpstreamOf = (originNode: string) => string | null;
 export interface TrackRelayOptions {
   nodeId: string;
   nodeNum: number;
-  endpoint: RelayEndpoint;
+  /** The link to the other cores: nodes (RelayEndpoint) or the workers of this node (WorkerRelayLink). */
+  endpoint: RelayLink;
   upstreamOf: UpstreamOf;
   clock: Clock;
   log: Logger;
