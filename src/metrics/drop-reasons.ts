@@ -134,7 +134,21 @@ export function dropCount(reason: DropReason): number {
   return counts[index.get(reason)!];
 }
 
-/** Snapshot for export; used by the metrics registry and by tests. */
+/** Other threads' counters (media workers: src/server/workers), by reason index, summed into dropCounts. */
+const sources = new Set<() => ArrayLike<number>>();
+
+export function addDropSource(read: () => ArrayLike<number>): () => void {
+  sources.add(read);
+  return () => sources.delete(read);
+}
+
+/** Snapshot for export (this thread and every added source); used by the metrics registry and by tests. */
 export function dropCounts(): ReadonlyArray<readonly [DropReason, number]> {
-  return DROP_REASONS.map((r, i) => [r, counts[i]] as const);
+  const other = [...sources].map((read) => read());
+  return DROP_REASONS.map((r, i) => [r, other.reduce((sum, o) => sum + (o[i] ?? 0), counts[i]!)] as const);
+}
+
+/** This thread's counters alone (what a media worker reports to the main thread). */
+export function localDropCounts(): number[] {
+  return Array.from(counts);
 }

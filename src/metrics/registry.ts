@@ -65,6 +65,18 @@ export const relayStats = {
   peers: 0,
 };
 
+/**
+ * Counters of the media worker threads (src/server/workers), summed into this process's metrics: the pool
+ * installs a reader; without workers it reads 0.
+ */
+let remoteReader: ((group: 'packets' | 'workers', key: string) => number) | null = null;
+export function setRemoteStatReader(read: typeof remoteReader): void {
+  remoteReader = read;
+}
+function remoteStat(group: 'packets' | 'workers', key: string): number {
+  return remoteReader === null ? 0 : remoteReader(group, key);
+}
+
 /** Media workers (src/transport/workers): records crossing between workers through shared-memory rings. */
 export const workerStats = {
   /** Records (RTP, RTCP, control) written to another worker's ring, and read from ours. */
@@ -153,21 +165,21 @@ export function createMetricsRegistry(): Registry {
   const gauge = (name: string, help: string, read: () => number) =>
     new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
 
-  counter('proxima_rtp_packets_received_total', 'RTP packets received from publishers (after SRTP)', () => packetStats.rtpPacketsIn);
-  counter('proxima_rtp_bytes_received_total', 'RTP bytes received from publishers (after SRTP)', () => packetStats.rtpBytesIn);
-  counter('proxima_rtp_packets_sent_total', 'RTP packets sent to subscribers, including RTX', () => packetStats.rtpPacketsOut);
-  counter('proxima_rtp_bytes_sent_total', 'RTP bytes sent to subscribers, including RTX (before SRTP)', () => packetStats.rtpBytesOut);
-  counter('proxima_rtcp_packets_received_total', 'RTCP compound packets received', () => packetStats.rtcpPacketsIn);
-  counter('proxima_rtcp_packets_sent_total', 'RTCP compound packets sent', () => packetStats.rtcpPacketsOut);
-  counter('proxima_rtx_packets_received_total', 'RTX retransmissions received from publishers', () => packetStats.rtxPacketsIn);
-  counter('proxima_rtx_packets_sent_total', 'RTX retransmissions sent to subscribers', () => packetStats.rtxPacketsOut);
-  counter('proxima_rtx_duplicates_sent_total', 'Second copies of retransmissions sent on lossy paths (included in rtx_packets_sent)', () => packetStats.rtxDuplicatesOut);
-  counter('proxima_rtx_proactive_sent_total', 'Retransmissions of packets the subscriber’s transport-wide feedback reported lost, sent before any NACK (lossy paths)', () => packetStats.rtxProactiveOut);
-  counter('proxima_nacks_received_total', 'Generic NACK sequence numbers requested by subscribers', () => packetStats.nacksReceived);
-  counter('proxima_nacks_sent_total', 'Generic NACK sequence numbers requested from publishers', () => packetStats.nacksSent);
-  counter('proxima_keyframe_requests_sent_total', 'PLI/FIR sent to publishers (after throttling)', () => packetStats.keyframeRequestsSent);
-  counter('proxima_keyframe_requests_received_total', 'PLI/FIR received from subscribers', () => packetStats.keyframeRequestsReceived);
-  counter('proxima_stun_requests_total', 'STUN binding requests answered', () => packetStats.stunRequests);
+  counter('proxima_rtp_packets_received_total', 'RTP packets received from publishers (after SRTP)', () => packetStats.rtpPacketsIn + remoteStat('packets', 'rtpPacketsIn'));
+  counter('proxima_rtp_bytes_received_total', 'RTP bytes received from publishers (after SRTP)', () => packetStats.rtpBytesIn + remoteStat('packets', 'rtpBytesIn'));
+  counter('proxima_rtp_packets_sent_total', 'RTP packets sent to subscribers, including RTX', () => packetStats.rtpPacketsOut + remoteStat('packets', 'rtpPacketsOut'));
+  counter('proxima_rtp_bytes_sent_total', 'RTP bytes sent to subscribers, including RTX (before SRTP)', () => packetStats.rtpBytesOut + remoteStat('packets', 'rtpBytesOut'));
+  counter('proxima_rtcp_packets_received_total', 'RTCP compound packets received', () => packetStats.rtcpPacketsIn + remoteStat('packets', 'rtcpPacketsIn'));
+  counter('proxima_rtcp_packets_sent_total', 'RTCP compound packets sent', () => packetStats.rtcpPacketsOut + remoteStat('packets', 'rtcpPacketsOut'));
+  counter('proxima_rtx_packets_received_total', 'RTX retransmissions received from publishers', () => packetStats.rtxPacketsIn + remoteStat('packets', 'rtxPacketsIn'));
+  counter('proxima_rtx_packets_sent_total', 'RTX retransmissions sent to subscribers', () => packetStats.rtxPacketsOut + remoteStat('packets', 'rtxPacketsOut'));
+  counter('proxima_rtx_duplicates_sent_total', 'Second copies of retransmissions sent on lossy paths (included in rtx_packets_sent)', () => packetStats.rtxDuplicatesOut + remoteStat('packets', 'rtxDuplicatesOut'));
+  counter('proxima_rtx_proactive_sent_total', 'Retransmissions of packets the subscriber’s transport-wide feedback reported lost, sent before any NACK (lossy paths)', () => packetStats.rtxProactiveOut + remoteStat('packets', 'rtxProactiveOut'));
+  counter('proxima_nacks_received_total', 'Generic NACK sequence numbers requested by subscribers', () => packetStats.nacksReceived + remoteStat('packets', 'nacksReceived'));
+  counter('proxima_nacks_sent_total', 'Generic NACK sequence numbers requested from publishers', () => packetStats.nacksSent + remoteStat('packets', 'nacksSent'));
+  counter('proxima_keyframe_requests_sent_total', 'PLI/FIR sent to publishers (after throttling)', () => packetStats.keyframeRequestsSent + remoteStat('packets', 'keyframeRequestsSent'));
+  counter('proxima_keyframe_requests_received_total', 'PLI/FIR received from subscribers', () => packetStats.keyframeRequestsReceived + remoteStat('packets', 'keyframeRequestsReceived'));
+  counter('proxima_stun_requests_total', 'STUN binding requests answered', () => packetStats.stunRequests + remoteStat('packets', 'stunRequests'));
 
   counter('proxima_rtx_discarding_subscribers_total', 'Subscribers detected throwing RTX away (NACKs again for packets already repaired by RTX); they get repairs in the original stream', () => repairStats.rtxDiscardingSubscribers);
   counter('proxima_original_stream_resends_total', 'Retransmissions sent in the original stream (same SSRC and sequence number) to subscribers that discard RTX', () => repairStats.originalStreamResends);
@@ -211,9 +223,9 @@ export function createMetricsRegistry(): Registry {
   counter('proxima_relay_pongs_received_total', 'RTT pongs received from relay peers (each one RTT sample)', () => relayStats.pongsReceived);
   counter('proxima_relay_send_slot_fallbacks_total', 'Relay sends that found every pooled send buffer still in the socket (pool at its limit) and allocated one', () => relayStats.sendSlotFallbacks);
   gauge('proxima_relay_peers', 'Relay peers (other SFU nodes) currently linked', () => relayStats.peers);
-  counter('proxima_worker_records_sent_total', 'Records (RTP, RTCP, control) written to another media worker ring', () => workerStats.recordsSent);
-  counter('proxima_worker_records_received_total', 'Records read from this media worker rings', () => workerStats.recordsReceived);
-  counter('proxima_worker_wakeups_total', 'Idle media worker ring readers woken by a writer', () => workerStats.wakeups);
+  counter('proxima_worker_records_sent_total', 'Records (RTP, RTCP, control) written to another media worker ring', () => workerStats.recordsSent + remoteStat('workers', 'recordsSent'));
+  counter('proxima_worker_records_received_total', 'Records read from this media worker rings', () => workerStats.recordsReceived + remoteStat('workers', 'recordsReceived'));
+  counter('proxima_worker_wakeups_total', 'Idle media worker ring readers woken by a writer', () => workerStats.wakeups + remoteStat('workers', 'wakeups'));
   counter('proxima_cascade_upstream_switches_total', 'Relayed tracks moved to a new upstream node (route change or failure)', () => cascadeStats.upstreamSwitches);
   counter('proxima_cascade_nacks_answered_total', 'Packets resent to a downstream node from this node cache', () => cascadeStats.nacksAnswered);
   counter('proxima_cascade_nacks_sent_up_total', 'Sequence numbers NACKed towards upstream nodes', () => cascadeStats.nacksSentUp);

@@ -1,0 +1,79 @@
+// A media worker thread (docs/workers.md): its own UDP socket and MediaServer, and the rings to the other
+// workers through which tracks cross (TrackRelay over WorkerRelayLink). Driven by the main thread over the
+// control channel of worker-protocol.ts.
+import { parentPort, workerData } from 'node:worker_threads';
+import { MediaServer } from '../media-server.ts';
+import { TrackRelay } from '../../cascade/relay/track-relay.ts';
+import { WorkerRelayLink } from '../../transport/workers/worker-relay-link.ts';
+import { localDropCounts } from '../../metrics/drop-reasons.ts';
+import { packetStats, workerStats } from '../../metrics/registry.ts';
+import { systemClock } from '../../util/clock.ts';
+import { createLogger, type LogLevel } from '../../util/logger.ts';
+import type { WorkerInit, WorkerMessage, WorkerRequest } from './worker-protocol.ts';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const self = `w${init.index}`;
+const log = createLogger(init.logLevel as LogLevel, { worker: init.index });
+const clock = systemClock;
+
+const media = await MediaServer.start({
+  bindIp: init.bindIp,
+  port: init.port,
+  announcedIp: init.announcedIp,
+  ...(init.candidateIps ? { candidateIps: init.candidateIps } : {}),
+  announcedPort: 0,
+  publishDtlsRole: init.publishDtlsRole,
+  clock,
+  log,
+});
+const link = new WorkerRelayLink({ self, bell: init.bell, clock, log });
+// Every worker takes a track straight from its publisher's worker: the origin is the upstream.
+const relay = new TrackRelay({ nodeId: self, nodeNum: init.index + 1, endpoint: link, upstreamOf: (origin) => (link.hasPeer(origin) ? origin : null), clock, log });
+link.setHandler(relay);
+link.start();
+
+const post = (m: WorkerMessage) => port.postMessage(m);
+
+const statsTimer = setInterval(() => {
+  post({ t: 'stats', drops: localDropCounts(), packets: { ...packetStats }, workers: { ...workerStats } });
+}, init.statsEveryMs);
+statsTimer.unref();
+
+port.on('message', (req: WorkerRequest) => {
+  try {
+    switch (req.t) {
+      case 'link':
+        link.addPeer(`w${req.peer}`, req.rings);
+        relay.reroute();
+        return post({ id: req.id, t: 'ok' });
+      case 'unlink':
+        link.removePeer(`w${req.peer}`);
+        relay.removeRelayedFrom(`w${req.peer}`);
+        return post({ id: req.id, t: 'ok' });
+      case 'busy': {
+        const end = performance.now() + req.ms;
+        while (performance.now() < end);
+        return post({ id: req.id, t: 'ok' });
+      }
+      case 'crash':
+        setImmediate(() => {
+          throw new Error('media worker crash (test)');
+        });
+        return;
+      case 'close':
+        link.close();
+        relay.close();
+        clearInterval(statsTimer);
+        void media.close().then(() => {
+          post({ id: req.id, t: 'ok' });
+          port.close();
+        });
+        return;
+    }
+  } catch (e) {
+    post({ id: req.id, t: 'error', message: (e as Error).message });
+  }
+});
+
+post({ t: 'ready', port: media.port });
