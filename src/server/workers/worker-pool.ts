@@ -11,8 +11,12 @@ import type { WorkerInit, WorkerMessage, WorkerRequest, WorkerStatsReport } from
 /** A request without its id (the pool numbers them). */
 type RequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
 
-/** Ring bytes per ordered pair of workers: ~3,000 packets of 1,200 bytes, ~0.3 s of a busy town hall's video. */
-const RING_BYTES = 4 << 20;
+/**
+ * Ring bytes per ordered pair of workers: 2 MiB holds ~1,700 packets of 1,200 bytes (~0.2 s of 100 Mbit/s
+ * crossing one way). N workers have N·(N−1) rings, so beyond 4 workers each is smaller (16 workers: 240
+ * rings of 512 KiB = 120 MiB, resident only as far as they have been written).
+ */
+const ringBytes = (workers: number) => (workers <= 4 ? 2 << 20 : 512 << 10);
 /** Placement reads each worker's busy share over about this window. */
 const LOAD_WINDOW_MS = 1000;
 
@@ -82,7 +86,7 @@ export class WorkerPool {
     for (const a of pool.members) {
       for (const b of pool.members) {
         if (b.index <= a.index) continue;
-        const rings = linkWorkers(a.bell, b.bell, RING_BYTES);
+        const rings = linkWorkers(a.bell, b.bell, ringBytes(o.workers));
         links.push(pool.request(a, { t: 'link', peer: b.index, rings: rings.a }));
         links.push(pool.request(b, { t: 'link', peer: a.index, rings: rings.b }));
       }
