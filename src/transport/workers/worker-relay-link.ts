@@ -87,9 +87,14 @@ export class WorkerRelayLink implements RelayLink {
     return this.peers.has(id);
   }
 
-  /** Records refused per peer because its ring was full. */
+  /** Records refused because the ring towards peer `id` was full (counted by this worker as the writer). */
   ringDrops(id: string): number {
     return this.peers.get(id)?.out.drops ?? 0;
+  }
+
+  /** Records peer `id` could not write to us because our ring from it was full (the count lives in the ring). */
+  ringDropsFrom(id: string): number {
+    return this.peers.get(id)?.in.drops ?? 0;
   }
 
   // ── RelayLink ─────────────────────────────────────────────────────────────────────────────────
