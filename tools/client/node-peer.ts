@@ -116,6 +116,12 @@ export class NodePeer {
   /** Hooks; the view is only valid during the call. */
   onRtp: (view: RtpView) => void = () => {};
   onRtcp: (packet: RtcpPacket) => void = () => {};
+  /**
+   * A counting receiver's shortcut: sees each RTP datagram before SRTP (its header is in the clear, RFC 3711
+   * §3.1) and returns true when it has taken it as is, unauthenticated; false sends it through unprotect
+   * and onRtp as usual (e.g. a sample it wants authenticated). Null: every packet is unprotected.
+   */
+  onProtectedRtp: ((datagram: Buffer) => boolean) | null = null;
 
   private remote: RemoteTransport | null = null;
   private dtls: DtlsSession | null = null;
@@ -383,6 +389,7 @@ export class NodePeer {
       }
       return;
     }
+    if (this.onProtectedRtp?.(buf)) return;
     const n = srtp.unprotectRtp(buf, buf.length);
     if (typeof n !== 'number') return this.drop(n);
     const v = this.view;

@@ -25,6 +25,12 @@ export interface ClipPublisherOptions {
    * as browsers send when nobody speaks, with the audio level (RFC 6464) at silence.
    */
   talkShare?: number;
+  /**
+   * RTP timestamps follow the send time (the clip's first timestamp, then its clock rate × time since), as a
+   * capture clock would, instead of the clip's nominal frame times. With the sender reports this maps every
+   * packet to the moment it left, so a receiver in another process can measure delay without a send log.
+   */
+  sendTimeTimestamps?: boolean;
 }
 
 /** Mean talk spurt; silences follow from the talk share. */
@@ -42,6 +48,8 @@ export class ClipPublisher {
   private readonly packetizers: Vp8Packetizer[];
   private readonly active: boolean[];
   private readonly last = new Map<string, { ts: number; at: number; clockRate: number }>();
+  /** With sendTimeTimestamps: each stream's first timestamp and when it was sent. */
+  private readonly origin = new Map<string, { ts: number; at: number }>();
   private srTimer: TimerHandle | null = null;
   private readonly rnd: () => number;
   private readonly talkShare: number;
@@ -123,6 +131,8 @@ export class ClipPublisher {
   private sendFrame(k: number, frame: VideoFrame, ts: number): void {
     if (!this.active[k]) return;
     const payloads = this.packetizers[k]!.packetize(frame.data, frame.tid, frame.layerSync);
+    // One timestamp for all packets of the frame (RFC 7741 §4.1), taken once.
+    if (this.opts.sendTimeTimestamps) ts = this.sendTimeTs(this.opts.video[k]!.key, ts, 90000);
     for (let i = 0; i < payloads.length; i++) {
       if (this.peer.state === 'connected') this.videoPayloadBytes += payloads[i]!.length;
       this.send(this.opts.video[k]!.key, payloads[i]!, ts, i === payloads.length - 1, 90000);
@@ -137,6 +147,7 @@ export class ClipPublisher {
       const silenceMs = (MEAN_SPURT_MS * (1 - this.talkShare)) / Math.max(this.talkShare, 0.01);
       this.nextTurnAt = now - Math.log(1 - this.rnd()) * (this.talking ? MEAN_SPURT_MS : silenceMs);
     }
+    if (this.opts.sendTimeTimestamps) ts = this.sendTimeTs(key, ts, 48000);
     if (this.talking) return this.send(key, packet, ts, false, 48000, 25);
     if (now - this.lastDtxAt < DTX_INTERVAL_MS) return;
     this.lastDtxAt = now;
@@ -150,6 +161,13 @@ export class ClipPublisher {
     this.peer.sendRtp(key, payload, { timestamp: ts, marker, ...(audioLevel !== undefined ? { audioLevel } : {}) });
     this.sendLog.record(payload, 0, payload.length, now);
     this.last.set(key, { ts, at: now, clockRate });
+  }
+
+  private sendTimeTs(key: string, ts: number, clockRate: number): number {
+    const now = this.clock.now();
+    let o = this.origin.get(key);
+    if (!o) this.origin.set(key, (o = { ts, at: now }));
+    return (o.ts + Math.round(((now - o.at) * clockRate) / 1000)) >>> 0;
   }
 
   /** SR with the RTP time of "now", extrapolated from the last packet (RFC 3550 §6.4.1). */

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Histogram } from './histogram.ts';
 import { seededRandom } from '../../../src/util/prng.ts';
@@ -50,4 +50,20 @@ describe('Histogram', () => {
     assert.equal(h.count, 1);
     assert.equal(h.percentile(50), 0);
   });
+});
+
+test('toJSON/fromJSON carry a histogram to another process; reset empties it', () => {
+  const h = new Histogram();
+  for (let i = 1; i <= 1000; i++) h.add(i / 10);
+  const copy = Histogram.fromJSON(JSON.parse(JSON.stringify(h.toJSON())));
+  for (const p of [1, 50, 99, 100]) assert.equal(copy.percentile(p), h.percentile(p));
+  assert.equal(copy.count, 1000);
+  assert.equal(copy.max, 100);
+  h.reset();
+  assert.equal(h.count, 0);
+  assert.ok(Number.isNaN(h.percentile(50)));
+  const empty = Histogram.fromJSON(JSON.parse(JSON.stringify(h.toJSON())));
+  assert.ok(Number.isNaN(empty.percentile(99)));
+  copy.merge(empty);
+  assert.equal(copy.max, 100);
 });

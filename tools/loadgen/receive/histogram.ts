@@ -34,6 +34,31 @@ export class Histogram {
     if (other.min < this.min) this.min = other.min;
   }
 
+  reset(): void {
+    this.counts.fill(0);
+    this.count = 0;
+    this.sum = 0;
+    this.max = -Infinity;
+    this.min = Infinity;
+  }
+
+  /** A plain copy (non-empty buckets only), to send to another process. */
+  toJSON(): HistogramData {
+    const buckets: Array<[number, number]> = [];
+    for (let i = 0; i < BUCKETS; i++) if (this.counts[i]! > 0) buckets.push([i, this.counts[i]!]);
+    return { buckets, count: this.count, sum: this.sum, max: this.count ? this.max : null, min: this.count ? this.min : null };
+  }
+
+  static fromJSON(d: HistogramData): Histogram {
+    const h = new Histogram();
+    for (const [i, n] of d.buckets) h.counts[i] = n;
+    h.count = d.count;
+    h.sum = d.sum;
+    h.max = d.max ?? -Infinity;
+    h.min = d.min ?? Infinity;
+    return h;
+  }
+
   /** The p-th percentile (0..100): the upper edge of the bucket holding it, clamped to [min, max]. NaN when empty. */
   percentile(p: number): number {
     if (this.count === 0) return NaN;
@@ -49,4 +74,13 @@ export class Histogram {
   get mean(): number {
     return this.count === 0 ? NaN : this.sum / this.count;
   }
+}
+
+export interface HistogramData {
+  buckets: Array<[number, number]>;
+  count: number;
+  sum: number;
+  /** null when empty (JSON has no infinities). */
+  max: number | null;
+  min: number | null;
 }
