@@ -164,7 +164,7 @@ export async function runLoad(o: RunOptions): Promise<LoadReport> {
 }
 
 /** The space's map, from a short-lived participant's `joined` answer. */
-async function probeMap(url: string, space: string, token: string | undefined, certificate: Awaited<ReturnType<typeof createDtlsCertificate>>): Promise<MapInfo> {
+export async function probeMap(url: string, space: string, token: string | undefined, certificate: Awaited<ReturnType<typeof createDtlsCertificate>>): Promise<MapInfo> {
   const probe = await NodeClient.join(url, space, 'loadgen-probe', { certificate, ...(token ? { token } : {}) });
   try {
     return probe.joined.map as MapInfo;
