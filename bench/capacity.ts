@@ -15,7 +15,7 @@
 import { parseArgs } from 'node:util';
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -90,6 +90,8 @@ interface Trial {
   workers: number | null;
   publishers: number;
   subscribers: number;
+  /** People after the first who received nothing in the window (a mingler between groups may). */
+  silent: number;
   windowS: number;
   serverCpuS: number;
   serverCpuShare: number;
@@ -105,7 +107,16 @@ interface Trial {
   peoplePerCore: number;
   loadUsPerPacketReceived: number;
   loss: { aggregate: number; p50: number; p95: number; max: number };
+  /** Every packet's delay (audio and video). */
   delayMs: { p50: number; p99: number; max: number; samples: number };
+  audioDelayMs: { p50: number; p99: number; samples: number };
+  /** Server counters over the window: RTX sent, estimate cuts, allocation changes. */
+  server: ServerCounters;
+  /** The machine's 1-minute load average at the window's end (other work shares these cores). */
+  loadAverage: number;
+  serverDrops: Record<string, number>;
+  /** Subscribers whose own median delay was at or over the delay limit (a standing queue towards them). */
+  slowSubscribers: number;
   auth: { checked: number; unauthenticated: number; failures: Record<string, number> };
   loadLagMaxMs: number;
   unknownPackets: number;
@@ -113,15 +124,37 @@ interface Trial {
   pass: boolean;
 }
 
-/** A counter of the server's /metrics, summed over label sets (NaN if absent). */
-async function metric(url: string, name: string): Promise<number> {
+const SERVER_COUNTERS = {
+  packetsOut: 'proxima_rtp_packets_sent_total',
+  rtxOut: 'proxima_rtx_packets_sent_total',
+  dropped: 'proxima_packets_dropped_total',
+  overuseCuts: 'proxima_bwe_overuse_cuts_total',
+  capacityDrops: 'proxima_bwe_capacity_drops_total',
+  allocationChanges: 'proxima_allocation_changes_total',
+} as const;
+type ServerCounters = Record<keyof typeof SERVER_COUNTERS, number>;
+
+/** Packets the server dropped in a window, by reason (src/metrics/drop-reasons.ts). */
+async function serverDrops(url: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  let sum = NaN;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
-    sum = (Number.isNaN(sum) ? 0 : sum) + Number(line.slice(line.lastIndexOf(' ') + 1));
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^proxima_packets_dropped_total\{reason="([^"]+)"\} (\S+)$/gm)) out[m[1]!] = Number(m[2]);
+  return out;
+}
+
+/** Counters of the server's /metrics, each summed over its label sets (NaN if absent). */
+async function serverCounters(url: string): Promise<ServerCounters> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = {} as ServerCounters;
+  for (const [k, name] of Object.entries(SERVER_COUNTERS) as Array<[keyof ServerCounters, string]>) {
+    let sum = NaN;
+    for (const line of text.split('\n')) {
+      if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
+      sum = (Number.isNaN(sum) ? 0 : sum) + Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    out[k] = sum;
   }
-  return sum;
+  return out;
 }
 
 async function startServer(map: string, secret: string, workers: number | null): Promise<ServerProcess> {
@@ -223,14 +256,18 @@ async function trial(scenarioName: string, people: number, workers: number | nul
     const specs: PersonSpec[] = scenario.plan(ctx);
     const k = Math.min(SHARDS, specs.length);
     for (let i = 0; i < k; i++) shards.push(startShard(i));
-    const joinMs = 60_000 + specs.length * 1000;
+    const joinMs = 120_000 + specs.length * 1000;
     const ready = shards.map((s) => s.next('ready', joinMs));
     shards.forEach((s, i) =>
-      s.send({ type: 'init', url: server.url, space, secret, seed: seed * 1000 + i, authEvery: AUTH_EVERY, joinConcurrency: JOIN_CONCURRENCY, people: specs.map((spec, index) => ({ index, spec })).filter((p) => p.index % k === i) }),
+      s.send({ type: 'init', url: server.url, space, secret, seed: seed * 1000 + i, authEvery: AUTH_EVERY, joinConcurrency: JOIN_CONCURRENCY, settleMs: 60_000, allButFirstReceive: scenarioName !== 'mingle', people: specs.map((spec, index) => ({ index, spec })).filter((p) => p.index % k === i) }),
     );
     const t0 = Date.now();
-    await Promise.all(ready);
-    out(`  ${scenarioName} ${people} people${workers !== null ? `, ${workers} workers` : ''}: joined in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const readies = (await Promise.all(ready)) as Array<Extract<CapacityShardEvent, { type: 'ready' }>>;
+    const unconnected = readies.flatMap((r) => r.unconnected);
+    out(
+      `  ${scenarioName} ${people} people${workers !== null ? `, ${workers} workers` : ''}: joined and connected in ${((Date.now() - t0) / 1000).toFixed(1)} s` +
+        (unconnected.length ? ` (${unconnected.length} subscribe transports still not connected)` : ''),
+    );
     // Walks as the scenario plans them; groupWalks reads only each person's spec and identity.
     const proxies = specs.map((spec, index) => ({ spec, index }));
     if (scenario.step) {
@@ -249,7 +286,8 @@ async function trial(scenarioName: string, people: number, workers: number | nul
     const w0 = performance.now();
     const s0 = sampleServer(server.pid);
     const l0 = cpuMs(loadPids);
-    const p0 = await metric(server.url, 'proxima_rtp_packets_sent_total');
+    const c0 = await serverCounters(server.url);
+    const d0 = await serverDrops(server.url);
     let prev = { at: w0, s: s0, l: l0 };
     for (let t = 0; t < SECONDS; ) {
       const step = Math.min(5, SECONDS - t);
@@ -267,9 +305,11 @@ async function trial(scenarioName: string, people: number, workers: number | nul
     const windowMs = performance.now() - w0;
     const s1 = sampleServer(server.pid);
     const l1 = cpuMs(loadPids);
-    const p1 = await metric(server.url, 'proxima_rtp_packets_sent_total');
+    const c1 = await serverCounters(server.url);
+    const d1 = await serverDrops(server.url);
+    const drops = Object.fromEntries(Object.entries(d1).map(([k, n]) => [k, n - (d0[k] ?? 0)]).filter(([, n]) => (n as number) > 0));
     const rs = (await Promise.all(reports)) as Array<Extract<CapacityShardEvent, { type: 'report' }>>;
-    return summarize({ scenarioName, people, workers, specs, windowMs, s0, s1, loadCpuMs: l1 - l0, packetsOut: p1 - p0, reports: rs });
+    return summarize({ unconnected: unconnected.length, scenarioName, people, workers, specs, windowMs, s0, s1, loadCpuMs: l1 - l0, server: Object.fromEntries(Object.keys(c0).map((k) => [k, c1[k as keyof ServerCounters] - c0[k as keyof ServerCounters]])) as ServerCounters, drops, reports: rs });
   } finally {
     if (walkTimer) clearInterval(walkTimer);
     for (const s of shards) s.send({ type: 'close' });
@@ -287,6 +327,7 @@ async function trial(scenarioName: string, people: number, workers: number | nul
 const pct = (a: ProcSample | null, b: ProcSample | null, dtMs: number) => (a && b ? `${fmt(((a.cpuMs - b.cpuMs) / dtMs) * 100)}%` : '-');
 
 function summarize(o: {
+  unconnected: number;
   scenarioName: string;
   people: number;
   workers: number | null;
@@ -295,15 +336,21 @@ function summarize(o: {
   s0: ProcSample | null;
   s1: ProcSample | null;
   loadCpuMs: number;
-  packetsOut: number;
+  server: ServerCounters;
+  drops: Record<string, number>;
   reports: Array<Extract<CapacityShardEvent, { type: 'report' }>>;
 }): Trial {
   const windowS = o.windowMs / 1000;
   const serverCpuMs = o.s0 && o.s1 ? o.s1.cpuMs - o.s0.cpuMs : NaN;
-  const subs: ShardSubscriber[] = o.reports.flatMap((r) => r.subscribers).filter((s) => s.expected > 0);
+  const everyone: ShardSubscriber[] = o.reports.flatMap((r) => r.subscribers);
+  const subs = everyone.filter((s) => s.expected > 0);
+  // Everyone but the first person (fanout's publisher, the town hall's speaker) must receive someone.
+  const silent = everyone.filter((s) => s.index > 0 && s.expected === 0).length;
   const lossOf = subs.map((s) => s.lost / s.expected);
   const delay = new Histogram();
+  const audioDelay = new Histogram();
   for (const r of o.reports) delay.merge(Histogram.fromJSON(r.delay));
+  for (const r of o.reports) audioDelay.merge(Histogram.fromJSON(r.audioDelay));
   const failures: Record<string, number> = {};
   for (const r of o.reports) for (const [k, n] of Object.entries(r.authFailures)) failures[k] = (failures[k] ?? 0) + n;
   const packetsReceived = subs.reduce((a, s) => a + s.packets + s.rtxPackets, 0);
@@ -312,6 +359,8 @@ function summarize(o: {
   const errors = o.reports.flatMap((r) => r.errors);
   const joined = o.reports.reduce((a, r) => a + r.subscribers.length, 0);
   if (joined < o.specs.length) errors.push(`${o.specs.length - joined} of ${o.specs.length} people did not join`);
+  if (o.unconnected > 0) errors.push(`${o.unconnected} subscribe transports not connected 60 s after joining`);
+  if (silent > 0 && o.scenarioName !== 'mingle') errors.push(`${silent} listeners received nothing`);
   const cpuUsPerPersonS = (serverCpuMs * 1000) / (o.people * windowS);
   const t: Trial = {
     scenario: o.scenarioName,
@@ -319,20 +368,26 @@ function summarize(o: {
     workers: o.workers,
     publishers: o.specs.filter((s) => s.publish).length,
     subscribers: subs.length,
+    silent,
     windowS: round(windowS, 2),
     serverCpuS: round(serverCpuMs / 1000, 2),
     serverCpuShare: round(serverCpuMs / o.windowMs, 3),
     serverRssMb: o.s1 ? Math.round(o.s1.rssBytes / 2 ** 20) : NaN,
     loadCpuS: round(o.loadCpuMs / 1000, 2),
     loadCpuShare: round(o.loadCpuMs / o.windowMs, 3),
-    packetsOut: o.packetsOut,
+    packetsOut: o.server.packetsOut,
     packetsReceived,
     cpuUsPerPersonS: round(cpuUsPerPersonS, 1),
-    cpuUsPerPacketOut: round((serverCpuMs * 1000) / o.packetsOut, 2),
+    cpuUsPerPacketOut: round((serverCpuMs * 1000) / o.server.packetsOut, 2),
     peoplePerCore: Math.round(1e6 / cpuUsPerPersonS),
     loadUsPerPacketReceived: round((o.loadCpuMs * 1000) / packetsReceived, 2),
     loss: { aggregate: round(expected ? lost / expected : NaN, 5), p50: round(percentile(lossOf, 50), 5), p95: round(percentile(lossOf, 95), 5), max: round(lossOf.length ? Math.max(...lossOf) : NaN, 5) },
     delayMs: { p50: round(delay.percentile(50), 2), p99: round(delay.percentile(99), 2), max: round(delay.count ? delay.max : NaN, 2), samples: delay.count },
+    audioDelayMs: { p50: round(audioDelay.percentile(50), 2), p99: round(audioDelay.percentile(99), 2), samples: audioDelay.count },
+    server: o.server,
+    loadAverage: round(loadavg()[0]!, 2),
+    serverDrops: o.drops,
+    slowSubscribers: subs.filter((x) => x.delayP50Ms >= DELAY_MAX_MS).length,
     auth: { checked: subs.reduce((a, s) => a + s.authenticated, 0), unauthenticated: subs.reduce((a, s) => a + s.unauthenticated, 0), failures },
     loadLagMaxMs: round(Math.max(...o.reports.map((r) => r.lagMaxMs)), 1),
     unknownPackets: o.reports.reduce((a, r) => a + r.unknownPackets, 0),
@@ -358,7 +413,7 @@ async function search(scenario: string, workers: number | null): Promise<{ peopl
       return false;
     }
     trials.push(t);
-    out(`  → ${t.pass ? 'holds' : 'does not hold'}: worst subscriber loss ${fmt(t.loss.max * 100, 2)}%, p99 delay ${fmt(t.delayMs.p99, 1)} ms, server ${fmt(t.serverCpuShare * 100)}% CPU, load ${fmt(t.loadCpuShare * 100)}%`);
+    out(`  → ${t.pass ? 'holds' : 'does not hold'}: worst subscriber loss ${fmt(t.loss.max * 100, 2)}%, p99 delay ${fmt(t.delayMs.p99, 1)} ms (audio ${fmt(t.audioDelayMs.p99, 1)}), server ${fmt(t.serverCpuShare * 100)}% CPU, load ${fmt(t.loadCpuShare * 100)}%`);
     return t.pass;
   };
   let lo: number | null = null;
@@ -410,7 +465,7 @@ for (const workers of WORKERS) {
         }
         trials.push(...runs);
         const m = medianTrial(runs);
-        if (m) out(`  → ${scenario} ${people}: ${fmt(m.cpuUsPerPersonS)} CPU-µs per person-second, ${fmt(m.cpuUsPerPacketOut, 1)} per packet out: ${fmt(m.peoplePerCore)} people per core`);
+        if (m) out(`  → ${scenario} ${people}: ${fmt(m.cpuUsPerPersonS)} CPU-µs per person-second, ${fmt(m.cpuUsPerPacketOut, 1)} per packet out: ${fmt(m.peoplePerCore)} people per core; delay p50 ${fmt(m.delayMs.p50, 1)} / p99 ${fmt(m.delayMs.p99, 1)} ms (audio ${fmt(m.audioDelayMs.p50, 1)} / ${fmt(m.audioDelayMs.p99, 1)})`);
       }
     }
     if (SEARCH) {
@@ -461,10 +516,12 @@ printTable(
   ]),
 );
 for (const s of saturation) {
+  const lossOnly = s.trials.filter((t) => t.errors.length === 0 && t.loss.max < LOSS_MAX).reduce((a, t) => Math.max(a, t.people), 0);
+  out(`largest ${s.scenario} tried with every subscriber's loss < ${LOSS_MAX * 100}% (delay aside): ${lossOnly || 'none'}`);
   printTable(
     `Saturation search, ${s.scenario}, workers ${wl(s.workers)}: largest holding ${s.people ?? 'none'} people${s.firstFail !== null ? ` (${s.firstFail} did not)` : ` (none failed up to ${SEARCH_MAX})`}`,
-    ['people', 'holds', 'server CPU', 'loss max %', 'delay p99 ms', 'load CPU', 'load lag max ms', 'errors'],
-    s.trials.map((t) => [t.people, t.pass ? 'yes' : 'no', `${fmt(t.serverCpuShare * 100)}%`, lossPct(t.loss.max), fmt(t.delayMs.p99, 1), `${fmt(t.loadCpuShare * 100)}%`, fmt(t.loadLagMaxMs), t.errors.length]),
+    ['people', 'holds', 'server CPU', 'loss max %', 'delay p50 ms', 'delay p99 ms', 'audio p99 ms', 'load CPU', 'load lag max ms', 'load avg', 'errors'],
+    s.trials.map((t) => [t.people, t.pass ? 'yes' : 'no', `${fmt(t.serverCpuShare * 100)}%`, lossPct(t.loss.max), fmt(t.delayMs.p50, 1), fmt(t.delayMs.p99, 1), fmt(t.audioDelayMs.p99, 1), `${fmt(t.loadCpuShare * 100)}%`, fmt(t.loadLagMaxMs), fmt(t.loadAverage, 1), t.errors.length]),
   );
 }
 const all = [...trials, ...saturation.flatMap((s) => s.trials)];
@@ -483,7 +540,11 @@ for (const u of unavailable) out(`workers not available: media.workers = ${u.wor
 const path = writeResults('capacity', {
   config: { scenarios: SCENARIO_NAMES, people: PEOPLE, workers: WORKERS, seconds: SECONDS, warmupS: WARMUP, runs: RUNS, shards: SHARDS, search: SEARCH, searchStart: SEARCH_START, searchMax: SEARCH_MAX, authEvery: AUTH_EVERY, lossMax: LOSS_MAX, delayMaxMs: DELAY_MAX_MS, seed: SEED },
   figures: figureRows.map(({ scenario, people, workers, t, runs }) => ({ scenario, people, workers, runs, cpuUsPerPersonS: t.cpuUsPerPersonS, cpuUsPerPacketOut: t.cpuUsPerPacketOut, peoplePerCore: t.peoplePerCore })),
-  saturation: saturation.map(({ trials: ts, ...s }) => ({ ...s, trials: ts.map((t) => t.people) })),
+  saturation: saturation.map(({ trials: ts, ...s }) => ({
+    ...s,
+    largestWithLossOnly: ts.filter((t) => t.errors.length === 0 && t.loss.max < LOSS_MAX).reduce((a, t) => Math.max(a, t.people), 0) || null,
+    trials: ts.map((t) => t.people),
+  })),
   workersUnavailable: unavailable,
   loadSide: { loadCpuS: round(loadCpuS, 1), serverCpuS: round(serverCpuS, 1), windowS: round(windowS, 1), authChecked, authFailed },
   trials: all,

@@ -15,7 +15,7 @@ import { Histogram, type HistogramData } from '../../tools/loadgen/receive/histo
 import type { PersonSpec } from '../../tools/loadgen/person.ts';
 
 export type CapacityShardCommand =
-  | { type: 'init'; url: string; space: string; secret: string; people: Array<{ index: number; spec: PersonSpec }>; seed: number; authEvery: number; joinConcurrency: number }
+  | { type: 'init'; url: string; space: string; secret: string; people: Array<{ index: number; spec: PersonSpec }>; seed: number; authEvery: number; joinConcurrency: number; settleMs: number; allButFirstReceive: boolean }
   | { type: 'walk'; index: number; x: number; y: number }
   | { type: 'window' }
   | { type: 'report' }
@@ -24,13 +24,16 @@ export type CapacityShardCommand =
 export interface ShardSubscriber extends LightWindow {
   index: number;
   publishes: boolean;
+  /** This subscriber's own delay percentiles (NaN without samples). */
+  delayP50Ms: number;
+  delayP99Ms: number;
 }
 
 export type CapacityShardEvent =
   | { type: 'joined'; count: number }
-  | { type: 'ready' }
+  | { type: 'ready'; settleMs: number; unconnected: number[] }
   | { type: 'windowStarted' }
-  | { type: 'report'; subscribers: ShardSubscriber[]; delay: HistogramData; lagMaxMs: number; lagP99Ms: number; authFailures: Record<string, number>; unknownPackets: number; errors: string[] }
+  | { type: 'report'; subscribers: ShardSubscriber[]; delay: HistogramData; audioDelay: HistogramData; lagMaxMs: number; lagP99Ms: number; authFailures: Record<string, number>; unknownPackets: number; errors: string[] }
   | { type: 'fatal'; message: string };
 
 interface ShardPerson extends LightPerson {
@@ -40,7 +43,6 @@ interface ShardPerson extends LightPerson {
 const send = (e: CapacityShardEvent) => process.send!(e);
 const people: ShardPerson[] = [];
 const errors: string[] = [];
-const delay = new Histogram();
 const lag = monitorEventLoopDelay({ resolution: 10 });
 let feedbackTimer: NodeJS.Timeout | null = null;
 let closed = false;
@@ -59,26 +61,41 @@ async function init(c: Extract<CapacityShardCommand, { type: 'init' }>): Promise
     while (next < c.people.length) {
       const { index, spec } = c.people[next++]!;
       const token = signToken({ space: c.space, name: spec.name, publish: true, spotlight: true, exp: Math.floor(Date.now() / 1000) + 3600 }, c.secret);
-      const p = await joinLightPerson(spec, { url: c.url, space: c.space, token, clip, thumbClip, certificate, delay, authEvery: c.authEvery, random: rnd });
+      const p = await joinLightPerson(spec, { url: c.url, space: c.space, token, clip, thumbClip, certificate, authEvery: c.authEvery, random: rnd });
       people.push({ index, ...p });
+      // One handshake at a time per join slot: a hundred subscribe transports starting DTLS at once on this
+      // small machine take longer than the server's 10 s handshake deadline, which a real crowd never asks.
+      if (index > 0 || !c.allButFirstReceive) await p.client.subscriberReady(c.allButFirstReceive ? 15_000 : 3000).catch(() => undefined);
       if (people.length % 10 === 0) send({ type: 'joined', count: people.length });
     }
   };
   await Promise.all(Array.from({ length: Math.min(c.joinConcurrency, c.people.length) }, join));
-  send({ type: 'ready' });
+  // Subscribe transports connect after the join (offer, answer, ICE, DTLS): measuring before they all have
+  // would count the server's srtp_not_ready drops and the handshakes' CPU as steady state.
+  const t0 = Date.now();
+  // In a fan-out or town hall everyone after the first receives; in a mingle someone may stand alone.
+  const settled = () => people.every((p) => (p.index === 0 || !c.allButFirstReceive ? (p.client.subscriber?.state ?? 'connected') : p.client.subscriber?.state) === 'connected');
+  while (!settled() && Date.now() - t0 < c.settleMs) await new Promise((r) => setTimeout(r, 100));
+  const unconnected = people.filter((p) => (p.client.subscriber || (c.allButFirstReceive && p.index > 0)) && p.client.subscriber?.state !== 'connected').map((p) => p.index);
+  send({ type: 'ready', settleMs: Date.now() - t0, unconnected });
 }
 
 function report(): Extract<CapacityShardEvent, { type: 'report' }> {
   const authFailures: Record<string, number> = {};
   let unknownPackets = 0;
   const subscribers: ShardSubscriber[] = [];
+  const delay = new Histogram();
+  const audioDelay = new Histogram();
   for (const p of people) {
+    delay.merge(p.receiver.delay);
+    audioDelay.merge(p.receiver.audioDelay);
     for (const [reason, n] of p.client.subscriber?.drops ?? []) if (reason !== 'srtp_not_ready') authFailures[reason] = (authFailures[reason] ?? 0) + n;
     unknownPackets += p.receiver.unknownPackets;
     errors.push(...p.errors.splice(0));
-    subscribers.push({ index: p.index, publishes: p.publisher !== null, ...p.receiver.window() });
+    const d = p.receiver.delay;
+    subscribers.push({ index: p.index, publishes: p.publisher !== null, ...p.receiver.window(), delayP50Ms: d.percentile(50), delayP99Ms: d.percentile(99) });
   }
-  return { type: 'report', subscribers, delay: delay.toJSON(), lagMaxMs: lag.max / 1e6, lagP99Ms: lag.percentile(99) / 1e6, authFailures, unknownPackets, errors: errors.slice(0, 50) };
+  return { type: 'report', subscribers, delay: delay.toJSON(), audioDelay: audioDelay.toJSON(), lagMaxMs: lag.max / 1e6, lagP99Ms: lag.percentile(99) / 1e6, authFailures, unknownPackets, errors: errors.slice(0, 50) };
 }
 
 function close(): void {
@@ -103,7 +120,10 @@ process.on('message', (m: CapacityShardCommand) => {
     }
     case 'window':
       for (const p of people) p.receiver.startWindow();
-      delay.reset();
+      for (const p of people) {
+        p.receiver.delay.reset();
+        p.receiver.audioDelay.reset();
+      }
       lag.reset();
       send({ type: 'windowStarted' });
       break;

@@ -68,7 +68,8 @@ class LightStream {
     this.rtcpStats = new ReceiveStats(info.ssrc, this.clockRate);
   }
 
-  onPacket(seq: number, timestamp: number, bytes: number, repaired: boolean, nowMs: number, wallMs: number, delay: Histogram): void {
+  /** `audioDelay`: a second histogram the packet's delay also goes to (audio streams, to tell them apart). */
+  onPacket(seq: number, timestamp: number, bytes: number, repaired: boolean, nowMs: number, wallMs: number, delay: Histogram, audioDelay: Histogram | null): void {
     const ext = this.unwrap.unwrap(seq);
     if (Number.isNaN(this.firstExt)) this.firstExt = ext;
     this.bytes += bytes;
@@ -79,7 +80,11 @@ class LightStream {
     this.seen[slot] = ext;
     this.packets++;
     this.nack?.onPacket(seq, nowMs);
-    if (!repaired && !Number.isNaN(this.srWallMs)) delay.add(wallMs - (this.srWallMs + (((timestamp - this.srRtp) | 0) * 1000) / this.clockRate));
+    if (!repaired && !Number.isNaN(this.srWallMs)) {
+      const d = wallMs - (this.srWallMs + (((timestamp - this.srRtp) | 0) * 1000) / this.clockRate);
+      delay.add(d);
+      audioDelay?.add(d);
+    }
   }
 
   wantsKeyframe(nowMs: number): boolean {
@@ -125,6 +130,8 @@ export class LightReceiver {
     /** Delay samples of every stream of this receiver (shared by a process's receivers, or its own). */
     readonly delay: Histogram = new Histogram(),
     private readonly authEvery = 16,
+    /** Delay samples of audio streams alone (also in `delay`). */
+    readonly audioDelay: Histogram = new Histogram(),
   ) {}
 
   /** Streams as the latest offer describes them (known SSRCs keep their state). */
@@ -163,7 +170,7 @@ export class LightReceiver {
       if (v.payloadLength < 2) return this.recordTwcc(v); // padding-only probe
       const osn = v.buf.readUInt16BE(v.payloadOffset);
       this.recordTwcc(v);
-      entry.stream.onPacket(osn, v.timestamp, v.length, true, this.clock.now(), this.clock.wallNow(), this.delay);
+      entry.stream.onPacket(osn, v.timestamp, v.length, true, this.clock.now(), this.clock.wallNow(), this.delay, null);
       return;
     }
     this.count(v, entry, v.length);
@@ -190,7 +197,8 @@ export class LightReceiver {
       this.unknownPackets++;
       return;
     }
-    entry.stream.onPacket(v.sequenceNumber, v.timestamp, bytes, false, this.clock.now(), this.clock.wallNow(), this.delay);
+    const s = entry.stream;
+    s.onPacket(v.sequenceNumber, v.timestamp, bytes, false, this.clock.now(), this.clock.wallNow(), this.delay, s.info.kind === 'audio' ? this.audioDelay : null);
   }
 
   /** Feedback, every 25 ms (one timer per process drives every receiver). */

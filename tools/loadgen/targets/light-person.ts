@@ -31,6 +31,8 @@ export interface LightPersonOptions {
   certificate: DtlsCertificate;
   /** Where the receiver puts its delay samples (shared by a process's people). */
   delay?: Histogram;
+  /** Audio's delay samples alone (also in `delay`). */
+  audioDelay?: Histogram;
   authEvery?: number;
   random?: () => number;
 }
@@ -39,7 +41,7 @@ export async function joinLightPerson(spec: PersonSpec, o: LightPersonOptions): 
   let client: NodeClient | null = null;
   let closing = false;
   const errors: string[] = [];
-  const receiver = new LightReceiver(() => client?.subscriber ?? null, systemClock, o.delay, o.authEvery);
+  const receiver = new LightReceiver(() => client?.subscriber ?? null, systemClock, o.delay, o.authEvery, o.audioDelay);
   client = await NodeClient.join(o.url, o.space, spec.name, {
     certificate: o.certificate,
     ...(o.token ? { token: o.token } : {}),
