@@ -359,6 +359,8 @@ function summarize(o: {
   const errors = o.reports.flatMap((r) => r.errors);
   const joined = o.reports.reduce((a, r) => a + r.subscribers.length, 0);
   if (joined < o.specs.length) errors.push(`${o.specs.length - joined} of ${o.specs.length} people did not join`);
+  const failing = everyone.filter((x) => x.authFailed > 0).length;
+  if (failing > 0) errors.push(`${failing} subscribers had packets fail SRTP checks`);
   if (o.unconnected > 0) errors.push(`${o.unconnected} subscribe transports not connected 60 s after joining`);
   if (silent > 0 && o.scenarioName !== 'mingle') errors.push(`${silent} listeners received nothing`);
   const cpuUsPerPersonS = (serverCpuMs * 1000) / (o.people * windowS);

@@ -27,6 +27,8 @@ export interface ShardSubscriber extends LightWindow {
   /** This subscriber's own delay percentiles (NaN without samples). */
   delayP50Ms: number;
   delayP99Ms: number;
+  /** Packets that failed SRTP checks since joining (a browser would have dropped them; not counted as received). */
+  authFailed: number;
 }
 
 export type CapacityShardEvent =
@@ -87,13 +89,15 @@ function report(): Extract<CapacityShardEvent, { type: 'report' }> {
   const delay = new Histogram();
   const audioDelay = new Histogram();
   for (const p of people) {
+    let failed = 0;
+    for (const [reason, n] of p.client.subscriber?.drops ?? []) if (reason !== 'srtp_not_ready') failed += n;
     delay.merge(p.receiver.delay);
     audioDelay.merge(p.receiver.audioDelay);
     for (const [reason, n] of p.client.subscriber?.drops ?? []) if (reason !== 'srtp_not_ready') authFailures[reason] = (authFailures[reason] ?? 0) + n;
     unknownPackets += p.receiver.unknownPackets;
     errors.push(...p.errors.splice(0));
     const d = p.receiver.delay;
-    subscribers.push({ index: p.index, publishes: p.publisher !== null, ...p.receiver.window(), delayP50Ms: d.percentile(50), delayP99Ms: d.percentile(99) });
+    subscribers.push({ index: p.index, publishes: p.publisher !== null, ...p.receiver.window(), delayP50Ms: d.percentile(50), delayP99Ms: d.percentile(99), authFailed: failed });
   }
   return { type: 'report', subscribers, delay: delay.toJSON(), audioDelay: audioDelay.toJSON(), lagMaxMs: lag.max / 1e6, lagP99Ms: lag.percentile(99) / 1e6, authFailures, unknownPackets, errors: errors.slice(0, 50) };
 }
