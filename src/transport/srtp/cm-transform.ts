@@ -3,6 +3,7 @@ import type { SrtpSessionKeys } from './srtp-kdf.ts';
 import type { SrtpTransform } from './srtp-transform.ts';
 import { SRTCP_E_FLAG } from './srtp-transform.ts';
 import { writeCmIv } from './srtp-iv.ts';
+import { AesBlocks, BufferViews, xorKeystream, type KeystreamWindow } from './keystream.ts';
 
 /** HMAC-SHA1 truncated to 80 bits for both SRTP and SRTCP (RFC 3711 §4.2, RFC 5764 §4.1.2). */
 const TAG = 10;
@@ -15,8 +16,9 @@ function tagsEqual(a: Buffer, aOff: number, b: Buffer, bOff: number, n: number):
 }
 
 /**
- * AES_CM_128_HMAC_SHA1_80 (RFC 3711). createCipheriv/createHmac per packet is unavoidable with
- * node:crypto (no reusable re-IV'd cipher object); the IV and ROC scratch buffers are reused.
+ * AES_CM_128_HMAC_SHA1_80 (RFC 3711). RTP takes its keystream from the stream's window made ahead
+ * (keystream.ts); RTCP and packets outside a window use a createCipheriv per packet (node:crypto has no
+ * re-IV'able cipher object). The tag is a createHmac per packet. Scratch buffers are reused.
  */
 export class CmTransform implements SrtpTransform {
   readonly tagLength = TAG;
@@ -28,6 +30,8 @@ export class CmTransform implements SrtpTransform {
   private readonly rtcpKey: Buffer;
   private readonly rtcpSalt: Buffer;
   private readonly rtcpAuthKey: Buffer;
+  private readonly rtpBlocks: AesBlocks;
+  private readonly views = new BufferViews();
 
   constructor(keys: SrtpSessionKeys) {
     this.rtpKey = keys.rtpKey;
@@ -36,6 +40,8 @@ export class CmTransform implements SrtpTransform {
     this.rtcpKey = keys.rtcpKey;
     this.rtcpSalt = keys.rtcpSalt;
     this.rtcpAuthKey = keys.rtcpAuthKey;
+    const salt = keys.rtpSalt;
+    this.rtpBlocks = new AesBlocks(keys.rtpKey, (ssrc, index, out) => writeCmIv(out, salt, ssrc, index), 0);
   }
 
   // RFC 3711 §3.4: header || ciphertext || E||index || tag.
@@ -49,23 +55,44 @@ export class CmTransform implements SrtpTransform {
     return createHmac('sha1', key).update(data.subarray(0, end)).update(this.word).digest();
   }
 
-  protectRtp(buf: Buffer, length: number, hl: number, ssrc: number, index: number): Buffer {
-    writeCmIv(this.iv, this.rtpSalt, ssrc, index);
-    const c = createCipheriv('aes-128-ctr', this.rtpKey, this.iv);
+  protectRtp(buf: Buffer, length: number, hl: number, ssrc: number, index: number, w: KeystreamWindow | null): Buffer {
+    const n = length - hl;
+    const at = w === null ? -1 : this.rtpBlocks.offset(w, ssrc, index, n);
     const out = Buffer.allocUnsafe(length + TAG);
-    buf.copy(out, 0, 0, hl);
-    c.update(buf.subarray(hl, length)).copy(out, hl);
-    this.rtpTag(this.rtpAuthKey, out, length, Math.floor(index / 65536)).copy(out, length, 0, TAG);
+    if (at >= 0 && this.views.set(out)) {
+      buf.copy(out, 0, 0, length);
+      xorKeystream(this.views, out.byteOffset + hl, w!, w!.base + at, n);
+    } else {
+      writeCmIv(this.iv, this.rtpSalt, ssrc, index);
+      const c = createCipheriv('aes-128-ctr', this.rtpKey, this.iv);
+      buf.copy(out, 0, 0, hl);
+      c.update(buf.subarray(hl, length)).copy(out, hl);
+    }
+    // RFC 3711 §4.2: the ROC goes where the tag will be, so one update covers header || ciphertext || ROC.
+    out.writeUInt32BE(Math.floor(index / 65536) >>> 0, length);
+    createHmac('sha1', this.rtpAuthKey).update(out.subarray(0, length + 4)).digest().copy(out, length, 0, TAG);
     return out;
   }
 
-  unprotectRtp(buf: Buffer, length: number, hl: number, ssrc: number, index: number): boolean {
+  unprotectRtp(buf: Buffer, length: number, hl: number, ssrc: number, index: number, w: KeystreamWindow | null): boolean {
     const end = length - TAG;
     const tag = this.rtpTag(this.rtpAuthKey, buf, end, Math.floor(index / 65536));
     if (!tagsEqual(tag, 0, buf, end, TAG)) return false;
+    const n = end - hl;
+    if (w === null) {
+      this.decryptRtpOnce(buf, end, hl, ssrc, index);
+      return true;
+    }
+    const at = this.rtpBlocks.peek(w, index, n);
+    if (at >= 0 && this.views.set(buf)) xorKeystream(this.views, buf.byteOffset + hl, w, w.base + at, n);
+    else this.decryptRtpOnce(buf, end, hl, ssrc, index);
+    this.rtpBlocks.accepted(w, ssrc, index, n);
+    return true;
+  }
+
+  private decryptRtpOnce(buf: Buffer, end: number, hl: number, ssrc: number, index: number): void {
     writeCmIv(this.iv, this.rtpSalt, ssrc, index);
     createCipheriv('aes-128-ctr', this.rtpKey, this.iv).update(buf.subarray(hl, end)).copy(buf, hl);
-    return true;
   }
 
   protectRtcp(buf: Buffer, length: number, ssrc: number, index: number): Buffer {

@@ -6,6 +6,8 @@ import { CmTransform } from './cm-transform.ts';
 import { GcmTransform } from './gcm-transform.ts';
 import { REPLAY_DUPLICATE, REPLAY_OK, ReplayWindow } from './replay-window.ts';
 import { estimateRtpIndex, rtpHeaderLength } from './rtp-index.ts';
+import { KeystreamWindow } from './keystream.ts';
+import { LITTLE_ENDIAN } from './ghash.ts';
 
 export interface SrtpContextOptions {
   /** Replay window in packets for SRTP and SRTCP, per SSRC (RFC 3711 §3.3.2 minimum 64). Default 128. */
@@ -14,18 +16,27 @@ export interface SrtpContextOptions {
   maxSsrcs?: number;
   /** Send-side SSRC bound (we choose these; a leak guard only). Default 4096. */
   maxSendSsrcs?: number;
+  /**
+   * Make RTP's keystream ahead, 16 packets per AES call (keystream.ts). Default true (on little-endian
+   * hosts, which ghash.ts needs); false gives
+   * the per-packet cipher (the same bytes on the wire), for tests and the throughput bench.
+   */
+  keystreamAhead?: boolean;
 }
 
 /** Per-SSRC receive state: the window's `top` is the highest authenticated index (ROC||s_l). */
 interface RecvState {
   window: ReplayWindow;
   lastUse: number;
+  /** Keystream made ahead for the next indices (RTP only). */
+  keystream: KeystreamWindow | null;
 }
 
-/** Per-SSRC send state: highest index sent, for the sender-side ROC (RFC 3711 §3.3.1). */
+/** Per-SSRC send state: highest index sent, for the sender-side ROC (RFC 3711 §3.3.1); keystream made ahead. */
 interface SendState {
   highest: number;
   lastUse: number;
+  keystream: KeystreamWindow | null;
 }
 
 /** Highest valid SRTP index: 48 bits (RFC 3711 §3.3.1). */
@@ -61,6 +72,7 @@ export class SrtpContext {
   private readonly windowSize: number;
   private readonly maxSsrcs: number;
   private readonly maxSendSsrcs: number;
+  private readonly keystreamAhead: boolean;
   private readonly send = new Map<number, SendState>();
   private readonly recv = new Map<number, RecvState>();
   private readonly rtcpRecv = new Map<number, RecvState>();
@@ -75,6 +87,7 @@ export class SrtpContext {
     this.windowSize = opts.replayWindow ?? 128;
     this.maxSsrcs = opts.maxSsrcs ?? 64;
     this.maxSendSsrcs = opts.maxSendSsrcs ?? 4096;
+    this.keystreamAhead = (opts.keystreamAhead ?? true) && LITTLE_ENDIAN;
     new ReplayWindow(this.windowSize); // validate the size once, here, not on the packet path
   }
 
@@ -97,12 +110,12 @@ export class SrtpContext {
       if (index > MAX_INDEX) return 'srtp_malformed'; // RFC 3711 §9.2: rekey before 2^48
     } else {
       if (this.send.size >= this.maxSendSsrcs) evictOldest(this.send);
-      st = { highest: seq, lastUse: 0 };
+      st = { highest: seq, lastUse: 0, keystream: this.keystreamAhead ? new KeystreamWindow() : null };
       this.send.set(ssrc, st);
     }
     if (index > st.highest) st.highest = index;
     st.lastUse = ++this.tick;
-    return this.t.protectRtp(buf, length, hl, ssrc, index);
+    return this.t.protectRtp(buf, length, hl, ssrc, index, st.keystream);
   }
 
   unprotectRtp(buf: Buffer, length: number): number | DropReason {
@@ -120,8 +133,8 @@ export class SrtpContext {
       const verdict = st.window.check(index);
       if (verdict !== REPLAY_OK) return verdict === REPLAY_DUPLICATE ? 'srtp_replayed' : 'srtp_too_old';
     }
-    if (!this.t.unprotectRtp(buf, length, hl, ssrc, index)) return 'srtp_auth_failed';
-    if (st === undefined) st = this.addRecv(this.recv, ssrc);
+    if (!this.t.unprotectRtp(buf, length, hl, ssrc, index, st === undefined ? null : st.keystream)) return 'srtp_auth_failed';
+    if (st === undefined) st = this.addRecv(this.recv, ssrc, this.keystreamAhead);
     st.window.accept(index); // RFC 3711 §3.3 step 6: update ROC/s_l and window only after auth
     st.lastUse = ++this.tick;
     return length - this.tag;
@@ -148,15 +161,15 @@ export class SrtpContext {
       if (r !== REPLAY_OK) return 'srtcp_too_old';
     }
     if (!this.t.unprotectRtcp(buf, length, ssrc, eIndex)) return 'srtcp_auth_failed';
-    if (st === undefined) st = this.addRecv(this.rtcpRecv, ssrc);
+    if (st === undefined) st = this.addRecv(this.rtcpRecv, ssrc, false);
     st.window.accept(index);
     st.lastUse = ++this.tick;
     return length - this.tag - 4;
   }
 
-  private addRecv(map: Map<number, RecvState>, ssrc: number): RecvState {
+  private addRecv(map: Map<number, RecvState>, ssrc: number, keystream: boolean): RecvState {
     if (map.size >= this.maxSsrcs) evictOldest(map);
-    const st: RecvState = { window: new ReplayWindow(this.windowSize), lastUse: 0 };
+    const st: RecvState = { window: new ReplayWindow(this.windowSize), lastUse: 0, keystream: keystream ? new KeystreamWindow() : null };
     map.set(ssrc, st);
     return st;
   }

@@ -1,3 +1,5 @@
+import type { KeystreamWindow } from './keystream.ts';
+
 /**
  * The per-profile crypto of SRTP/SRTCP. The context above it has already parsed the header,
  * estimated the index and checked replay; a transform only encrypts/authenticates.
@@ -7,10 +9,16 @@ export interface SrtpTransform {
   readonly tagLength: number;
   /** Offset of the E||SRTCP-index word in an SRTCP packet of `length` octets. */
   rtcpIndexOffset(length: number): number;
-  /** Returns header || ciphertext || tag in a new Buffer. */
-  protectRtp(buf: Buffer, length: number, headerLength: number, ssrc: number, index: number): Buffer;
-  /** `length` includes the tag. On success the plaintext payload is written back into buf. */
-  unprotectRtp(buf: Buffer, length: number, headerLength: number, ssrc: number, index: number): boolean;
+  /**
+   * Returns header || ciphertext || tag in a new Buffer. `window`: the send stream's keystream made ahead
+   * (keystream.ts), or null to use a per-packet cipher.
+   */
+  protectRtp(buf: Buffer, length: number, headerLength: number, ssrc: number, index: number, window: KeystreamWindow | null): Buffer;
+  /**
+   * `length` includes the tag. On success the plaintext payload is written back into buf. `window`: the
+   * receive stream's keystream made ahead, or null.
+   */
+  unprotectRtp(buf: Buffer, length: number, headerLength: number, ssrc: number, index: number, window: KeystreamWindow | null): boolean;
   /** Always encrypts (E=1). Returns the SRTCP packet in a new Buffer. */
   protectRtcp(buf: Buffer, length: number, ssrc: number, index: number): Buffer;
   /** `eIndex` is the E||index word read from the packet. Decrypts in place when E=1. */
