@@ -100,6 +100,9 @@ export async function buildInProcessSfu(opts: { subscribers: number; delivery?: 
       if (state === 'connected') for (const c of consumers) c.restartAtKeyframe(clock.now());
       watch(`subscribe transport ${i}`)(state, reason);
     });
+    // No adaptation (as for a subscriber whose answer negotiates no feedback): the bench feeds far faster
+    // than real time, so the estimator would rightly pause video and only audio would be measured.
+    session.downlink.useEstimator('null');
     const consumer = (kind: MediaKind) => {
       const video = kind === 'video';
       const c = new Consumer(

@@ -1,8 +1,8 @@
 /**
  * Throughput of protect/unprotect for 1200-octet-payload RTP packets, each profile.
  * Run: node --import tsx src/transport/srtp/srtp-throughput.ts [packets]
- * A figure for humans, not a test. Rates are per CPU-second of this process. Protect runs twice: with a
- * cipher object per packet, and with the keystream made ahead (keystream.ts), as the server sends.
+ * A figure for humans, not a test. Rates are per CPU-second of this process. Each runs twice: with a
+ * cipher object per packet, and with the keystream made ahead (keystream.ts) as the server does; unprotect too.
  */
 import type { SrtpProfileName } from './srtp-profile.ts';
 import { srtpKeyLengths } from './srtp-profile.ts';
@@ -23,7 +23,7 @@ function packet(seq: number): Buffer {
 function run(profile: SrtpProfileName, keystreamAhead: boolean): void {
   const { keyLength, saltLength } = srtpKeyLengths(profile);
   const tx = new SrtpSession(profile, Buffer.alloc(keyLength, 1), Buffer.alloc(saltLength, 2), { keystreamAhead });
-  const rx = new SrtpSession(profile, Buffer.alloc(keyLength, 1), Buffer.alloc(saltLength, 2));
+  const rx = new SrtpSession(profile, Buffer.alloc(keyLength, 1), Buffer.alloc(saltLength, 2), { keystreamAhead });
   const plain = packet(0);
   // Batches keep memory flat: protect a batch (timed), then unprotect it (timed).
   const BATCH = 1024;
