@@ -22,6 +22,7 @@ function tagsEqual(a: Buffer, aOff: number, b: Buffer, bOff: number, n: number):
  */
 export class CmTransform implements SrtpTransform {
   readonly tagLength = TAG;
+  readonly keystreamAhead = true;
   private readonly iv = Buffer.alloc(16);
   private readonly word = Buffer.alloc(4);
   private readonly rtpKey: Buffer;

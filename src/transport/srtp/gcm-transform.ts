@@ -3,43 +3,34 @@ import type { SrtpSessionKeys } from './srtp-kdf.ts';
 import type { SrtpTransform } from './srtp-transform.ts';
 import { SRTCP_E_FLAG } from './srtp-transform.ts';
 import { writeGcmRtcpIv, writeGcmRtpIv } from './srtp-iv.ts';
-import { AesBlocks, BufferViews, xorKeystream, type KeystreamWindow } from './keystream.ts';
-import { Ghash } from './ghash.ts';
+import type { KeystreamWindow } from './keystream.ts';
 
 const TAG = 16;
 const TAG_OPTS = { authTagLength: TAG } as const;
 
 /**
- * AEAD_AES_128_GCM (RFC 7714). RTP is GCM put together here: the counter-mode keystream from the
- * stream's window made ahead (keystream.ts) and GHASH in JS (ghash.ts), because node:crypto has no
- * re-IV'able cipher object and a createCipheriv per packet costs more than both. RTCP and packets outside
- * a window use a createCipheriv per packet; scratch buffers are reused.
+ * AEAD_AES_128_GCM (RFC 7714), a cipher object per packet. The keystream could be made ahead as for AES-CM,
+ * but the tag then needs GHASH outside OpenSSL, and a table GHASH in JS is not constant-time (its lookups
+ * indexed by data could leak the hash key to a process sharing the CPU's caches); for 1,200-octet video it
+ * saved little over the native call. Scratch buffers are reused.
  */
 export class GcmTransform implements SrtpTransform {
   readonly tagLength = TAG;
+  readonly keystreamAhead = false;
   private readonly iv = Buffer.alloc(12);
   /** SRTCP AAD when E=1: the 8-octet header || E||index (RFC 7714 §9.1, §17). */
   private readonly rtcpAad = Buffer.alloc(12);
   private readonly indexWord = Buffer.alloc(4);
-  /** The tag computed for a received packet. */
-  private readonly tag = Buffer.alloc(TAG);
-  private readonly views = new BufferViews();
   private readonly rtpKey: Buffer;
   private readonly rtpSalt: Buffer;
   private readonly rtcpKey: Buffer;
   private readonly rtcpSalt: Buffer;
-  private readonly rtpBlocks: AesBlocks;
-  private readonly rtpGhash: Ghash;
 
   constructor(keys: SrtpSessionKeys) {
     this.rtpKey = keys.rtpKey;
     this.rtpSalt = keys.rtpSalt;
     this.rtcpKey = keys.rtcpKey;
     this.rtcpSalt = keys.rtcpSalt;
-    const salt = keys.rtpSalt;
-    // NIST SP 800-38D §7.1: counter block j of a packet is IV || (1 + j); block 0 (J0) masks the tag.
-    this.rtpBlocks = new AesBlocks(keys.rtpKey, (ssrc, index, out) => writeGcmRtpIv(out, salt, ssrc, Math.floor(index / 65536) >>> 0, index & 0xffff), 1);
-    this.rtpGhash = new Ghash(this.rtpBlocks.encrypt(Buffer.alloc(16))); // H = E(K, 0^128)
   }
 
   // RFC 7714 §9: header || ciphertext || tag || E||index.
@@ -47,27 +38,8 @@ export class GcmTransform implements SrtpTransform {
     return length - 4;
   }
 
-  protectRtp(buf: Buffer, length: number, hl: number, ssrc: number, index: number, w: KeystreamWindow | null): Buffer {
-    const n = length - hl;
-    const at = w === null ? -1 : this.rtpBlocks.offset(w, ssrc, index, 16 + n);
+  protectRtp(buf: Buffer, length: number, hl: number, ssrc: number, index: number, _w: KeystreamWindow | null): Buffer {
     const out = Buffer.allocUnsafe(length + TAG);
-    const v = this.views;
-    if (at < 0 || !v.set(out)) return this.protectRtpOnce(buf, out, length, hl, ssrc, index);
-    buf.copy(out, 0, 0, length);
-    const o = out.byteOffset;
-    const k = w!.base + at;
-    xorKeystream(v, o + hl, w!, k + 16, n);
-    // RFC 7714 §8.2: AAD = the whole RTP header incl. CSRCs and extension; tag = GHASH ^ E(K, J0).
-    const g = this.rtpGhash;
-    g.reset();
-    g.update(v.words, v.bytes, o, hl);
-    g.update(v.words, v.bytes, o + hl, n);
-    g.finish(hl, n, w!.words, k >> 2, v.bytes, o + length);
-    return out;
-  }
-
-  /** One packet with its own cipher object (a packet outside the keystream window). */
-  private protectRtpOnce(buf: Buffer, out: Buffer, length: number, hl: number, ssrc: number, index: number): Buffer {
     writeGcmRtpIv(this.iv, this.rtpSalt, ssrc, Math.floor(index / 65536) >>> 0, index & 0xffff);
     const c = createCipheriv('aes-128-gcm', this.rtpKey, this.iv, TAG_OPTS);
     c.setAAD(buf.subarray(0, hl)); // RFC 7714 §8.2: the whole RTP header incl. CSRCs and extension
@@ -78,35 +50,7 @@ export class GcmTransform implements SrtpTransform {
     return out;
   }
 
-  unprotectRtp(buf: Buffer, length: number, hl: number, ssrc: number, index: number, w: KeystreamWindow | null): boolean {
-    const end = length - TAG;
-    const n = end - hl;
-    if (w === null) return this.unprotectRtpOnce(buf, length, hl, ssrc, index);
-    const at = this.rtpBlocks.peek(w, index, 16 + n);
-    const v = this.views;
-    if (at < 0 || !v.set(buf)) {
-      if (!this.unprotectRtpOnce(buf, length, hl, ssrc, index)) return false;
-      this.rtpBlocks.accepted(w, ssrc, index, 16 + n);
-      return true;
-    }
-    const o = buf.byteOffset;
-    const k = w.base + at;
-    const g = this.rtpGhash;
-    g.reset();
-    g.update(v.words, v.bytes, o, hl);
-    g.update(v.words, v.bytes, o + hl, n);
-    g.finish(hl, n, w.words, k >> 2, this.tag, 0);
-    // Constant-time compare; the plaintext is written only after the tag passed (RFC 7714 §8.3 / SP 800-38D §7.2).
-    let diff = 0;
-    for (let i = 0; i < TAG; i++) diff |= this.tag[i] ^ buf[end + i];
-    if (diff !== 0) return false;
-    xorKeystream(v, o + hl, w, k + 16, n);
-    this.rtpBlocks.accepted(w, ssrc, index, 16 + n);
-    return true;
-  }
-
-  /** One packet with its own cipher object (outside the keystream window). */
-  private unprotectRtpOnce(buf: Buffer, length: number, hl: number, ssrc: number, index: number): boolean {
+  unprotectRtp(buf: Buffer, length: number, hl: number, ssrc: number, index: number, _w: KeystreamWindow | null): boolean {
     writeGcmRtpIv(this.iv, this.rtpSalt, ssrc, Math.floor(index / 65536) >>> 0, index & 0xffff);
     const end = length - TAG;
     const d = createDecipheriv('aes-128-gcm', this.rtpKey, this.iv, TAG_OPTS);

@@ -1,14 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createCipheriv, randomBytes } from 'node:crypto';
 import { SrtpContext } from './srtp-context.ts';
 import { deriveSrtpSessionKeys } from './srtp-kdf.ts';
 import type { SrtpProfileName } from './srtp-profile.ts';
 import { srtpKeyLengths } from './srtp-profile.ts';
-import { Ghash } from './ghash.ts';
 import { MAX_STRIDE, WINDOW_PACKETS } from './keystream.ts';
 
-const PROFILES: SrtpProfileName[] = ['AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80'];
+// AES-CM only: GCM keeps a cipher object per packet (gcm-transform.ts says why).
+const PROFILES: SrtpProfileName[] = ['AES_CM_128_HMAC_SHA1_80'];
 
 /** Two send contexts with the same keys: keystream made ahead, and a cipher per packet (the reference). */
 function pair(p: SrtpProfileName): [SrtpContext, SrtpContext, SrtpContext] {
@@ -77,37 +76,6 @@ test('keystream windows of streams interleaved on one context stay apart', () =>
         assert.deepEqual(protect(ahead, pkt), protect(once, pkt), `${p} ${ssrc}/${i}`);
       }
     }
-  }
-});
-
-test('GHASH equals node:crypto GCM tags for random keys, IVs and lengths (NIST SP 800-38D §7.1)', () => {
-  for (let t = 0; t < 200; t++) {
-    const key = randomBytes(16);
-    const iv = randomBytes(12);
-    const aad = randomBytes([0, 1, 12, 16, 20, 33][t % 6]);
-    const plain = randomBytes((t * 37) % 300);
-    const c = createCipheriv('aes-128-gcm', key, iv);
-    c.setAAD(aad);
-    const ct = Buffer.concat([c.update(plain), c.final()]);
-    const want = c.getAuthTag();
-    const ecb = createCipheriv('aes-128-ecb', key, null).setAutoPadding(false);
-    const h = ecb.update(Buffer.alloc(16));
-    const ek0 = ecb.update(Buffer.concat([iv, Buffer.from([0, 0, 0, 1])]));
-    // Ghash reads an ArrayBuffer from its start, AAD and text at multiples of 4: here at 0 and 64.
-    const mem = Buffer.alloc(64 + 512 + 16);
-    aad.copy(mem, 0);
-    ct.copy(mem, 64);
-    ek0.copy(mem, 576);
-    const words = new Int32Array(mem.buffer, 0, mem.buffer.byteLength >> 2);
-    const bytes = new Uint8Array(mem.buffer);
-    const o = mem.byteOffset;
-    const g = new Ghash(h);
-    g.reset();
-    g.update(words, bytes, o, aad.length);
-    g.update(words, bytes, o + 64, ct.length);
-    const got = Buffer.alloc(16);
-    g.finish(aad.length, ct.length, words, (o + 576) >> 2, got, 0);
-    assert.deepEqual(got, want, `case ${t}`);
   }
 });
 

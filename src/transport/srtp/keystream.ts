@@ -1,5 +1,8 @@
 import { createCipheriv, type Cipher } from 'node:crypto';
 
+/** Whether this host stores Int32Array elements little-endian (every platform Node ships for but s390x). */
+export const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /**
  * Counter-mode keystream for the next packets of one RTP stream, made ahead in one AES-ECB call.
  *

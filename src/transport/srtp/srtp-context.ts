@@ -6,8 +6,7 @@ import { CmTransform } from './cm-transform.ts';
 import { GcmTransform } from './gcm-transform.ts';
 import { REPLAY_DUPLICATE, REPLAY_OK, ReplayWindow } from './replay-window.ts';
 import { estimateRtpIndex, rtpHeaderLength } from './rtp-index.ts';
-import { KeystreamWindow } from './keystream.ts';
-import { LITTLE_ENDIAN } from './ghash.ts';
+import { KeystreamWindow, LITTLE_ENDIAN } from './keystream.ts';
 
 export interface SrtpContextOptions {
   /** Replay window in packets for SRTP and SRTCP, per SSRC (RFC 3711 §3.3.2 minimum 64). Default 128. */
@@ -17,9 +16,9 @@ export interface SrtpContextOptions {
   /** Send-side SSRC bound (we choose these; a leak guard only). Default 4096. */
   maxSendSsrcs?: number;
   /**
-   * Make RTP's keystream ahead, 16 packets per AES call (keystream.ts). Default true (on little-endian
-   * hosts, which ghash.ts needs); false gives
-   * the per-packet cipher (the same bytes on the wire), for tests and the throughput bench.
+   * Make RTP's keystream ahead, 16 packets per AES call (keystream.ts), for the profiles that use it
+   * (AES-CM). Default true on little-endian hosts; false gives the per-packet cipher (the same bytes on
+   * the wire), for tests and the throughput bench.
    */
   keystreamAhead?: boolean;
 }
@@ -87,7 +86,7 @@ export class SrtpContext {
     this.windowSize = opts.replayWindow ?? 128;
     this.maxSsrcs = opts.maxSsrcs ?? 64;
     this.maxSendSsrcs = opts.maxSendSsrcs ?? 4096;
-    this.keystreamAhead = (opts.keystreamAhead ?? true) && LITTLE_ENDIAN;
+    this.keystreamAhead = (opts.keystreamAhead ?? true) && this.t.keystreamAhead && LITTLE_ENDIAN;
     new ReplayWindow(this.windowSize); // validate the size once, here, not on the packet path
   }
 

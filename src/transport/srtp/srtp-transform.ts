@@ -7,6 +7,8 @@ import type { KeystreamWindow } from './keystream.ts';
  */
 export interface SrtpTransform {
   readonly tagLength: number;
+  /** Whether this profile uses a keystream made ahead (keystream.ts) when the context offers one. */
+  readonly keystreamAhead: boolean;
   /** Offset of the E||SRTCP-index word in an SRTCP packet of `length` octets. */
   rtcpIndexOffset(length: number): number;
   /**
