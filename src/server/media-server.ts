@@ -46,7 +46,8 @@ export class MediaServer {
   readonly mux: MediaMux;
   readonly ice: IceLiteAgent;
   private readonly tickables = new Set<Tickable>();
-  private readonly loop: TimerHandle;
+  /** The media loop's timer: armed only while something is registered (an empty server never wakes for it). */
+  private loop: TimerHandle | null = null;
   private closed = false;
   /** Put into every SDP we write (RFC 8839 §5.1). */
   readonly candidates: HostCandidate[];
@@ -78,7 +79,6 @@ export class MediaServer {
         return r.response;
       },
     });
-    this.loop = opts.clock.setInterval(() => this.tick(), LOOP_MS);
   }
 
   static async start(opts: MediaServerOptions): Promise<MediaServer> {
@@ -150,21 +150,34 @@ export class MediaServer {
 
   addTickable(t: Tickable): void {
     this.tickables.add(t);
+    if (this.loop === null && !this.closed) this.loop = this.opts.clock.setInterval(this.onLoop, LOOP_MS);
   }
 
   removeTickable(t: Tickable): void {
     this.tickables.delete(t);
+    this.stopWhenIdle();
+  }
+
+  /** Nothing registered and no DTLS handshake left for the guard to expire: the loop stops until the next add. */
+  private stopWhenIdle(): void {
+    if (this.tickables.size === 0 && this.loop !== null && (this.dtlsGuard?.inProgress ?? 0) === 0) {
+      this.opts.clock.clear(this.loop);
+      this.loop = null;
+    }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.opts.clock.clear(this.loop);
+    if (this.loop !== null) this.opts.clock.clear(this.loop);
+    this.loop = null;
     this.mux.close();
     await this.tcp?.close();
     await new Promise<void>((r) => this.socket.close(() => r()));
     if (this.socket6) await new Promise<void>((r) => this.socket6!.close(() => r()));
   }
+
+  private readonly onLoop = (): void => this.tick();
 
   private tick(): void {
     const now = this.opts.clock.now();
@@ -176,6 +189,7 @@ export class MediaServer {
         this.opts.log.error('media loop tick failed', { err: e as Error });
       }
     }
+    this.stopWhenIdle();
   }
 }
 

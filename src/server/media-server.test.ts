@@ -1,0 +1,53 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { MediaServer, type Tickable } from './media-server.ts';
+import { FakeClock, type TimerHandle } from '../util/clock.ts';
+import { createLogger } from '../util/logger.ts';
+
+/** A FakeClock that counts the timers armed and not yet cleared or fired. */
+class CountingClock extends FakeClock {
+  readonly live = new Set<number>();
+  override setInterval(fn: () => void, ms: number): TimerHandle {
+    const h = super.setInterval(fn, ms);
+    this.live.add(h.id);
+    return h;
+  }
+  override clear(h: TimerHandle): void {
+    this.live.delete(h.id);
+    super.clear(h);
+  }
+}
+
+async function start(clock: FakeClock): Promise<MediaServer> {
+  return MediaServer.start({ bindIp: '127.0.0.1', port: 0, announcedIp: '127.0.0.1', announcedPort: 0, tcpPort: null, publishDtlsRole: 'client', clock, log: createLogger('error') });
+}
+
+describe('MediaServer media loop', () => {
+  it('arms no timer while nothing is registered, ticks every 20 ms while something is, and stops after the last leaves', async () => {
+    const clock = new CountingClock();
+    const media = await start(clock);
+    try {
+      assert.equal(clock.live.size, 0, 'an empty server has no media loop timer');
+      const ticks: number[] = [];
+      const t: Tickable = { tick: (now) => void ticks.push(now) };
+      media.addTickable(t);
+      assert.equal(clock.live.size, 1);
+      clock.advance(100);
+      assert.deepEqual(ticks, [20, 40, 60, 80, 100]);
+      const u: Tickable = { tick: () => undefined };
+      media.addTickable(u);
+      assert.equal(clock.live.size, 1, 'one loop for all');
+      media.removeTickable(t);
+      media.removeTickable(u);
+      assert.equal(clock.live.size, 0, 'the loop stops with the last one');
+      clock.advance(100);
+      assert.equal(ticks.length, 5);
+      media.addTickable(t);
+      clock.advance(20);
+      assert.deepEqual(ticks.slice(5), [220]);
+    } finally {
+      await media.close();
+    }
+    assert.equal(clock.live.size, 0);
+  });
+});
