@@ -64,6 +64,9 @@ export class DownlinkController {
   onPacketLost: ((transportSeq: number) => void) | null = null;
   private lastAllocateMs = -Infinity;
   private dirty = true;
+  /** Feedback (transport-cc, REMB, RTT) received so far, and at the last allocation: see quiet(). */
+  private feedbacks = 0;
+  private feedbacksAtAllocate = -1;
   // The estimates of the last PAUSE_PERSIST_MS (ring, one per allocation), for pauses that need a lasting shortage.
   private readonly recentEst = new Float64Array(RECENT_ESTIMATES);
   private readonly recentAt = new Float64Array(RECENT_ESTIMATES).fill(-Infinity);
@@ -95,14 +98,17 @@ export class DownlinkController {
   }
 
   onTransportFeedback(fb: TwccFeedback, nowMs: number): void {
+    this.feedbacks++;
     this.estimator.onTransportFeedback(fb, nowMs);
   }
 
   onRemb(bps: number, nowMs: number): void {
+    this.feedbacks++;
     this.estimator.onRemb?.(bps, nowMs);
   }
 
   onRtt(rttMs: number): void {
+    this.feedbacks++;
     this.estimator.onRtt?.(rttMs);
   }
 
@@ -115,7 +121,7 @@ export class DownlinkController {
   tick(nowMs: number, consumers: readonly Consumer[]): void {
     // A sharp fall of the estimate is acted on at once: a link that just dropped overflows in ~100 ms.
     const fell = this.allocation !== null && this.estimator.estimate(nowMs) < SHARP_FALL * this.allocation.budget;
-    if (this.dirty || fell || nowMs - this.lastAllocateMs >= ALLOCATE_INTERVAL_MS) this.allocateNow(nowMs, consumers);
+    if (this.dirty || fell || (nowMs - this.lastAllocateMs >= ALLOCATE_INTERVAL_MS && !this.quiet(nowMs, consumers))) this.allocateNow(nowMs, consumers);
     const est = this.estimator;
     if (est instanceof TransportCcEstimator && this.allocation !== null && this.sender.connected) {
       // Probe only while the subscriber wants more than the estimate (never pad for nothing).
@@ -128,10 +134,27 @@ export class DownlinkController {
     this.sender.process(nowMs);
   }
 
+  /**
+   * Nothing an allocation reads can have moved since the last one: the same estimate, no feedback, and no
+   * packet from any consumed track for QUIET_AFTER_MS (longer than every window the allocation reads: the
+   * layer meters, freshness, the carried rate). An idle subscriber then costs no allocation every 200 ms; the
+   * first packet, feedback or invalidate() brings the periodic allocation back at the next tick.
+   */
+  private quiet(nowMs: number, consumers: readonly Consumer[]): boolean {
+    const a = this.allocation;
+    if (a === null || this.feedbacks !== this.feedbacksAtAllocate || this.estimator.estimate(nowMs) !== a.budget) return false;
+    for (let i = 0; i < consumers.length; i++) {
+      const last = consumers[i].producer.lastPacketMs;
+      if (last >= 0 && nowMs - last < QUIET_AFTER_MS) return false;
+    }
+    return true;
+  }
+
   /** Decide and apply now. */
   allocateNow(nowMs: number, consumers: readonly Consumer[]): Allocation {
     this.dirty = false;
     this.lastAllocateMs = nowMs;
+    this.feedbacksAtAllocate = this.feedbacks;
     const budget = this.estimator.estimate(nowMs);
     if (Number.isFinite(budget)) this.sender.pacer.setEstimate(budget);
     else this.sender.pacer.setPacingRate(UNPACED_BPS);
@@ -262,6 +285,8 @@ export class DownlinkController {
 }
 
 const RTX_MIN_SHARE = 0.25;
+/** Silence of every consumed track after which periodic allocations stop (see quiet): > the 2 s carried window. */
+const QUIET_AFTER_MS = 3000;
 /** Feedback loss from which each retransmission is sent twice. */
 const LOSSY_FRACTION = 0.02;
 const SHARP_FALL = 0.8;

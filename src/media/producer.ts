@@ -102,6 +102,13 @@ export class Producer {
   }
 
   /** Latest keyframe on any layer, -1 before the first. */
+  /** When any layer last received a packet (its own clock), -1 if none ever did. */
+  get lastPacketMs(): number {
+    let t = -1;
+    for (const l of this.layers) if (l.lastPacketMs > t) t = l.lastPacketMs;
+    return t;
+  }
+
   get lastKeyframeMs(): number {
     let t = -1;
     for (const l of this.layers) if (l.lastKeyframeMs > t) t = l.lastKeyframeMs;
