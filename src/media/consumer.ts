@@ -129,6 +129,9 @@ export class Consumer implements RtpSink, PaddingSource {
   /** outTs − srcTs of the last forwarded packet, for sender reports. */
   private tsOffset = 0;
   private sentAny = false;
+  /** packetsSent when the last two sender reports were asked for (makeSenderReport). */
+  private packetsAtSr1 = 0;
+  private packetsAtSr2 = 0;
   private keyframeAskedAt = -Infinity;
   /** Where the transport-wide seq of the packet in `out` goes (-1: not negotiated). */
   private tccOffset = -1;
@@ -471,8 +474,12 @@ export class Consumer implements RtpSink, PaddingSource {
    * publisher stay in sync at the subscriber. Null until both exist.
    */
   makeSenderReport(nowMs: number): Buffer | null {
+    // RFC 3550 §6.4.1: an SR only from a sender that sent data since the last report or the one before.
+    const sentLately = this.packetsSent !== this.packetsAtSr2;
+    this.packetsAtSr2 = this.packetsAtSr1;
+    this.packetsAtSr1 = this.packetsSent;
     const sr = this.srLayer?.lastSr ?? null;
-    if (!this.sentAny || sr === null || this.paused) return null;
+    if (!this.sentAny || !sentLately || sr === null || this.paused) return null;
     const elapsedMs = nowMs - sr.arrivalMs;
     const ntp = sr.ntpSec + sr.ntpFrac / 0x1_0000_0000 + elapsedMs / 1000;
     const ntpSec = Math.floor(ntp);

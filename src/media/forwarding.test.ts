@@ -275,6 +275,16 @@ test('sender reports carry the publisher’s NTP/RTP pair forward, shifted into 
   assert.ok(Math.abs(p.ntpFrac - 0x80000000) < 0x10000, 'NTP moved by exactly the elapsed second');
   assert.equal(p.rtpTimestamp, (96_000 + 48_000 + offset) >>> 0);
   assert.equal(p.packetCount, 1);
+  // RFC 3550 §6.4.1: a sender that sent nothing since the report before the last one is no longer a sender.
+  clock.advance(1000);
+  assert.ok(consumer.makeSenderReport(clock.now()), 'sent since the report before the last one');
+  clock.advance(1000);
+  assert.equal(consumer.makeSenderReport(clock.now()), null, 'nothing sent for two report intervals: no SR');
+  clock.advance(1000);
+  assert.equal(consumer.makeSenderReport(clock.now()), null);
+  producer.onRtp(audio(2, 48_960), clock.now(), false);
+  clock.advance(1000);
+  assert.ok(consumer.makeSenderReport(clock.now()), 'sending again: SRs again');
 });
 
 test('a consumer waiting for a keyframe asks again every second (a PLI may be lost)', () => {

@@ -228,6 +228,9 @@ export class PublishSession implements TransportHandler {
       this.lastRrMs = now;
       const blocks: ReportBlock[] = [];
       for (const l of this.bySsrc.values()) {
+        // RFC 3550 §6.3.5: a source silent for two report intervals is no longer a sender, so no block for it
+        // (and a publisher that sends nothing gets no receiver reports).
+        if (now - l.lastPacketMs > 2 * RR_INTERVAL_MS) continue;
         const b = l.stats.makeReportBlock(now);
         if (b) blocks.push(b);
       }

@@ -670,3 +670,23 @@ test('dynacast: the lowest sending layer stays on with no sinks; a layer asked b
   run(3000);
   assert.equal(wishes.length, n + 1, 'a layer that does not send is not turned off either');
 });
+
+test('receiver reports carry a block per layer heard in the last two report intervals, and stop for a silent publisher', () => {
+  const { clock, t, session, send, sources } = sessionSetup();
+  for (const rid of ['q', 'h', 'f']) send(rid, true, true);
+  const blocks = () => {
+    t.rtcp.length = 0;
+    clock.advance(1000);
+    session.tick(clock.now());
+    const rr = t.rtcp.find((p) => p.type === 'rr');
+    return rr && rr.type === 'rr' ? rr.reports.map((b) => b.ssrc).sort() : [];
+  };
+  const all = ['q', 'h', 'f'].map((rid) => sources.get(rid)!.ssrc).sort();
+  assert.deepEqual(blocks(), all);
+  send('q', false, false);
+  assert.deepEqual(blocks(), all, 'the others were heard within two intervals');
+  assert.deepEqual(blocks(), [sources.get('q')!.ssrc], 'only q was heard lately');
+  assert.deepEqual(blocks(), [], 'silent for two intervals: no receiver report at all');
+  send('h', false, false);
+  assert.deepEqual(blocks(), [sources.get('h')!.ssrc]);
+});
