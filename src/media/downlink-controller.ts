@@ -112,9 +112,13 @@ export class DownlinkController {
     this.estimator.onRtt?.(rttMs);
   }
 
+  /** Called by invalidate() (the session wakes from quiet for it). */
+  onInvalidate: (() => void) | null = null;
+
   /** Consumers came or went, or a priority changed: allocate at the next tick instead of waiting. */
   invalidate(): void {
     this.dirty = true;
+    this.onInvalidate?.();
   }
 
   /** Media loop (~20 ms): allocation every ALLOCATE_INTERVAL_MS (or when invalidated), probing, pacing. */
@@ -140,9 +144,9 @@ export class DownlinkController {
    * layer meters, freshness, the carried rate). An idle subscriber then costs no allocation every 200 ms; the
    * first packet, feedback or invalidate() brings the periodic allocation back at the next tick.
    */
-  private quiet(nowMs: number, consumers: readonly Consumer[]): boolean {
+  quiet(nowMs: number, consumers: readonly Consumer[]): boolean {
     const a = this.allocation;
-    if (a === null || this.feedbacks !== this.feedbacksAtAllocate || this.estimator.estimate(nowMs) !== a.budget) return false;
+    if (this.dirty || a === null || this.feedbacks !== this.feedbacksAtAllocate || this.estimator.estimate(nowMs) !== a.budget) return false;
     for (let i = 0; i < consumers.length; i++) {
       const last = consumers[i].producer.lastPacketMs;
       if (last >= 0 && nowMs - last < QUIET_AFTER_MS) return false;

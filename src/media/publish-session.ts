@@ -43,6 +43,13 @@ export class PublishSession implements TransportHandler {
   repairedRidExtId = 0;
   private lastTwccMs = 0;
   private lastRrMs = 0;
+  /**
+   * Nothing arrived since the last tick and nothing waits (NACKs, feedback): the media loop ticks a quiet
+   * session every 200 ms only (MediaServer QUIET_EVERY); any packet, RTCP or producer change clears it.
+   */
+  quiet = false;
+  private packetsIn = 0;
+  private packetsInAtTick = 0;
   /** Set by learn(): the packet just learned is an RTX one. */
   private learnedRtx = false;
   /** The publisher's ingress limit (config limits.ingress), null = none. */
@@ -69,6 +76,7 @@ export class PublishSession implements TransportHandler {
   }
 
   addProducer(p: Producer): void {
+    this.quiet = false;
     if (this.list.includes(p)) return;
     this.list.push(p);
     if (p.simulcast) this.ridProducers.push(p);
@@ -79,6 +87,7 @@ export class PublishSession implements TransportHandler {
   }
 
   removeProducer(p: Producer): void {
+    this.quiet = false;
     const i = this.list.indexOf(p);
     if (i >= 0) this.list.splice(i, 1);
     const j = this.ridProducers.indexOf(p);
@@ -92,6 +101,8 @@ export class PublishSession implements TransportHandler {
   /** Hot path. */
   onRtp(view: RtpView): void {
     const now = this.clock.now();
+    this.packetsIn++;
+    if (this.quiet) this.quiet = false;
     if (this.ingress !== null && !this.ingress.admit(view.length, now)) return;
     if (this.transportCcExtId) {
       const tseq = readTransportSeq(view, this.transportCcExtId);
@@ -187,6 +198,7 @@ export class PublishSession implements TransportHandler {
 
   onRtcp(buf: Buffer, length: number): void {
     const now = this.clock.now();
+    this.quiet = false;
     if (this.ingress !== null && !this.ingress.admit(length, now)) return;
     const list = this.rtcpScratch;
     list.length = 0;
@@ -205,11 +217,18 @@ export class PublishSession implements TransportHandler {
   /** Called by the media loop every ~20 ms. */
   tick(now: number): void {
     for (const p of this.list) p.tick(now);
-    if (!this.transport.connected) return;
+    const heard = this.packetsIn !== this.packetsInAtTick;
+    this.packetsInAtTick = this.packetsIn;
+    if (!this.transport.connected) {
+      this.quiet = true;
+      return;
+    }
+    let missing = 0;
     for (const l of this.bySsrc.values()) {
       const nack = l.nack;
       if (nack === null) continue;
       const n = nack.collect(now, PUBLISHER_RTT_MS, this.nackScratch);
+      missing += nack.missingCount;
       if (n > 0) {
         packetStats.nacksSent += n;
         this.transport.sendRtcp(writeNack(this.senderSsrc, l.ssrc, this.nackScratch.slice(0, n)));
@@ -236,6 +255,7 @@ export class PublishSession implements TransportHandler {
       }
       if (blocks.length > 0) this.transport.sendRtcp(writeRr(this.senderSsrc, blocks.slice(0, 31)));
     }
+    this.quiet = !heard && missing === 0 && !this.twcc.hasPending();
   }
 
   /** Send a PLI for one SSRC (RFC 4585 §6.3.1); throttling happened in the layer. */

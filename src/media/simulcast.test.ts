@@ -690,3 +690,16 @@ test('receiver reports carry a block per layer heard in the last two report inte
   send('h', false, false);
   assert.deepEqual(blocks(), [sources.get('h')!.ssrc]);
 });
+
+test('a publish session with nothing arriving and nothing pending is quiet; a packet ends it', () => {
+  const { clock, session, send } = sessionSetup();
+  for (const rid of ['q', 'h', 'f']) send(rid, true, true);
+  clock.advance(20);
+  session.tick(clock.now());
+  assert.equal(session.quiet, false, 'packets arrived since the last tick');
+  clock.advance(60);
+  session.tick(clock.now());
+  assert.equal(session.quiet, true, 'nothing new, no NACK pending, feedback sent');
+  send('q', false, false);
+  assert.equal(session.quiet, false);
+});

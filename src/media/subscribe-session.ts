@@ -43,6 +43,13 @@ export class SubscribeSession implements TransportHandler {
   private readonly rtcpScratch: RtcpPacket[] = [];
   private readonly ingress: IngressGate | null;
   private lastSrMs = 0;
+  /**
+   * Nothing sent, received or queued since the last tick, and the downlink has nothing to re-decide: the
+   * media loop ticks a quiet session every 200 ms only (MediaServer QUIET_EVERY). RTCP, consumer changes and
+   * invalidate() clear it; packets starting to flow clear it at the next of those ticks.
+   */
+  quiet = false;
+  private sentAtTick = -1;
   /** Latest RTT to the subscriber from its receiver reports, -1 until measured. */
   rttMs = -1;
   twccFeedbacks = 0;
@@ -72,6 +79,9 @@ export class SubscribeSession implements TransportHandler {
         unheeded: this.rtxWatch.unheeded,
       });
     };
+    this.downlink.onInvalidate = () => {
+      this.quiet = false;
+    };
     transport.setHandler(this);
   }
 
@@ -81,6 +91,7 @@ export class SubscribeSession implements TransportHandler {
   }
 
   addConsumer(c: Consumer): void {
+    this.quiet = false;
     if (this.list.includes(c)) return;
     this.list.push(c);
     this.bySsrc.set(c.params.ssrc, c);
@@ -94,6 +105,7 @@ export class SubscribeSession implements TransportHandler {
   }
 
   removeConsumer(c: Consumer): void {
+    this.quiet = false;
     const i = this.list.indexOf(c);
     if (i >= 0) this.list.splice(i, 1);
     this.bySsrc.delete(c.params.ssrc);
@@ -149,6 +161,7 @@ export class SubscribeSession implements TransportHandler {
   }
 
   onRtcp(buf: Buffer, length: number): void {
+    this.quiet = false;
     if (this.ingress !== null && !this.ingress.admit(length, this.clock.now())) return;
     const list = this.rtcpScratch;
     list.length = 0;
@@ -211,6 +224,10 @@ export class SubscribeSession implements TransportHandler {
     const est = this.downlink.estimator;
     this.rtxWatch.judgeFeedback(now, sent.rtxSent, this.rtxLost, sent.mediaSent, this.mediaLost, est instanceof TransportCcEstimator ? est.queueMs : 0);
     this.downlink.tick(now, this.list);
+    const sentNow = sent.mediaSent + sent.rtxSent + sent.probePackets;
+    const p = this.sender.pacer;
+    this.quiet = sentNow === this.sentAtTick && p.queuedPackets === 0 && p.activeClusterId < 0 && this.downlink.quiet(now, this.list);
+    this.sentAtTick = sentNow;
     if (!this.transport.connected || now - this.lastSrMs < SR_INTERVAL_MS) return;
     this.lastSrMs = now;
     for (const c of this.consumers) {

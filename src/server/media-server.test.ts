@@ -50,4 +50,21 @@ describe('MediaServer media loop', () => {
     }
     assert.equal(clock.live.size, 0);
   });
+
+  it('ticks a quiet session every 10th turn (200 ms), and at the next turn once it is no longer quiet', async () => {
+    const clock = new CountingClock();
+    const media = await start(clock);
+    try {
+      const ticks: number[] = [];
+      const t = { quiet: true, tick: (now: number) => void ticks.push(now) };
+      media.addTickable(t);
+      clock.advance(400);
+      assert.deepEqual(ticks, [200, 400]);
+      t.quiet = false;
+      clock.advance(60);
+      assert.deepEqual(ticks.slice(2), [420, 440, 460]);
+    } finally {
+      await media.close();
+    }
+  });
 });
