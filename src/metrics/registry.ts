@@ -150,7 +150,9 @@ export function controlInvalidCount(kind: string, reason?: ControlInvalidReason)
 
 export function createMetricsRegistry(): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'proxima_process_' });
+  // The event-loop lag histogram samples with a timer: prom-client's default of every 10 ms cost ~7 ms of CPU
+  // a second here (bench/idle-cost.ts), most of an idle server's; every 100 ms still gives ~150 samples a scrape.
+  collectDefaultMetrics({ register: registry, prefix: 'proxima_process_', eventLoopMonitoringPrecision: 100 });
 
   const counter = (name: string, help: string, read: () => number) =>
     new Counter({
