@@ -28,6 +28,10 @@ export interface ServerProcessOptions {
   startTimeoutMs?: number;
   /** Extra node flags for the server (e.g. --cpu-prof); PROXIMA_SERVER_NODE_ARGS adds more. */
   nodeArgs?: string[];
+  /** The checkout whose server runs (default: this one), e.g. another commit's work tree for a before/after. */
+  root?: string;
+  /** Run the TypeScript sources through tsx (default) or the compiled JavaScript of `npm run build` (build/main.js). */
+  runtime?: 'tsx' | 'compiled';
 }
 
 export async function startProximaProcess(opts: ServerProcessOptions = {}): Promise<ServerProcess> {
@@ -38,8 +42,10 @@ export async function startProximaProcess(opts: ServerProcessOptions = {}): Prom
   const logFile = opts.logFile ?? join(ROOT, '.cache', 'loadgen', `proxima-${process.pid}-${httpPort}.log`);
   mkdirSync(dirname(logFile), { recursive: true });
   const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, 'src/main.ts')], {
-    cwd: ROOT,
+  const root = opts.root ?? ROOT;
+  const entry = opts.runtime === 'compiled' ? [join(root, 'build/main.js')] : ['--import', 'tsx', join(root, 'src/main.ts')];
+  const child = spawn(process.execPath, [...nodeArgs, ...entry], {
+    cwd: root,
     env: {
       ...process.env,
       PROXIMA_HTTP_HOST: host,
