@@ -30,6 +30,10 @@ const startedAt = new Date();
 // A stale module from a deleted source must not linger.
 rmSync(out, { recursive: true, force: true });
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+if (!existsSync(tsc)) {
+  process.stderr.write('proxima: typescript (a devDependency) is missing: install with `npm ci` (not --omit=dev), or run the sources with `npm run dev`\n');
+  process.exit(1);
+}
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
 mkdirSync(join(out, 'proximity', 'maps'), { recursive: true });
 cpSync(join(root, 'src', 'proximity', 'maps'), join(out, 'proximity', 'maps'), { recursive: true });
