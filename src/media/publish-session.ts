@@ -48,6 +48,8 @@ export class PublishSession implements TransportHandler {
    * session every 200 ms only (MediaServer QUIET_EVERY); any packet, RTCP or producer change clears it.
    */
   quiet = false;
+  /** Set by the media loop (see Tickable.onWake). */
+  onWake: (() => void) | null = null;
   private packetsIn = 0;
   private packetsInAtTick = 0;
   /** Set by learn(): the packet just learned is an RTX one. */
@@ -76,7 +78,7 @@ export class PublishSession implements TransportHandler {
   }
 
   addProducer(p: Producer): void {
-    this.quiet = false;
+    if (this.quiet) this.wake();
     if (this.list.includes(p)) return;
     this.list.push(p);
     if (p.simulcast) this.ridProducers.push(p);
@@ -87,7 +89,7 @@ export class PublishSession implements TransportHandler {
   }
 
   removeProducer(p: Producer): void {
-    this.quiet = false;
+    if (this.quiet) this.wake();
     const i = this.list.indexOf(p);
     if (i >= 0) this.list.splice(i, 1);
     const j = this.ridProducers.indexOf(p);
@@ -102,7 +104,7 @@ export class PublishSession implements TransportHandler {
   onRtp(view: RtpView): void {
     const now = this.clock.now();
     this.packetsIn++;
-    if (this.quiet) this.quiet = false;
+    if (this.quiet) this.wake();
     if (this.ingress !== null && !this.ingress.admit(view.length, now)) return;
     if (this.transportCcExtId) {
       const tseq = readTransportSeq(view, this.transportCcExtId);
@@ -198,7 +200,7 @@ export class PublishSession implements TransportHandler {
 
   onRtcp(buf: Buffer, length: number): void {
     const now = this.clock.now();
-    this.quiet = false;
+    if (this.quiet) this.wake();
     if (this.ingress !== null && !this.ingress.admit(length, now)) return;
     const list = this.rtcpScratch;
     list.length = 0;
@@ -212,6 +214,11 @@ export class PublishSession implements TransportHandler {
       const l = this.bySsrc.get(pkt.ssrc);
       l?.producer.onSenderReport(pkt.ntpSec, pkt.ntpFrac, pkt.rtpTimestamp, now, l);
     }
+  }
+
+  private wake(): void {
+    this.quiet = false;
+    this.onWake?.();
   }
 
   /** Called by the media loop every ~20 ms. */

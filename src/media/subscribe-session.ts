@@ -49,6 +49,8 @@ export class SubscribeSession implements TransportHandler {
    * invalidate() clear it; packets starting to flow clear it at the next of those ticks.
    */
   quiet = false;
+  /** Set by the media loop (see Tickable.onWake). */
+  onWake: (() => void) | null = null;
   private sentAtTick = -1;
   /** Latest RTT to the subscriber from its receiver reports, -1 until measured. */
   rttMs = -1;
@@ -80,7 +82,7 @@ export class SubscribeSession implements TransportHandler {
       });
     };
     this.downlink.onInvalidate = () => {
-      this.quiet = false;
+      if (this.quiet) this.wake();
     };
     transport.setHandler(this);
   }
@@ -91,7 +93,7 @@ export class SubscribeSession implements TransportHandler {
   }
 
   addConsumer(c: Consumer): void {
-    this.quiet = false;
+    if (this.quiet) this.wake();
     if (this.list.includes(c)) return;
     this.list.push(c);
     this.bySsrc.set(c.params.ssrc, c);
@@ -105,7 +107,7 @@ export class SubscribeSession implements TransportHandler {
   }
 
   removeConsumer(c: Consumer): void {
-    this.quiet = false;
+    if (this.quiet) this.wake();
     const i = this.list.indexOf(c);
     if (i >= 0) this.list.splice(i, 1);
     this.bySsrc.delete(c.params.ssrc);
@@ -161,7 +163,7 @@ export class SubscribeSession implements TransportHandler {
   }
 
   onRtcp(buf: Buffer, length: number): void {
-    this.quiet = false;
+    if (this.quiet) this.wake();
     if (this.ingress !== null && !this.ingress.admit(length, this.clock.now())) return;
     const list = this.rtcpScratch;
     list.length = 0;
@@ -215,6 +217,11 @@ export class SubscribeSession implements TransportHandler {
           break;
       }
     }
+  }
+
+  private wake(): void {
+    this.quiet = false;
+    this.onWake?.();
   }
 
   /** Called by the media loop every ~20 ms. */

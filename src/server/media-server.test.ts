@@ -56,13 +56,22 @@ describe('MediaServer media loop', () => {
     const media = await start(clock);
     try {
       const ticks: number[] = [];
-      const t = { quiet: true, tick: (now: number) => void ticks.push(now) };
+      const busyTicks: number[] = [];
+      const t: Tickable = { quiet: true, onWake: null, tick: (now: number) => void ticks.push(now) };
+      const u = { quiet: false, tick: (now: number) => void busyTicks.push(now) };
       media.addTickable(t);
+      media.addTickable(u);
       clock.advance(400);
-      assert.deepEqual(ticks, [200, 400]);
-      t.quiet = false;
+      assert.deepEqual(ticks, [200, 400], 'the quiet one every 10th turn');
+      assert.equal(busyTicks.length, 20, 'the busy one every turn');
+      media.removeTickable(u);
+      clock.advance(1000);
+      assert.deepEqual(ticks.slice(2), [600, 800, 1000, 1200, 1400], 'all quiet: the loop itself turns every 200 ms');
+      assert.ok(t.onWake, 'the loop gave it a wake-up call');
+      (t as { quiet: boolean }).quiet = false;
+      t.onWake!();
       clock.advance(60);
-      assert.deepEqual(ticks.slice(2), [420, 440, 460]);
+      assert.deepEqual(ticks.slice(7), [1420, 1440, 1460], 'woken: every 20 ms at once');
     } finally {
       await media.close();
     }

@@ -20,6 +20,8 @@ export interface Tickable {
    * only every QUIET_EVERY turns, until the session clears it (a packet, RTCP, a change) or its own tick does.
    */
   readonly quiet?: boolean;
+  /** Set by the loop: the session calls it when it stops being quiet, so a slowed loop speeds up at once. */
+  onWake?: (() => void) | null;
 }
 
 const LOOP_MS = 20;
@@ -56,6 +58,8 @@ export class MediaServer {
   /** The media loop's timer: armed only while something is registered (an empty server never wakes for it). */
   private loop: TimerHandle | null = null;
   private turn = 0;
+  /** The loop turns every QUIET_EVERY × LOOP_MS because every session is quiet. */
+  private slow = false;
   private closed = false;
   /** Put into every SDP we write (RFC 8839 §5.1). */
   readonly candidates: HostCandidate[];
@@ -158,8 +162,20 @@ export class MediaServer {
 
   addTickable(t: Tickable): void {
     this.tickables.add(t);
-    if (this.loop === null && !this.closed) this.loop = this.opts.clock.setInterval(this.onLoop, LOOP_MS);
+    if ('onWake' in t) t.onWake = this.wake;
+    this.wake();
   }
+
+  /**
+   * Back to a turn every LOOP_MS. While every session is quiet the loop itself turns only every
+   * QUIET_EVERY × LOOP_MS: each wake-up of an idle process costs ~0.1 ms of cold caches (bench/idle-cost.ts).
+   */
+  private readonly wake = (): void => {
+    if (this.closed || (this.loop !== null && !this.slow)) return;
+    if (this.loop !== null) this.opts.clock.clear(this.loop);
+    this.slow = false;
+    this.loop = this.opts.clock.setInterval(this.onLoop, LOOP_MS);
+  };
 
   removeTickable(t: Tickable): void {
     this.tickables.delete(t);
@@ -171,6 +187,7 @@ export class MediaServer {
     if (this.tickables.size === 0 && this.loop !== null && (this.dtlsGuard?.inProgress ?? 0) === 0) {
       this.opts.clock.clear(this.loop);
       this.loop = null;
+      this.slow = false;
     }
   }
 
@@ -191,7 +208,8 @@ export class MediaServer {
     const now = this.opts.clock.now();
     this.dtlsGuard?.expire(now);
     // Touching an idle session's state every 20 ms costs more than its work (cold caches): see bench/idle-cost.ts.
-    const slowTurn = ++this.turn % QUIET_EVERY === 0;
+    const slowTurn = this.slow || ++this.turn % QUIET_EVERY === 0;
+    let busy = 0;
     for (const t of this.tickables) {
       if (t.quiet === true && !slowTurn) continue;
       try {
@@ -199,8 +217,17 @@ export class MediaServer {
       } catch (e) {
         this.opts.log.error('media loop tick failed', { err: e as Error });
       }
+      if (t.quiet !== true) busy++;
     }
     this.stopWhenIdle();
+    // A session its own tick found busy (packets it forwards started again): back to full speed.
+    if (this.slow && busy > 0) this.wake();
+    // Every session quiet after a full turn (and no handshake to expire): slow the loop down until one wakes.
+    if (slowTurn && busy === 0 && !this.slow && this.loop !== null && (this.dtlsGuard?.inProgress ?? 0) === 0) {
+      this.opts.clock.clear(this.loop);
+      this.slow = true;
+      this.loop = this.opts.clock.setInterval(this.onLoop, LOOP_MS * QUIET_EVERY);
+    }
   }
 }
 
