@@ -11,12 +11,25 @@ import { Vp8Descriptor } from '../../../src/rtp/vp8.ts';
 import { FrameTracker, type FrameStats } from './frame-tracker.ts';
 import { Histogram } from './histogram.ts';
 import type { SendLog } from '../send-log.ts';
+import type { OfferedTrack } from '../../client/peer-sdp.ts';
 
 export interface InboundStreamInfo {
   publisherId: string;
   kind: 'audio' | 'video';
   ssrc: number;
   rtxSsrc?: number;
+}
+
+/** The streams a subscribe offer sends us, and its transport-cc extension id (0 = none). */
+export function inboundStreamsOf(tracks: readonly OfferedTrack[]): { infos: InboundStreamInfo[]; transportCcExt: number } {
+  let transportCcExt = 0;
+  const infos: InboundStreamInfo[] = [];
+  for (const t of tracks) {
+    if (t.direction !== 'sendonly' || t.ssrc === undefined || !t.streamId) continue;
+    if (t.ext.transportCc) transportCcExt = t.ext.transportCc;
+    infos.push({ publisherId: t.streamId, kind: t.kind, ssrc: t.ssrc, ...(t.rtxSsrc !== undefined ? { rtxSsrc: t.rtxSsrc } : {}) });
+  }
+  return { infos, transportCcExt };
 }
 
 export interface InboundStreamReport {

@@ -11,6 +11,7 @@ import { ClipPublisher } from '../publish/clip-publisher.ts';
 import { LightReceiver } from '../receive/light-receiver.ts';
 import type { Histogram } from '../receive/histogram.ts';
 import type { PersonSpec } from '../person.ts';
+import { inboundStreamsOf } from '../receive/inbound-stream.ts';
 
 export interface LightPerson {
   spec: PersonSpec;
@@ -57,14 +58,8 @@ export async function joinLightPerson(spec: PersonSpec, o: LightPersonOptions): 
         peer.onRtcp = (p) => receiver.handleRtcp(p);
       };
       nc.onSubscribeTracks = (tracks) => {
-        let twcc = 0;
-        const infos = [];
-        for (const t of tracks) {
-          if (t.direction !== 'sendonly' || t.ssrc === undefined || !t.streamId) continue;
-          if (t.ext.transportCc) twcc = t.ext.transportCc;
-          infos.push({ publisherId: t.streamId, kind: t.kind, ssrc: t.ssrc, ...(t.rtxSsrc !== undefined ? { rtxSsrc: t.rtxSsrc } : {}) });
-        }
-        receiver.setStreams(infos, twcc);
+        const { infos, transportCcExt } = inboundStreamsOf(tracks);
+        receiver.setStreams(infos, transportCcExt);
       };
     },
   });

@@ -11,6 +11,7 @@ import { ClipPublisher } from '../publish/clip-publisher.ts';
 import { LoadReceiver } from '../receive/receiver.ts';
 import type { SendLog } from '../send-log.ts';
 import type { LoadPerson, PersonSpec } from '../person.ts';
+import { inboundStreamsOf } from '../receive/inbound-stream.ts';
 
 /** rids of the clip's three layers, low to high, as the web client names them. */
 const SIMULCAST_RIDS = ['q', 'h', 'f'] as const;
@@ -60,14 +61,8 @@ export class ProximaTarget {
         peer.onRtcp = (p) => receiver.handleRtcp(p);
       };
       c.onSubscribeTracks = (tracks) => {
-        let twcc = 0;
-        const infos = [];
-        for (const t of tracks) {
-          if (t.direction !== 'sendonly' || t.ssrc === undefined || !t.streamId) continue;
-          if (t.ext.transportCc) twcc = t.ext.transportCc;
-          infos.push({ publisherId: t.streamId, kind: t.kind, ssrc: t.ssrc, ...(t.rtxSsrc !== undefined ? { rtxSsrc: t.rtxSsrc } : {}) });
-        }
-        receiver.setStreams(infos, twcc);
+        const { infos, transportCcExt } = inboundStreamsOf(tracks);
+        receiver.setStreams(infos, transportCcExt);
       };
     };
     client = await NodeClient.join(o.url, o.space, spec.name, {
