@@ -14,7 +14,7 @@
 import type { NodePeer } from '../../client/node-peer.ts';
 import { RtpView } from '../../../src/rtp/rtp-packet.ts';
 import type { RtcpPacket } from '../../../src/rtp/rtcp-types.ts';
-import { writeRr } from '../../../src/rtp/rtcp-reports.ts';
+import { sendReceiverReports } from './receiver-report.ts';
 import { readTransportSeq } from '../../../src/rtp/header-extensions.ts';
 import { TwccFeedbackBuilder } from '../../../src/rtp/twcc-feedback-builder.ts';
 import { NackGenerator } from '../../../src/media/nack-generator.ts';
@@ -26,7 +26,6 @@ import type { InboundStreamInfo } from './inbound-stream.ts';
 
 const TWCC_EVERY = 2; // ticks of 25 ms: every 50 ms, as browsers send it
 const RR_EVERY = 40; // every second
-const MAX_BLOCKS = 31; // RFC 3550 §6.4.2
 const SEEN = 8192;
 /** Seconds from 1900 (NTP era 0) to 1970 (RFC 5905 §6). */
 const NTP_UNIX_OFFSET = 2_208_988_800;
@@ -215,15 +214,7 @@ export class LightReceiver {
     if (this.tickCount % TWCC_EVERY === 0 && this.twcc.hasPending() && this.streams.length > 0) {
       for (const p of this.twcc.build(peer.rtcpSsrc, this.streams[0]!.info.ssrc)) peer.sendRtcp(p);
     }
-    if (this.tickCount % RR_EVERY === 0) {
-      const blocks = [];
-      for (const s of this.streams) {
-        if (!s.active) continue;
-        const b = s.rtcpStats.makeReportBlock(now);
-        if (b) blocks.push(b);
-      }
-      for (let i = 0; i < blocks.length; i += MAX_BLOCKS) peer.sendRtcp(writeRr(peer.rtcpSsrc, blocks.slice(i, i + MAX_BLOCKS)));
-    }
+    if (this.tickCount % RR_EVERY === 0) sendReceiverReports(peer, this.streams, now);
   }
 
   startWindow(): void {

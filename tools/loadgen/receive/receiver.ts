@@ -7,7 +7,7 @@
 import type { NodePeer } from '../../client/node-peer.ts';
 import type { RtpView } from '../../../src/rtp/rtp-packet.ts';
 import type { RtcpPacket } from '../../../src/rtp/rtcp-types.ts';
-import { writeRr } from '../../../src/rtp/rtcp-reports.ts';
+import { sendReceiverReports } from './receiver-report.ts';
 import { readTransportSeq } from '../../../src/rtp/header-extensions.ts';
 import { TwccFeedbackBuilder } from '../../../src/rtp/twcc-feedback-builder.ts';
 import type { Clock, TimerHandle } from '../../../src/util/clock.ts';
@@ -18,7 +18,6 @@ const FEEDBACK_MS = 25;
 const TWCC_EVERY = 2; // every 50 ms, as browsers send it
 const RR_EVERY = 40; // every second (RFC 3550 §6.2 allows far more at these rates; browsers send about this)
 /** RFC 3550 §6.4.2: at most 31 report blocks per RR. */
-const MAX_BLOCKS = 31;
 
 /** What the receiver needs of the peer it answers through. */
 export type FeedbackPeer = Pick<NodePeer, 'state' | 'rtcpSsrc' | 'sendNack' | 'sendPli' | 'sendRtcp'>;
@@ -166,14 +165,6 @@ export class LoadReceiver {
     if (this.tick % TWCC_EVERY === 0 && this.twcc.hasPending() && this.streams.length > 0) {
       for (const p of this.twcc.build(peer.rtcpSsrc, this.streams[0]!.info.ssrc)) peer.sendRtcp(p);
     }
-    if (this.opts.receiverReports !== false && this.tick % RR_EVERY === 0) {
-      const blocks = [];
-      for (const s of this.streams) {
-        if (!s.active) continue;
-        const b = s.rtcpStats.makeReportBlock(now);
-        if (b) blocks.push(b);
-      }
-      for (let i = 0; i < blocks.length; i += MAX_BLOCKS) peer.sendRtcp(writeRr(peer.rtcpSsrc, blocks.slice(i, i + MAX_BLOCKS)));
-    }
+    if (this.opts.receiverReports !== false && this.tick % RR_EVERY === 0) sendReceiverReports(peer, this.streams, now);
   }
 }
