@@ -207,9 +207,12 @@ export const ConfigSchema = z
              */
             maxHandshakes: z.number().int().min(1).default(256),
             maxHandshakesPerIp: z.number().int().min(1).default(64),
-            /** ClientHellos a transport may start a handshake with, per second, and the burst (retransmissions included). */
+            /**
+             * ClientHellos a transport may start a handshake with, per second, and the burst: a real client's
+             * hello and cookie hello, each retransmitted from 50 ms doubling on a slow answer (handshake-guard.ts).
+             */
             clientHellosPerS: z.number().min(0.1).default(2),
-            clientHellosBurst: z.number().min(1).default(4),
+            clientHellosBurst: z.number().min(1).default(10),
             /** A handshake not finished this long after its first flight is dropped and its transport fails. */
             handshakeTimeoutMs: z.number().int().min(1000).default(10_000),
           })

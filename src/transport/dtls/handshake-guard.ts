@@ -6,7 +6,10 @@
  *     a slot frees;
  *   - ClientHellos (RFC 6347 §4.2.1: a handshake record, msg_type 1) per transport, handshake or not, over a
  *     token bucket that lets a real client's hello, cookie hello and retransmissions through: the rest are
- *     dropped (`dtls_hello_rate_limited`), and refusals that go on fail the transport (the flooder leaves);
+ *     dropped (`dtls_hello_rate_limited`), and refusals that go on fail the transport (the flooder leaves).
+ *     A hello counts once, by its first fragment: Chromium's hello with a post-quantum key share is ~1,400
+ *     octets and arrives as two fragments (§4.2.3), and WebRTC retransmits from 50 ms doubling (§4.2.4),
+ *     so one busy second can see the hello twice and the cookie hello four times;
  *   - a handshake not finished `handshakeTimeoutMs` after it started is dropped: its transport fails.
  * Only addresses ICE validated reach a transport, so all of this is per authenticated peer path.
  */
@@ -42,9 +45,12 @@ interface Entry {
   failed: boolean;
 }
 
-/** RFC 6347 §4.1 record header (13 bytes), then §4.2.2 handshake header: msg_type 1 is ClientHello. */
+/**
+ * The datagram starts a ClientHello: RFC 6347 §4.1 record header (13 octets), then the §4.2.2 handshake
+ * header: msg_type 1, and fragment_offset (octets 6–8 of that header) 0 — its first or only fragment.
+ */
 export function isClientHello(d: Buffer): boolean {
-  return d.length > 13 && d[0] === 22 && d[13] === 1;
+  return d.length >= 25 && d[0] === 22 && d[13] === 1 && d[19] === 0 && d[20] === 0 && d[21] === 0;
 }
 
 export class HandshakeGuard {
