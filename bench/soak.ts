@@ -17,6 +17,7 @@ import { startProximaProcess } from '../tools/loadgen/server-process.ts';
 import { SCENARIOS } from '../tools/loadgen/scenarios/index.ts';
 import { printTable, fmt } from './lib/table.ts';
 import { writeResults } from './lib/results.ts';
+import { rssTrend } from './lib/rss-trend.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -126,10 +127,13 @@ try {
   await server.close();
 }
 
-const base = samples[Math.min(WARMUP_WAVES, samples.length - 1)];
+const baseIdx = Math.min(WARMUP_WAVES, samples.length - 1);
+const base = samples[baseIdx];
 const last = samples.at(-1);
 if (base && last) {
-  const growth = (last.rssMb - base.rssMb) / base.rssMb;
+  // Judged on window medians: single samples swing ~10 % with no trend and flagged a flat hour.
+  const trend = rssTrend(samples.slice(baseIdx).map((s) => s.rssMb));
+  const growth = trend.growth;
   const summary = {
     waves: samples.length,
     minutes: Math.round((Date.now() - t0) / 600) / 100,
@@ -139,6 +143,11 @@ if (base && last) {
     errorsTotal: samples.reduce((a, s) => a + s.errors, 0),
     rssAfterWarmupMb: base.rssMb,
     rssEndMb: last.rssMb,
+    /** Waves in each median window. */
+    rssMedianWaves: trend.k,
+    rssMedianFirstMb: trend.firstMedianMb,
+    rssMedianLastMb: trend.lastMedianMb,
+    /** What the check uses: rssMedianLastMb against rssMedianFirstMb. */
     rssGrowth: growth,
     fds: [base.fds, last.fds],
     handles: [base.handles, last.handles],
@@ -151,7 +160,8 @@ if (base && last) {
     `soak: ${summary.waves} waves of ${PEOPLE} people over ${summary.minutes} min (after wave ${base.wave} = after warm-up)`,
     ['figure', 'after warm-up', 'end'],
     [
-      ['RSS MB (everyone gone)', fmt(base.rssMb, 1), `${fmt(last.rssMb, 1)} (${fmt(growth * 100, 1)}%)`],
+      ['RSS MB (everyone gone), one sample', fmt(base.rssMb, 1), fmt(last.rssMb, 1)],
+      [`RSS MB, median of ${trend.k} waves (checked)`, fmt(trend.firstMedianMb, 1), `${fmt(trend.lastMedianMb, 1)} (${fmt(growth * 100, 1)}%)`],
       ['open fds', base.fds, last.fds],
       ['active handles', base.handles, last.handles],
       ['timers', base.timers, last.timers],

@@ -1,5 +1,5 @@
 // Runs every test file through node's built-in runner (with tsx for TypeScript).
-// Unit tests live beside the code (src/, tools/, web/); integration and browser tests under test/.
+// Unit tests live beside the code (src/, tools/, web/, bench/); integration and browser tests under test/.
 // Usage: node scripts/run-tests.mjs [--repeat N] [--load] [path-filter ...]
 //   --repeat N  run the matched files N times, one run after another, and print a summary per file
 //               (how many runs passed); exits non-zero unless every run of every file passed.
@@ -34,7 +34,7 @@ if (!Number.isInteger(repeat) || repeat < 1) {
   process.exit(2);
 }
 const filters = parsed.positionals;
-let files = ['src', 'test', 'tools', 'web'].filter((d) => existsSync(join(root, d))).flatMap((d) => walk(join(root, d), [])).sort();
+let files = ['src', 'test', 'tools', 'web', 'bench'].filter((d) => existsSync(join(root, d))).flatMap((d) => walk(join(root, d), [])).sort();
 if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
 if (files.length === 0) {
   console.error('no test files matched');
