@@ -237,7 +237,7 @@ async function delayRun(run: number): Promise<DelayRun> {
     await sleep(2000); // keyframes, route switches and wants settle
 
     const originNode = cluster.node(ORIGIN);
-    const producers = [...originNode.spaces.get(SPACE)!.participants.get(pub.participantId)!.producers.values()];
+    const producers = [...originNode.spaces.get(SPACE)!.participants.get(pub.participantId)!.localProducers.values()];
     const originNum = originNode.cluster!.nodeNum;
     const streamsOf = new Map<Kind, Set<number>>(producers.map((p) => [p.kind as Kind, new Set(originNode.cluster!.relay.localDesc(p.id)!.streamIds)]));
     const snapshot = (): Snapshot => {

@@ -1,4 +1,5 @@
 import type { Space, SpaceObserver } from '../server/space.ts';
+import { asProducer } from '../server/local-media.ts';
 import type { Participant } from '../server/participant.ts';
 import type { PersonInfo } from '../signaling/messages.ts';
 import type { Clock, TimerHandle } from '../util/clock.ts';
@@ -101,7 +102,12 @@ export class SpaceReplica implements SpaceObserver {
   private replicated(person: PersonInfo): ReplicatedPerson {
     const p = this.space.participants.get(person.id);
     // Source and mute state change after the track is named: added to a copy, not to the relay's desc.
-    const tracks: TrackDesc[] = p ? [...p.producers.values()].map((prod) => ({ ...this.relay.addLocal(prod), source: prod.source, muted: prod.muted })) : [];
+    // Cluster mode keeps the media in this thread (media.workers 1): every local track is a Producer.
+    const tracks: TrackDesc[] = [];
+    for (const t of p?.producers.values() ?? []) {
+      const prod = asProducer(t);
+      if (prod) tracks.push({ ...this.relay.addLocal(prod), source: t.source, muted: t.muted });
+    }
     return { person, tracks };
   }
 
@@ -180,12 +186,12 @@ export class SpaceReplica implements SpaceObserver {
       r.producers.set(d.trackId, this.relay.relayedProducer(d));
       changed = true;
     }
-    for (const [trackId, producer] of [...r.producers]) {
+    for (const trackId of [...r.producers.keys()]) {
       if (ids.has(trackId)) continue;
       r.producers.delete(trackId);
       r.trackState.delete(trackId);
       this.relay.removeRelayed(trackId);
-      if (!fresh) this.space.producerClosed(producer);
+      if (!fresh) this.space.producerClosed(trackId);
       changed = true;
     }
     return changed;

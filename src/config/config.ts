@@ -46,9 +46,14 @@ export const ConfigSchema = z
         announcedPort: z.number().int().min(0).max(65535).default(0),
         /** DTLS role we take on publish transports, where the browser offers actpass. */
         publishDtlsRole: z.enum(['client', 'server']).default('client'),
+        /**
+         * Media worker threads (docs/workers.md); worker i takes UDP port + i and ICE-TCP tcpPort + i. 1 = the
+         * media in the main thread. More than 1 only on a single node (relays between nodes run in the main thread).
+         */
+        workers: z.number().int().min(1).max(64).default(1),
       })
       .strict()
-      .default({ bindIp: '0.0.0.0', port: 40000, announcedIp: 'auto', announcedPort: 0, publishDtlsRole: 'client', iceTcp: true, tcpPort: 40000 }),
+      .default({ bindIp: '0.0.0.0', port: 40000, announcedIp: 'auto', announcedPort: 0, publishDtlsRole: 'client', iceTcp: true, tcpPort: 40000, workers: 1 }),
     auth: z
       .object({
         /** HS256 secret for join tokens (at least 32 characters); unset = a random one per start (tokens die with the process). */
@@ -250,6 +255,7 @@ const ENV: Record<string, { path: [string, string?]; kind: 'int' | 'string' | 'b
   PROXIMA_ANNOUNCED_PORT: { path: ['media', 'announcedPort'], kind: 'int' },
   PROXIMA_ICE_TCP: { path: ['media', 'iceTcp'], kind: 'bool' },
   PROXIMA_MEDIA_TCP_PORT: { path: ['media', 'tcpPort'], kind: 'int' },
+  PROXIMA_MEDIA_WORKERS: { path: ['media', 'workers'], kind: 'int' },
   PROXIMA_PUBLISH_DTLS_ROLE: { path: ['media', 'publishDtlsRole'], kind: 'string' },
   PROXIMA_LOG_LEVEL: { path: ['logLevel'], kind: 'string' },
   PROXIMA_NATS_URL: { path: ['cluster', 'natsUrl'], kind: 'string' },

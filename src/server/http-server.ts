@@ -8,7 +8,7 @@ import { signToken, type TokenKeyring } from './auth/tokens.ts';
 import { TokenBucket } from '../util/rate-limit.ts';
 import { limitStats } from '../metrics/registry.ts';
 import type { SpaceRegistry } from './space-registry.ts';
-import type { MediaServer } from './media-server.ts';
+import type { MediaPlane } from './participant-media.ts';
 import type { IceServerInfo } from './auth/turn-credentials.ts';
 import type { WebAssets } from './web-assets.ts';
 import type { Clock } from '../util/clock.ts';
@@ -19,7 +19,10 @@ export interface HttpServerDeps {
   auth: { keys: TokenKeyring; guestTokens: boolean; guestTokenTtlS: number; guestSpotlight: boolean; guestTokensPerMinute: number };
   /** Origins allowed to open /ws besides the server's own (config http.allowedOrigins; `*` = any). */
   allowedOrigins: readonly string[];
-  media: MediaServer;
+  /** Where participants' media lives (this thread, or the media workers). */
+  plane: MediaPlane;
+  /** The UDP media ports (one, or one per media worker): the health check reports them. */
+  mediaPorts: () => number[];
   /** TURN credentials for each join (config.turn), or none. */
   iceServersFor?: (participantId: string) => IceServerInfo[];
   metrics: Registry;
@@ -68,7 +71,7 @@ export function createHttpServer(deps: HttpServerDeps): { server: Server; wss: W
         limiter: g.connection(req.socket.remoteAddress ?? 'unknown'),
         joinDeadlineMs: g.limits.joinDeadlineMs,
       };
-      new SignalingConnection(ws, deps.spaces, deps.media, deps.auth.keys, deps.clock, deps.log, deps.iceServersFor, limits);
+      new SignalingConnection(ws, deps.spaces, deps.plane, deps.auth.keys, deps.clock, deps.log, deps.iceServersFor, limits);
     });
   });
   return { server, wss };
@@ -98,7 +101,7 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: HttpServer
       return;
     }
     case '/healthz':
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'access-control-allow-origin': '*' }).end(JSON.stringify({ ok: true, mediaPort: deps.media.port }));
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'access-control-allow-origin': '*' }).end(JSON.stringify({ ok: true, mediaPort: deps.mediaPorts()[0], mediaPorts: deps.mediaPorts() }));
       return;
     case '/readyz': {
       // Alive is /healthz; ready is "send people here": not draining or closing, and in cluster mode joined to it.

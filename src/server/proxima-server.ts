@@ -14,6 +14,11 @@ import { SpaceRegistry } from './space-registry.ts';
 import { createHttpServer } from './http-server.ts';
 import { loadWebAssets } from './web-assets.ts';
 import { randomBytes } from 'node:crypto';
+import { LocalMediaPlane } from './local-media.ts';
+import { WorkerPool } from './workers/worker-pool.ts';
+import { WorkerMediaPlane } from './workers/worker-media.ts';
+import type { MediaPlane } from './participant-media.ts';
+import type { MuxImpairment } from '../transport/media-mux.ts';
 import { fileURLToPath } from 'node:url';
 import { loadSpaceMap } from '../proximity/map.ts';
 import { ClusterNode, type ClusterNodeOptions } from '../cascade/cluster-node.ts';
@@ -21,11 +26,15 @@ import { ClusterNode, type ClusterNodeOptions } from '../cascade/cluster-node.ts
 /** The built-in map: an office with desks, a private meeting room and a stage. */
 export const DEFAULT_MAP = fileURLToPath(new URL('../proximity/maps/office.json', import.meta.url));
 
-/** The composition root: one process, HTTP + signaling + one media worker. */
+/** The composition root: one process, HTTP + signaling, and the media in this thread or on media workers. */
 export class ProximaServer {
   private constructor(
     readonly config: Config,
-    readonly media: MediaServer,
+    /** The media in this thread (media.workers 1), else null. */
+    private readonly mainMedia: MediaServer | null,
+    /** The media workers (media.workers > 1), else null. */
+    readonly workers: WorkerPool | null,
+    private readonly plane: MediaPlane,
     readonly spaces: SpaceRegistry,
     private readonly http: Server,
     private readonly wss: WebSocketServer,
@@ -34,22 +43,60 @@ export class ProximaServer {
     readonly cluster: ClusterNode | null,
   ) {}
 
-  static async start(config: Config, opts: { clock?: Clock; log?: Logger; relayAddressOf?: ClusterNodeOptions['relayAddressOf'] } = {}): Promise<ProximaServer> {
+  static async start(
+    config: Config,
+    opts: {
+      clock?: Clock;
+      log?: Logger;
+      relayAddressOf?: ClusterNodeOptions['relayAddressOf'];
+      /** Tests: the media workers the next participants are placed on, in order (media.workers > 1). */
+      workerPlacement?: number[];
+    } = {},
+  ): Promise<ProximaServer> {
     const clock = opts.clock ?? systemClock;
     const log = opts.log ?? createLogger(config.logLevel);
-    const media = await MediaServer.start({
-      bindIp: config.media.bindIp,
-      port: config.media.port,
-      announcedIp: config.media.announcedIp,
-      candidateIps: config.media.candidateIps ?? [config.media.announcedIp],
-      announcedPort: config.media.announcedPort,
-      tcpPort: config.media.iceTcp ? config.media.tcpPort : null,
-      publishDtlsRole: config.media.publishDtlsRole,
-      ingress: ingressLimits(config.limits.ingress),
-      dtls: { ...config.limits.dtls, closeAfterMs: config.limits.ingress.closeAfterMs },
-      clock,
-      log,
-    });
+    const workers = config.media.workers;
+    // Relays between nodes take tracks from producers in the main thread; across workers they would need
+    // the worker rings and the node relay joined up (docs/workers.md, "What is left").
+    if (config.cluster && workers > 1) throw new Error(`media.workers ${workers} with cluster mode: a cluster node runs its media in one thread for now (media.workers 1)`);
+    const dtls = { ...config.limits.dtls, closeAfterMs: config.limits.ingress.closeAfterMs };
+    let media: MediaServer | null = null;
+    let pool: WorkerPool | null = null;
+    let plane: MediaPlane;
+    if (workers === 1) {
+      media = await MediaServer.start({
+        bindIp: config.media.bindIp,
+        port: config.media.port,
+        announcedIp: config.media.announcedIp,
+        candidateIps: config.media.candidateIps ?? [config.media.announcedIp],
+        announcedPort: config.media.announcedPort,
+        tcpPort: config.media.iceTcp ? config.media.tcpPort : null,
+        publishDtlsRole: config.media.publishDtlsRole,
+        ingress: ingressLimits(config.limits.ingress),
+        dtls,
+        clock,
+        log,
+      });
+      plane = new LocalMediaPlane(media, clock, log);
+    } else {
+      pool = await WorkerPool.start({
+        workers,
+        bindIp: config.media.bindIp,
+        port: config.media.port,
+        announcedIp: config.media.announcedIp,
+        candidateIps: config.media.candidateIps ?? [config.media.announcedIp],
+        tcpPort: config.media.iceTcp ? config.media.tcpPort : null,
+        publishDtlsRole: config.media.publishDtlsRole,
+        ingress: ingressLimits(config.limits.ingress),
+        dtls,
+        logLevel: log.level,
+        log,
+        ...(opts.workerPlacement ? { forcePlacement: opts.workerPlacement } : {}),
+      });
+      plane = new WorkerMediaPlane(pool, log);
+      log.info('media workers started', { workers, ports: pool.ports.join(' '), tcpPorts: pool.tcpPorts.join(' ') });
+    }
+    const mediaPorts = () => (pool ? pool.ports : [media!.port]);
     const map = loadSpaceMap(config.space.map ?? DEFAULT_MAP);
     log.info('map loaded', { map: map.name, file: config.space.map ?? 'built-in office', width: map.width, height: map.height });
     const spaces = new SpaceRegistry(map, clock, config.space.walkSpeed);
@@ -70,7 +117,7 @@ export class ProximaServer {
     const iceServersFor = turn ? (participantId: string) => [turnCredentials(turn, participantId, clock.wallNow())] : undefined;
     setSdpLimits(config.limits.sdp);
     const signaling = new SignalingGuard(config.limits.signaling, clock);
-    const { server, wss } = createHttpServer({ spaces, auth, allowedOrigins: config.http.allowedOrigins, clusterMode: config.cluster !== undefined, media, ...(iceServersFor ? { iceServersFor } : {}), metrics: createMetricsRegistry(), web, clock, log, cluster: clusterRef, signaling });
+    const { server, wss } = createHttpServer({ spaces, auth, allowedOrigins: config.http.allowedOrigins, clusterMode: config.cluster !== undefined, plane, mediaPorts, ...(iceServersFor ? { iceServersFor } : {}), metrics: createMetricsRegistry(), web, clock, log, cluster: clusterRef, signaling });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.http.port, config.http.host, () => {
@@ -92,14 +139,33 @@ export class ProximaServer {
         });
       } catch (e) {
         server.close();
-        await media.close();
+        await media?.close();
+        await pool?.close();
         throw e;
       }
       clusterRef.current = cluster;
     }
-    const s = new ProximaServer(config, media, spaces, server, wss, log, cluster);
-    log.info('proxima listening', { http: `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${s.httpPort}/`, mediaPort: media.port });
+    const s = new ProximaServer(config, media, pool, plane, spaces, server, wss, log, cluster);
+    log.info('proxima listening', { http: `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${s.httpPort}/`, mediaPorts: mediaPorts().join(' ') });
     return s;
+  }
+
+  /** The media in this thread; with media workers there is none here (tests reach into it). */
+  get media(): MediaServer {
+    if (!this.mainMedia) throw new Error('the media runs on media workers (media.workers > 1): no media server in the main thread');
+    return this.mainMedia;
+  }
+
+  /** The media worker a participant's media is on; null in one thread or before it has media. */
+  mediaWorkerOf(participantId: string): number | null {
+    return this.plane instanceof WorkerMediaPlane ? this.plane.workerOf(participantId) : null;
+  }
+
+  /** Tests: user-space impairment on every media socket (this thread's, or each worker's). */
+  async setMediaImpairment(impairment: MuxImpairment | null): Promise<void> {
+    if (this.mainMedia) return this.mainMedia.mux.setImpairment(impairment);
+    const pool = this.workers!;
+    await Promise.all(pool.ports.map((_, i) => (pool.isAlive(i) ? pool.ask(i, { t: 'impair', impairment }) : null)));
   }
 
   get httpPort(): number {
@@ -144,7 +210,8 @@ export class ProximaServer {
     clearTimeout(grace);
     this.spaces.closeAll();
     await this.cluster?.close();
-    await this.media.close();
+    await this.mainMedia?.close();
+    await this.workers?.close();
   }
 }
 

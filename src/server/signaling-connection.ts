@@ -5,7 +5,7 @@ import { RequestError } from './request-error.ts';
 import { MoveError } from './space.ts';
 import { TokenError, verifyToken, type TokenKeyring } from './auth/tokens.ts';
 import type { SpaceRegistry } from './space-registry.ts';
-import type { MediaServer } from './media-server.ts';
+import type { MediaPlane } from './participant-media.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import type { IceServerInfo } from './auth/turn-credentials.ts';
@@ -29,6 +29,8 @@ export const RESUME_GRACE_MS = 5000;
 export const CLIENT_GAVE_UP_CODE = 4900;
 /** Close code of a socket that neither joined nor resumed within limits.signaling.joinDeadlineMs. */
 export const JOIN_DEADLINE_CODE = 4008;
+/** Messages that may wait behind one whose work is asynchronous (a publish on a media worker). */
+const MAX_WAITING = 256;
 
 /** What limits a connection (src/server/signaling-limits.ts): its rate limiter and its join deadline. */
 export interface ConnectionLimits {
@@ -47,11 +49,16 @@ export class SignalingConnection implements SessionHolder {
   private limitedInWindow = 0;
   private limitedSince = -Infinity;
   private closed = false;
+  /**
+   * Set while a message's work is asynchronous (a publish or an answer handled by a media worker): later
+   * messages wait here, so every reply keeps the order of the requests and nothing overtakes a publish.
+   */
+  private waiting: ClientMessage[] | null = null;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly spaces: SpaceRegistry,
-    private readonly media: MediaServer,
+    private readonly plane: MediaPlane,
     private readonly tokenKeys: TokenKeyring,
     private readonly clock: Clock,
     private readonly log: Logger,
@@ -124,20 +131,51 @@ export class SignalingConnection implements SessionHolder {
         return;
       }
     }
+    if (this.waiting) {
+      if (this.waiting.length >= MAX_WAITING) return this.refuse('messages waiting behind a publish', true, undefined);
+      this.waiting.push(parsed.msg);
+      return;
+    }
+    this.run(parsed.msg);
+  }
+
+  /** Handles one message; one whose work is asynchronous holds the later ones until it is answered. */
+  private run(msg: ClientMessage): void {
+    let work: Promise<void> | void;
     try {
-      this.handle(parsed.msg);
+      work = this.handle(msg);
     } catch (e) {
-      const id = 'id' in parsed.msg ? parsed.msg.id : undefined;
-      if (e instanceof RequestError) {
-        this.send(serverMessage.error(e.code, e.message, id));
-      } else {
-        this.log.error('request failed', { type: parsed.msg.type, err: e as Error });
-        this.send(serverMessage.error('internal', 'internal error', id));
-      }
+      this.failed(msg, e);
+      return;
+    }
+    if (!work) return;
+    this.waiting = [];
+    work
+      .catch((e: unknown) => this.failed(msg, e))
+      .finally(() => {
+        const next = this.waiting ?? [];
+        this.waiting = null;
+        while (next.length > 0 && !this.isWaiting() && !this.closed) this.run(next.shift()!);
+        // Another asynchronous one started: the rest keep their place ahead of what arrives meanwhile.
+        (this.waiting as ClientMessage[] | null)?.unshift(...next);
+      });
+  }
+
+  private isWaiting(): boolean {
+    return this.waiting !== null;
+  }
+
+  private failed(msg: ClientMessage, e: unknown): void {
+    const id = 'id' in msg ? msg.id : undefined;
+    if (e instanceof RequestError) {
+      this.send(serverMessage.error(e.code, e.message, id));
+    } else {
+      this.log.error('request failed', { type: msg.type, err: e as Error });
+      this.send(serverMessage.error('internal', 'internal error', id));
     }
   }
 
-  private handle(msg: ClientMessage): void {
+  private handle(msg: ClientMessage): void | Promise<void> {
     if (msg.type === 'ping') {
       this.send(serverMessage.pong(msg.id));
       return;
@@ -174,7 +212,7 @@ export class SignalingConnection implements SessionHolder {
       }
       const space = this.spaces.getOrCreate(msg.space);
       // The token's name is authoritative: a client cannot pose as someone else.
-      const p = new Participant(grants.name, grants, space, this.media, this.clock, this.log.child({ space: space.id }), (m) => this.send(m));
+      const p = new Participant(grants.name, grants, space, this.plane, this.clock, this.log.child({ space: space.id }), (m) => this.send(m));
       const at = space.placeFor(msg.x, msg.y);
       p.x = at.x;
       p.y = at.y;
@@ -205,11 +243,8 @@ export class SignalingConnection implements SessionHolder {
       return;
     }
     switch (msg.type) {
-      case 'publish': {
-        const r = p.publish(msg.sdp, msg.sources);
-        this.send(serverMessage.publishAnswer(msg.id, r));
-        return;
-      }
+      case 'publish':
+        return p.publish(msg.sdp, msg.sources).then((r) => this.send(serverMessage.publishAnswer(msg.id, r)));
       case 'subscribe': {
         const trackIds = p.subscribe(msg.publisherId, msg.trackIds);
         this.send(serverMessage.subscribed(msg.id, { publisherId: msg.publisherId, trackIds }));
@@ -245,8 +280,7 @@ export class SignalingConnection implements SessionHolder {
         return;
       }
       case 'subscriberAnswer':
-        p.subscriberAnswer(msg.offerId, msg.sdp);
-        return;
+        return p.subscriberAnswer(msg.offerId, msg.sdp);
       case 'report':
         p.onReport(msg);
         return;

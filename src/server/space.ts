@@ -1,7 +1,6 @@
 import type { Participant } from './participant.ts';
 import type { MapInfo, Mode, PersonInfo, PublisherInfo } from '../signaling/messages.ts';
 import { serverMessage } from '../signaling/messages.ts';
-import type { Producer } from '../media/producer.ts';
 import { ProximityEngine, type LinkChange } from '../proximity/proximity-engine.ts';
 import type { SpaceMap } from '../proximity/map.ts';
 import { SubscriptionManager } from './subscription-manager.ts';
@@ -146,7 +145,7 @@ export class Space {
     this.scheduleFlush();
     this.apply(this.engine.leave(id));
     this.subscriptions.forget(id);
-    for (const producer of r.producers.values()) this.producerClosed(producer);
+    for (const trackId of r.producers.keys()) this.producerClosed(trackId);
     if (r.producers.size > 0) this.announceLeft(r);
   }
 
@@ -240,9 +239,9 @@ export class Space {
     for (const p of this.participants.values()) if (p !== publisher) p.notifyPublisherLeft(publisher.id);
   }
 
-  /** A producer went away: every subscriber drops its consumer of it. */
-  producerClosed(producer: Producer): void {
-    for (const p of this.participants.values()) p.onProducerClosed(producer);
+  /** A track ended: every subscriber drops its consumer of it. */
+  producerClosed(trackId: string): void {
+    for (const p of this.participants.values()) p.onTrackClosed(trackId);
   }
 
   private place(p: Participant, x: number, y: number): void {

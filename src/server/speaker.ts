@@ -1,4 +1,4 @@
-import type { Producer } from '../media/producer.ts';
+import type { PublishedTrack } from './participant-media.ts';
 import type { Mode, PersonInfo, PublisherInfo } from '../signaling/messages.ts';
 
 /**
@@ -14,7 +14,7 @@ export interface Speaker {
   readonly mode: Mode;
   readonly spotlit: boolean;
   /** Tracks by track id (relay-fed producers for a remote person). */
-  readonly producers: ReadonlyMap<string, Producer>;
+  readonly producers: ReadonlyMap<string, PublishedTrack>;
   readonly closed: boolean;
   /** Hosted by another node. */
   readonly remote: boolean;

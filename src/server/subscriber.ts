@@ -161,10 +161,10 @@ export class Subscriber {
     return this.byProducer.get(producerId)?.consumer;
   }
 
-  producerClosed(producer: Producer): void {
-    const st = this.byProducer.get(producer.id);
+  producerClosed(producerId: string): void {
+    const st = this.byProducer.get(producerId);
     if (!st) return;
-    this.drop(producer.id, st);
+    this.drop(producerId, st);
     this.negotiate();
   }
 

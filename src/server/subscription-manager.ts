@@ -83,7 +83,7 @@ export class SubscriptionManager {
     this.flushScheduled = true;
     this.clock.setTimeout(() => {
       this.flushScheduled = false;
-      for (const id of this.dirtyLinks) this.space.participants.get(id)?.send(serverMessage.links(this.linksOf(id)));
+      for (const id of this.dirtyLinks) this.space.participants.get(id)?.linksChanged(this.linksOf(id));
       this.dirtyLinks.clear();
     }, LINKS_FLUSH_MS);
   }

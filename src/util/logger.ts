@@ -8,6 +8,8 @@ export interface Logger {
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
   child(bindings: Record<string, unknown>): Logger;
+  /** The least severe level written (media workers log at their server's level). */
+  readonly level: LogLevel;
 }
 
 export function createLogger(level: LogLevel, bindings: Record<string, unknown> = {}, out: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
@@ -27,5 +29,6 @@ export function createLogger(level: LogLevel, bindings: Record<string, unknown> 
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
     child: (b) => createLogger(level, { ...bindings, ...b }, out),
+    level,
   };
 }

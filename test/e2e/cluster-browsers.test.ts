@@ -143,13 +143,13 @@ describe('Chromium on two nodes of three: routed along the cheapest path, one co
   /** The rid of the layer the viewer's consumer forwards now (at the viewer's node), null when none. */
   const watchedRid = (t: Tree): string | null => {
     const video = t.descs.find((d) => d.kind === 'video')!;
-    const p = cluster.node(t.viewer.node).spaces.get(SPACE)?.remotes.get(t.who.id)?.producers.get(video.trackId);
+    const p = cluster.node(t.viewer.node).spaces.get(SPACE)?.remotes.get(t.who.id)?.producers.get(video.trackId) as Producer | undefined;
     const cur = p?.sinks.find((x): x is Consumer => x instanceof Consumer)?.current;
     return cur ? (p!.bySpatial[cur.spatial]?.rid ?? null) : null;
   };
 
   const treeOf = (who: Person, viewer: Person, path: NodeId[]): Tree => {
-    const producers = [...cluster.node(who.node).spaces.get(SPACE)!.participants.get(who.id)!.producers.values()];
+    const producers = [...cluster.node(who.node).spaces.get(SPACE)!.participants.get(who.id)!.localProducers.values()];
     const descs = producers.map((p) => relayOf(who.node).localDesc(p.id)!);
     const streams: Stream[] = [];
     for (const d of descs)

@@ -53,7 +53,7 @@ describe('the everyday controls in stock Chromium', () => {
   const epoch = 'performance.timeOrigin + performance.now()';
   const serverNow = () => performance.timeOrigin + performance.now();
   const producerOf = (p: Person, source: string): Producer | undefined =>
-    [...(server.spaces.get(SPACE)?.participants.get(p.id)?.producers.values() ?? [])].find((x) => x.source === source);
+    [...(server.spaces.get(SPACE)?.participants.get(p.id)?.localProducers.values() ?? [])].find((x) => x.source === source);
 
   /**
    * Wraps every consumer of `producer` so the server's own clock records when it last forwarded a packet:

@@ -154,7 +154,7 @@ describe('Firefox ESR and Chromium, both as users run them, through the SFU', ()
     const f = await open('firefox', 'space=ff2&name=F&x=20&y=21&video=640x360');
     const c = await open('chromium', 'space=ff2&name=C&x=21&y=21&publish=0');
     try {
-      const producer = () => [...(server.spaces.get('ff2')?.participants.get(f.id)?.producers.values() ?? [])].find((p) => p.kind === 'video');
+      const producer = () => [...(server.spaces.get('ff2')?.participants.get(f.id)?.localProducers.values() ?? [])].find((p) => p.kind === 'video');
       // Layers that sent within the last moment, with the size their key frames announced.
       const live = () => {
         const p = producer();
@@ -198,7 +198,7 @@ describe('Firefox ESR and Chromium, both as users run them, through the SFU', ()
       // Both publish for real (the server receives their video) while out of range of each other…
       await waitFor('both publishers’ video at the server', () => {
         const now = systemClock.now();
-        return [f.id, c.id].every((id) => [...(space().participants.get(id)?.producers.values() ?? [])].some((p) => p.kind === 'video' && p.layers.some((l) => l.isFresh(now))));
+        return [f.id, c.id].every((id) => [...(space().participants.get(id)?.localProducers.values() ?? [])].some((p) => p.kind === 'video' && p.layers.some((l) => l.isFresh(now))));
       }, 30_000);
       // …and for two seconds of that, neither receives a packet.
       const quietUntil = Date.now() + 2000;

@@ -3,6 +3,7 @@
  * each other receive each other's audio and video; a track crosses a link once whatever the number of
  * subscribers behind it; nobody far away costs a link anything; a person who leaves is gone everywhere.
  */
+import type { Producer } from '../../src/media/producer.ts';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster, type TestCluster } from '../testkit/cluster.ts';
@@ -56,7 +57,7 @@ describe('a space spanning three nodes', () => {
 
     const n1 = cluster.node('n1');
     const aId = a.participantId;
-    const producers = [...n1.spaces.get(SPACE)!.participants.get(aId)!.producers.values()];
+    const producers = [...n1.spaces.get(SPACE)!.participants.get(aId)!.localProducers.values()];
     const before = linkStats(cluster, 'n1', 'n3').streamsSent.reduce((s, x) => s + x.rtpPackets, 0);
     const inBefore = producers.reduce((s, p) => s + p.layers.reduce((t, l) => t + l.stats.packets, 0), 0);
     await new Promise((r) => setTimeout(r, 2000));
@@ -66,7 +67,7 @@ describe('a space spanning three nodes', () => {
     // One copy per link: what crossed n1→n3 is what A sent (± packets in flight), not twice that for B and C.
     assert.ok(Math.abs(sent - got) <= Math.max(10, got * 0.05), `n1→n3 carried ${sent} packets of A's ${got}`);
     // The publisher's sender reports reach n3: its NTP/RTP pair says the same clock as at the origin.
-    const relayed = [...cluster.node('n3').spaces.get(SPACE)!.remotes.get(aId)!.producers.values()];
+    const relayed = [...cluster.node('n3').spaces.get(SPACE)!.remotes.get(aId)!.producers.values()] as Producer[];
     await waitFor('sender reports at n3', () => relayed.every((p) => p.layers[0]!.lastSr !== null), 5000);
     for (const r of relayed) {
       const o = producers.find((p) => p.id === r.id)!.layers[0]!.lastSr!;
@@ -152,7 +153,7 @@ describe('simulcast layers across a link', () => {
     const sub = await NodeClient.join(cluster.node('s2').url, 'layers', 'S', { x: 6, y: 16 });
     clients.push(sub);
     await sub.subscriberReady(15_000);
-    const track = [...cluster.node('s1').spaces.get('layers')!.participants.get(pub.participantId)!.producers.values()][0]!;
+    const track = [...cluster.node('s1').spaces.get('layers')!.participants.get(pub.participantId)!.localProducers.values()][0]!;
     const ids = cluster.node('s1').cluster!.relay.localDesc(track.id)!.streamIds;
     const perLayer = () => {
       const s = linkStats(cluster, 's1', 's2').streamsSent;
@@ -177,7 +178,7 @@ describe('simulcast layers across a link', () => {
     sub.notify('report', { limits: {} });
     await waitFor('h wanted again', () => lastWish()?.[1] === true, 10_000).catch((e: Error) => {
       const s2 = cluster.node('s2');
-      const relayed = s2.spaces.get('layers')!.remotes.get(pub.participantId)!.producers.get(track.id)!;
+      const relayed = s2.spaces.get('layers')!.remotes.get(pub.participantId)!.producers.get(track.id) as Producer;
       const c = s2.spaces.get('layers')!.participants.get(sub.participantId)!.consumerOf(track.id)!;
       throw new Error(`${e.message}: at s2 layers ${JSON.stringify(relayed.layers.map((l) => ({ i: l.index, sp: l.spatial, req: l.requested, standby: l.standby !== null, last: l.lastPacketMs })))} options ${JSON.stringify(c.layers())} target ${JSON.stringify((c as any).target)} alloc ${JSON.stringify(s2.spaces.get('layers')!.participants.get(sub.participantId)!.downlink?.snapshot().allocation)}`);
     });

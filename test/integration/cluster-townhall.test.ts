@@ -112,7 +112,7 @@ describe('town hall across five nodes', () => {
 
     // Each node takes the speaker's tracks from exactly one node: its parent in the tree.
     const origin = cluster.node('eu-west');
-    const tracks = [...speakerSpace.participants.get(speaker.participantId)!.producers.values()];
+    const tracks = [...speakerSpace.participants.get(speaker.participantId)!.localProducers.values()];
     const streamIds = new Set(tracks.flatMap((p) => origin.cluster!.relay.localDesc(p.id)!.streamIds));
     const received = (node: string) =>
       new Map(cluster.node(node).cluster!.endpoint.stats().peers.map((p) => [p.id, p.streamsReceived.filter((s) => s.originNum === origin.cluster!.nodeNum && streamIds.has(s.streamId)).reduce((n, s) => n + s.rtpPackets, 0)]));

@@ -58,7 +58,7 @@ describe('a subscriber that discards RTX (issue 13)', () => {
     people.push(sub);
     const receiver = sub.receivers[0]!;
     const space = srv.spaces.get(SPACE)!;
-    const producer = [...space.participants.get(pub.id)!.producers.values()].find((p) => p.kind === 'video')!;
+    const producer = [...space.participants.get(pub.id)!.localProducers.values()].find((p) => p.kind === 'video')!;
     const me = space.participants.get(sub.id)!;
     const consumer = await waitFor('the video consumer', () => me.consumerOf(producer.id), 10_000);
     await waitFor('the first frame', () => receiver.firstFrameAt !== null, 20_000);

@@ -349,7 +349,7 @@ export class AdaptationScenario {
 
   videoProducer(publisherId: string) {
     const p = this.participant(publisherId);
-    return p ? [...p.producers.values()].find((x) => x.kind === 'video') : undefined;
+    return p ? [...p.localProducers.values()].find((x) => x.kind === 'video') : undefined;
   }
 
   /** The subscriber's consumers of a publisher. */

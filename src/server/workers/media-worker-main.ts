@@ -9,6 +9,9 @@ import { localDropCounts } from '../../metrics/drop-reasons.ts';
 import { packetStats, workerStats } from '../../metrics/registry.ts';
 import { systemClock } from '../../util/clock.ts';
 import { createLogger, type LogLevel } from '../../util/logger.ts';
+import { MediaHost } from './media-host.ts';
+import { RequestError } from '../request-error.ts';
+import type { MuxImpairment } from '../../transport/media-mux.ts';
 import type { WorkerInit, WorkerMessage, WorkerRequest } from './worker-protocol.ts';
 
 const init = workerData as WorkerInit;
@@ -23,7 +26,10 @@ const media = await MediaServer.start({
   announcedIp: init.announcedIp,
   ...(init.candidateIps ? { candidateIps: init.candidateIps } : {}),
   announcedPort: 0,
+  tcpPort: init.tcpPort,
   publishDtlsRole: init.publishDtlsRole,
+  ...(init.dtls ? { dtls: init.dtls } : {}),
+  ...(init.ingress ? { ingress: init.ingress } : {}),
   clock,
   log,
 });
@@ -34,6 +40,11 @@ link.setHandler(relay);
 link.start();
 
 const post = (m: WorkerMessage) => port.postMessage(m);
+const host = new MediaHost(media, relay, init.index, clock, log, (pid, e) => post({ t: 'media', pid, e }));
+/** Replies to requests that want one (id 0: a notification). */
+const reply = (id: number, value?: unknown) => {
+  if (id !== 0) post({ id, t: 'ok', ...(value !== undefined ? { value } : {}) });
+};
 
 const statsTimer = setInterval(() => {
   post({ t: 'stats', drops: localDropCounts(), packets: { ...packetStats }, workers: { ...workerStats } });
@@ -61,6 +72,30 @@ port.on('message', (req: WorkerRequest) => {
           throw new Error('media worker crash (test)');
         });
         return;
+      case 'publish':
+        return reply(req.id, host.publish(req.pid, req.sdp, req.sources));
+      case 'setMuted':
+        return reply(req.id, host.setMuted(req.pid, req.trackId, req.muted));
+      case 'consume':
+        return reply(req.id, host.consume(req.pid, req.publisherId, req.tracks));
+      case 'stopConsuming':
+        return reply(req.id, host.stopConsuming(req.pid, req.publisherId, req.trackIds));
+      case 'trackEnded':
+        return reply(req.id, host.trackEnded(req.trackId));
+      case 'answer':
+        return reply(req.id, host.answer(req.pid, req.offerId, req.sdp));
+      case 'restartIce':
+        return reply(req.id, host.restartIce(req.pid));
+      case 'resend':
+        return reply(req.id, host.resend(req.pid));
+      case 'links':
+        return reply(req.id, host.links(req.pid, req.links));
+      case 'caps':
+        return reply(req.id, host.caps(req.pid, req.caps));
+      case 'closeParticipant':
+        return reply(req.id, host.close(req.pid, req.reason));
+      case 'impair':
+        return reply(req.id, media.mux.setImpairment(req.impairment as MuxImpairment | null));
       case 'close':
         link.close();
         relay.close();
@@ -72,8 +107,9 @@ port.on('message', (req: WorkerRequest) => {
         return;
     }
   } catch (e) {
-    post({ id: req.id, t: 'error', message: (e as Error).message });
+    if (req.id === 0) log.error('media worker: notification failed', { t: req.t, err: e as Error });
+    else post({ id: req.id, t: 'error', message: (e as Error).message, ...(e instanceof RequestError ? { code: e.code } : {}) });
   }
 });
 
-post({ t: 'ready', port: media.port });
+post({ t: 'ready', port: media.port, tcpPort: media.tcp?.port ?? null });

@@ -6,10 +6,12 @@ import { linkWorkers } from '../../transport/workers/worker-relay-link.ts';
 import { addDropSource } from '../../metrics/drop-reasons.ts';
 import { setRemoteStatReader } from '../../metrics/registry.ts';
 import type { Logger } from '../../util/logger.ts';
-import type { WorkerInit, WorkerMessage, WorkerRequest, WorkerStatsReport } from './worker-protocol.ts';
+import type { DtlsLimits } from '../../transport/dtls/handshake-guard.ts';
+import type { IngressLimits } from '../../media/ingress-gate.ts';
+import type { MediaEvent, WorkerInit, WorkerMessage, WorkerRequest, WorkerStatsReport } from './worker-protocol.ts';
 
 /** A request without its id (the pool numbers them). */
-type RequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
+export type RequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
 
 /**
  * Ring bytes per ordered pair of workers: 2 MiB holds ~1,700 packets of 1,200 bytes (~0.2 s of 100 Mbit/s
@@ -27,7 +29,11 @@ export interface WorkerPoolOptions {
   port: number;
   announcedIp: string;
   candidateIps?: string[];
+  /** The first worker's ICE-TCP port; worker i listens on tcpPort + i (0: any free one; null: off). */
+  tcpPort?: number | null;
   publishDtlsRole: 'client' | 'server';
+  dtls?: DtlsLimits;
+  ingress?: { publisher: IngressLimits; subscriber: IngressLimits };
   logLevel: string;
   log: Logger;
   statsEveryMs?: number;
@@ -41,6 +47,7 @@ interface Member {
   index: number;
   worker: Worker;
   port: number;
+  tcpPort: number | null;
   alive: boolean;
   bell: SharedArrayBuffer;
   /** Busy share over the last window (0..1), and the sample it was measured from. */
@@ -67,6 +74,8 @@ export class WorkerPool {
   private readonly removeDropSource: () => void;
   /** A worker died (not by close()): its transports are gone. */
   onWorkerDied: ((index: number, reason: string) => void) | null = null;
+  /** A participant's media half on a worker reports (worker-protocol.ts MediaEvent). */
+  onMediaEvent: ((index: number, participantId: string, e: MediaEvent) => void) | null = null;
 
   private constructor(private readonly o: WorkerPoolOptions) {
     this.forced = [...(o.forcePlacement ?? [])];
@@ -167,6 +176,9 @@ export class WorkerPool {
       index,
       bindIp: this.o.bindIp,
       port: this.o.port === 0 ? 0 : this.o.port + index,
+      tcpPort: this.o.tcpPort === undefined || this.o.tcpPort === null ? null : this.o.tcpPort === 0 ? 0 : this.o.tcpPort + index,
+      ...(this.o.dtls ? { dtls: this.o.dtls } : {}),
+      ...(this.o.ingress ? { ingress: this.o.ingress } : {}),
       announcedIp: this.o.announcedIp,
       ...(this.o.candidateIps ? { candidateIps: this.o.candidateIps } : {}),
       publishDtlsRole: this.o.publishDtlsRole,
@@ -179,6 +191,7 @@ export class WorkerPool {
       index,
       worker,
       port: 0,
+      tcpPort: null,
       alive: false,
       bell,
       load: 0,
@@ -191,8 +204,10 @@ export class WorkerPool {
     this.members[index] = m;
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (msg: WorkerMessage) => {
+        if (msg.t === 'media') return this.onMediaEvent?.(index, msg.pid, msg.e);
         if (msg.t === 'ready') {
           m.port = msg.port;
+          m.tcpPort = msg.tcpPort;
           m.alive = true;
           return resolve();
         }
@@ -201,7 +216,7 @@ export class WorkerPool {
         if (!p) return;
         m.pending.delete(msg.id);
         if (msg.t === 'ok') p.resolve(msg.value);
-        else p.reject(new Error(msg.message));
+        else p.reject(Object.assign(new Error(msg.message), msg.code !== undefined ? { code: msg.code } : {}));
       });
       worker.on('error', (e) => {
         if (!m.alive) return reject(e);
@@ -223,6 +238,29 @@ export class WorkerPool {
     // The others stop taking tracks from it and stop sending it theirs.
     for (const other of this.members) if (other.alive) void this.request(other, { t: 'unlink', peer: m.index }).catch(() => {});
     this.onWorkerDied?.(m.index, reason);
+  }
+
+  /** A request to worker `index`; rejects with its error (a `code` property carries a RequestError's code). */
+  ask(index: number, req: RequestBody): Promise<unknown> {
+    const m = this.members[index];
+    if (!m) return Promise.reject(new Error(`no media worker ${index}`));
+    return this.request(m, req);
+  }
+
+  /** A request that wants no reply (its failure is logged by the worker); dropped when the worker is gone. */
+  tell(index: number, req: RequestBody): void {
+    const m = this.members[index];
+    if (m?.alive) m.worker.postMessage({ ...req, id: 0 });
+  }
+
+  /** `tell` every live worker. */
+  tellAll(req: RequestBody): void {
+    for (const m of this.members) if (m.alive) m.worker.postMessage({ ...req, id: 0 });
+  }
+
+  /** Each worker's ICE-TCP port (null: off). */
+  get tcpPorts(): Array<number | null> {
+    return this.members.map((m) => m.tcpPort);
   }
 
   private request(m: Member, req: RequestBody): Promise<unknown> {

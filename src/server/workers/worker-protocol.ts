@@ -4,6 +4,29 @@
  * own reports (stats) carry none.
  */
 import type { RingPair } from '../../transport/workers/worker-relay-link.ts';
+import type { TrackDesc } from '../../cascade/relay/track-desc.ts';
+import type { LinkInfo, ServerMessage, TrackSource } from '../../signaling/messages.ts';
+import type { ReceiveCaps } from '../../allocation/receive-caps.ts';
+import type { DtlsLimits } from '../../transport/dtls/handshake-guard.ts';
+import type { IngressLimits } from '../../media/ingress-gate.ts';
+
+/** A published track as it crosses the control channel: where it is published, and its relay name. */
+export interface WireTrack {
+  id: string;
+  kind: 'audio' | 'video';
+  mid: string;
+  source: TrackSource;
+  muted: boolean;
+  /** The worker it is published on. */
+  worker: number;
+  desc: TrackDesc;
+}
+
+/** What a participant's media half tells its control half (worker → main). */
+export type MediaEvent =
+  | { k: 'send'; m: ServerMessage }
+  | { k: 'speaking'; on: boolean }
+  | { k: 'state'; which: 'publish' | 'subscribe'; state: string; reason?: string };
 
 /** What a worker is started with (workerData). */
 export interface WorkerInit {
@@ -14,6 +37,10 @@ export interface WorkerInit {
   announcedIp: string;
   candidateIps?: string[];
   publishDtlsRole: 'client' | 'server';
+  /** ICE-TCP port of this worker (0 = any free one), null = off. */
+  tcpPort: number | null;
+  dtls?: DtlsLimits;
+  ingress?: { publisher: IngressLimits; subscriber: IngressLimits };
   /** This worker's doorbell (its peers ring it after writing to its rings). */
   bell: SharedArrayBuffer;
   logLevel: string;
@@ -28,9 +55,24 @@ export type WorkerRequest =
   | { id: number; t: 'busy'; ms: number }
   /** Tests only: the worker fails as a crash would. */
   | { id: number; t: 'crash' }
-  | { id: number; t: 'close' };
+  | { id: number; t: 'close' }
+  // A participant's media half (pid: its participant id); ids of 0 expect no reply.
+  | { id: number; t: 'publish'; pid: string; sdp: string; sources?: Array<{ mid: string; source: TrackSource }> }
+  | { id: number; t: 'setMuted'; pid: string; trackId: string; muted: boolean }
+  | { id: number; t: 'consume'; pid: string; publisherId: string; tracks: WireTrack[] }
+  | { id: number; t: 'stopConsuming'; pid: string; publisherId: string; trackIds?: string[] }
+  | { id: number; t: 'trackEnded'; trackId: string }
+  | { id: number; t: 'answer'; pid: string; offerId: number; sdp: string }
+  | { id: number; t: 'restartIce'; pid: string }
+  | { id: number; t: 'resend'; pid: string }
+  | { id: number; t: 'links'; pid: string; links: LinkInfo[] }
+  | { id: number; t: 'caps'; pid: string; caps: ReceiveCaps }
+  | { id: number; t: 'closeParticipant'; pid: string; reason: string }
+  /** Tests: user-space impairment on this worker's socket (MediaMux.setImpairment). */
+  | { id: number; t: 'impair'; impairment: unknown };
 
-export type WorkerReply = { id: number; t: 'ok'; value?: unknown } | { id: number; t: 'error'; message: string };
+/** A failed request; `code` is a RequestError's code, so the client gets the same error as in one thread. */
+export type WorkerReply = { id: number; t: 'ok'; value?: unknown } | { id: number; t: 'error'; message: string; code?: string };
 
 /** Counters of one worker, summed into the process's /metrics by the pool. */
 export interface WorkerStatsReport {
@@ -40,6 +82,6 @@ export interface WorkerStatsReport {
   workers: Record<string, number>;
 }
 
-export type WorkerEvent = { t: 'ready'; port: number } | WorkerStatsReport;
+export type WorkerEvent = { t: 'ready'; port: number; tcpPort: number | null } | WorkerStatsReport | { t: 'media'; pid: string; e: MediaEvent };
 
 export type WorkerMessage = WorkerReply | WorkerEvent;
