@@ -32,7 +32,8 @@ export class LocalMedia implements ParticipantMedia {
     private readonly log: Logger,
     private readonly participantId: string,
     private readonly events: MediaEvents,
-    private readonly inputs: ListenerInputs,
+    /** What its downlink reads (in a worker: what the control plane pushed). */
+    private readonly inputs: Pick<ListenerInputs, 'priorityOf' | 'caps'>,
     /** Producers of other people's tracks: in this thread, or relay-fed from another worker. */
     private readonly producerOf: ProducerOf,
   ) {}

@@ -77,6 +77,8 @@ export interface ParticipantMedia {
 export interface ListenerInputs {
   priorityOf(publisherId: string): number;
   caps(): ReceiveCaps;
+  /** The people linked with this one either way now (placement keeps people who stand together on one worker). */
+  near(): Iterable<string>;
 }
 
 /** Makes the media half of each participant: in this thread, or on a media worker. */

@@ -61,6 +61,7 @@ export class Participant implements Speaker {
         // Closeness, speaking and spotlight, as the proximity rules rank them for this listener.
         priorityOf: (publisherId) => this.space.engine.linksOf(this.id).get(publisherId)?.priority ?? 0,
         caps: () => this.receiveCaps,
+        near: () => [...this.space.engine.linksOf(this.id).keys(), ...this.space.engine.listenersOf(this.id)],
       },
     );
   }

@@ -1,7 +1,7 @@
 import type { LinkInfo, TrackSource } from '../../signaling/messages.ts';
 import type { ReceiveCaps } from '../../allocation/receive-caps.ts';
 import { RequestError } from '../request-error.ts';
-import type { MediaEvents, MediaPlane, ParticipantMedia, PublishedTrack, PublishResult } from '../participant-media.ts';
+import type { ListenerInputs, MediaEvents, MediaPlane, ParticipantMedia, PublishedTrack, PublishResult } from '../participant-media.ts';
 import type { WorkerPool } from './worker-pool.ts';
 import type { MediaEvent, WireTrack } from './worker-protocol.ts';
 import type { Logger } from '../../util/logger.ts';
@@ -45,10 +45,23 @@ export class WorkerMediaPlane implements MediaPlane {
     };
   }
 
-  forParticipant(participantId: string, events: MediaEvents): ParticipantMedia {
-    const m = new WorkerMedia(this, participantId, events, this.log);
+  forParticipant(participantId: string, events: MediaEvents, inputs: ListenerInputs): ParticipantMedia {
+    const m = new WorkerMedia(this, participantId, events, inputs, this.log);
     this.byParticipant.set(participantId, m);
     return m;
+  }
+
+  /**
+   * Where a participant's media goes: near the people it is linked with (their tracks then cross no ring),
+   * unless that worker is much busier than the least busy one (WorkerPool.place).
+   */
+  place(near: Iterable<string>): number {
+    const affinity = new Map<number, number>();
+    for (const id of near) {
+      const w = this.byParticipant.get(id)?.worker;
+      if (w !== null && w !== undefined) affinity.set(w, (affinity.get(w) ?? 0) + 1);
+    }
+    return this.pool.place(affinity);
   }
 
   /** The worker a participant's media is on (null: none yet). */
@@ -74,11 +87,12 @@ class WorkerMedia implements ParticipantMedia {
     private readonly plane: WorkerMediaPlane,
     private readonly pid: string,
     private readonly events: MediaEvents,
+    private readonly inputs: ListenerInputs,
     private readonly log: Logger,
   ) {}
 
   private placed(): number {
-    this.worker ??= this.plane.pool.place();
+    this.worker ??= this.plane.place(this.inputs.near());
     return this.worker;
   }
 

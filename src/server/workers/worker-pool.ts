@@ -19,6 +19,26 @@ export type RequestBody = WorkerRequest extends infer R ? (R extends WorkerReque
  * rings of 512 KiB = 120 MiB, resident only as far as they have been written).
  */
 const ringBytes = (workers: number) => (workers <= 4 ? 2 << 20 : 512 << 10);
+/** A worker with the newcomer's neighbours is chosen while it is at most this much busier (share of a core). */
+export const AFFINITY_HEADROOM = 0.15;
+
+/**
+ * Pure placement: the least busy live worker, unless the one with most of the newcomer's neighbours is at
+ * most AFFINITY_HEADROOM busier. -1 when none is alive.
+ */
+export function choosePlacement(workers: ReadonlyArray<{ alive: boolean; score: number; near: number }>): number {
+  let least = -1;
+  let nearest = -1;
+  for (let i = 0; i < workers.length; i++) {
+    const w = workers[i]!;
+    if (!w.alive) continue;
+    if (least < 0 || w.score < workers[least]!.score) least = i;
+    if (w.near > 0 && (nearest < 0 || w.near > workers[nearest]!.near || (w.near === workers[nearest]!.near && w.score < workers[nearest]!.score))) nearest = i;
+  }
+  if (nearest >= 0 && workers[nearest]!.score <= workers[least]!.score + AFFINITY_HEADROOM) return nearest;
+  return least;
+}
+
 /** Placement reads each worker's busy share over about this window. */
 const LOAD_WINDOW_MS = 1000;
 
@@ -125,20 +145,17 @@ export class WorkerPool {
   }
 
   /**
-   * Where a new transport goes: the forced list first (tests), else the live worker with the least measured
-   * busy time; transports placed since the last sample weigh a little so a burst of joins spreads out.
+   * Where a new participant's media goes: the forced list first (tests), else the live worker with the least
+   * measured busy time (placements since the last sample weigh a little, so a burst of joins spreads out).
+   * `affinity` (worker → people linked with the newcomer there) pulls it to the worker with most of them
+   * while that one is at most AFFINITY_HEADROOM busier: their tracks then cross no ring.
    */
-  place(): number {
+  place(affinity?: ReadonlyMap<number, number>): number {
     const f = this.forced.shift();
     if (f !== undefined && this.isAlive(f)) return f;
-    const loads = this.loads();
-    let best = -1;
-    let bestScore = Infinity;
-    for (const m of this.members) {
-      if (!m.alive) continue;
-      const score = loads[m.index]! + m.placedSinceSample * 0.01;
-      if (score < bestScore) (best = m.index), (bestScore = score);
-    }
+    const best = choosePlacement(
+      this.loads().map((load, i) => ({ alive: this.members[i]!.alive, score: load + this.members[i]!.placedSinceSample * 0.01, near: affinity?.get(i) ?? 0 })),
+    );
     if (best < 0) throw new Error('no media worker alive');
     this.members[best]!.placedSinceSample++;
     return best;
