@@ -203,7 +203,8 @@ export class WorkerPool {
       logLevel: this.o.logLevel,
       statsEveryMs: this.o.statsEveryMs ?? 1000,
     };
-    const worker = startWorker(new URL('./media-worker-main.ts', import.meta.url), { workerData: init });
+    // The entry beside this module: .ts from the sources, .js from the compiled build (npm start).
+    const worker = startWorker(new URL(`./media-worker-main${import.meta.url.endsWith('.js') ? '.js' : '.ts'}`, import.meta.url), { workerData: init });
     const m: Member = {
       index,
       worker,
