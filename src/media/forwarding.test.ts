@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Producer } from './producer.ts';
 import { Consumer, type ConsumerParams } from './consumer.ts';
-import type { OutgoingTransport, ProducerParams } from './media-types.ts';
+import type { ProducerParams } from './media-types.ts';
+import { CapturingTransport, payloadOf } from '../../test/testkit/capturing-transport.ts';
 import { RtpView, writeRtpHeader } from '../rtp/rtp-packet.ts';
 import { rtxOriginalSeq } from '../rtp/rtx.ts';
 import { parseRtcp } from '../rtp/rtcp-compound.ts';
@@ -13,40 +14,12 @@ import { RtxDiscardDetector, UNHEEDED_MIN_PACKETS } from './rtx-discard-detector
 import { repairStats } from '../metrics/registry.ts';
 import { ExtensionWriter } from '../rtp/extension-writer.ts';
 
-/** The subscriber's side of the wire, in process: keeps what the consumer sent, as parsed copies. */
-class CapturingTransport implements OutgoingTransport {
-  connected = true;
-  rttMs = -1;
-  lossy = false;
-  sent: Array<{ seq: number; ts: number; ssrc: number; pt: number; marker: boolean; payload: Buffer; tseq: number }> = [];
-  private tseq = 0;
-  nextTransportSeq(): number {
-    return this.tseq++ & 0xffff;
-  }
-  sendProbe(buf: Buffer, length: number, tccOffset: number): boolean {
-    return this.sendRtp(buf, length, 0, tccOffset);
-  }
-  sendRtp(buf: Buffer, length: number, _priority: number, tccOffset: number): boolean {
-    // As the paced sender does: the transport-wide seq is written when the packet leaves.
-    if (tccOffset >= 0) buf.writeUInt16BE(this.nextTransportSeq(), tccOffset);
-    const v = new RtpView();
-    assert.equal(v.parse(Buffer.from(buf.subarray(0, length))), null, 'consumer output parses');
+/** What the subscriber received (test/testkit/capturing-transport.ts), with the transport-wide seq it carried. */
+const capturing = () =>
+  new CapturingTransport((v) => {
     const tpos = v.findExtension(3);
-    this.sent.push({
-      seq: v.sequenceNumber,
-      ts: v.timestamp,
-      ssrc: v.ssrc,
-      pt: v.payloadType,
-      marker: v.marker,
-      payload: Buffer.from(v.buf.subarray(v.payloadOffset, v.payloadOffset + v.payloadLength)),
-      tseq: tpos >= 0 ? v.buf.readUInt16BE(tpos) : -1,
-    });
-    return true;
-  }
-  sendRtcp(): boolean {
-    return true;
-  }
-}
+    return { seq: v.sequenceNumber, ts: v.timestamp, ssrc: v.ssrc, pt: v.payloadType, marker: v.marker, payload: payloadOf(v), tseq: tpos >= 0 ? v.buf.readUInt16BE(tpos) : -1 };
+  });
 
 const VIDEO: ProducerParams = { id: 'tv', publisherId: 'pa', kind: 'video', mid: '1', codec: 'vp8', clockRate: 90000, payloadType: 120, rtxPayloadType: 121, ssrc: 0x1111, rtxSsrc: 0x2222 };
 const AUDIO: ProducerParams = { id: 'ta', publisherId: 'pa', kind: 'audio', mid: '0', codec: 'opus', clockRate: 48000, payloadType: 109, rtxPayloadType: null, ssrc: 0x3333, rtxSsrc: null };
@@ -78,7 +51,7 @@ function setup(params = VIDEO) {
   const clock = new FakeClock();
   const plis: number[] = [];
   const producer = new Producer(params, clock, { requestKeyframe: (ssrc) => plis.push(ssrc) });
-  const transport = new CapturingTransport();
+  const transport = capturing();
   const consumer = new Consumer(params.kind === 'video' ? CONSUMER : { ...CONSUMER, rtxSsrc: null, rtxPayloadType: null, payloadType: 111 }, producer, transport);
   producer.addSink(consumer);
   return { clock, plis, producer, transport, consumer };

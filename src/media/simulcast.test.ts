@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { Producer, type ProducerLayer } from './producer.ts';
 import { Consumer, type ConsumerParams } from './consumer.ts';
 import { PublishSession } from './publish-session.ts';
-import type { OutgoingTransport, ProducerParams } from './media-types.ts';
+import type { ProducerParams } from './media-types.ts';
+import { CapturingTransport } from '../../test/testkit/capturing-transport.ts';
 import { RtpView, writeRtpHeader } from '../rtp/rtp-packet.ts';
 import { ExtensionWriter } from '../rtp/extension-writer.ts';
 import { Vp8Descriptor } from '../rtp/vp8.ts';
@@ -133,54 +134,32 @@ interface Sent {
   tag: number;
 }
 
-/** The subscriber's side of the wire, in process: keeps what the consumer sent, parsed. */
-class CapturingTransport implements OutgoingTransport {
-  connected = true;
-  rttMs = -1;
-  lossy = false;
-  sent: Sent[] = [];
-  private tseq = 0;
-  private readonly d = new Vp8Descriptor();
-  nextTransportSeq(): number {
-    return this.tseq++ & 0xffff;
-  }
-  sendProbe(buf: Buffer, length: number, tccOffset: number): boolean {
-    return this.sendRtp(buf, length, 0, tccOffset);
-  }
-  sendRtp(buf: Buffer, length: number, _priority: number, tccOffset: number): boolean {
-    // As the paced sender does: the transport-wide seq is written when the packet leaves.
-    if (tccOffset >= 0) buf.writeUInt16BE(this.nextTransportSeq(), tccOffset);
-    const v = view(Buffer.from(buf.subarray(0, length)));
+/** What the subscriber received (test/testkit/capturing-transport.ts), with each packet's VP8 descriptor read. */
+function capturing(): CapturingTransport<Sent> {
+  const d = new Vp8Descriptor();
+  return new CapturingTransport((v) => {
     let po = v.payloadOffset;
     let pl = v.payloadLength;
     if (v.payloadType === CONSUMER.rtxPayloadType) {
       po += 2;
       pl -= 2;
     }
-    assert.equal(this.d.parse(v.buf, po, pl), null, 'VP8 descriptor parses');
+    assert.equal(d.parse(v.buf, po, pl), null, 'VP8 descriptor parses');
     const payload = Buffer.from(v.buf.subarray(po, po + pl));
-    this.sent.push({
+    return {
       seq: v.sequenceNumber,
       ts: v.timestamp,
       ssrc: v.ssrc,
       pt: v.payloadType,
       payload,
-      first: this.d.startOfPartition && this.d.partitionId === 0,
-      key: this.d.isKeyframe,
-      pic: this.d.pictureId,
-      tl0: this.d.tl0PicIdx,
-      tid: this.d.tid,
-      tag: payload[payload.length - 1],
-    });
-    return true;
-  }
-  sendRtcp(): boolean {
-    return true;
-  }
-  /** Media packets only (no RTX). */
-  get media(): Sent[] {
-    return this.sent.filter((s) => s.pt === CONSUMER.payloadType);
-  }
+      first: d.startOfPartition && d.partitionId === 0,
+      key: d.isKeyframe,
+      pic: d.pictureId,
+      tl0: d.tl0PicIdx,
+      tid: d.tid,
+      tag: payload[payload.length - 1]!,
+    };
+  });
 }
 
 const CONSUMER: ConsumerParams = { id: 'c1', ssrc: 0xaaaa, rtxSsrc: 0xbbbb, payloadType: 100, rtxPayloadType: 101, ext: { transportCc: 3, absSendTime: 0, audioLevel: 0 } };
@@ -204,7 +183,7 @@ function setup(rids: string[], seed = 1) {
     layer.bind(src.ssrc);
     layerOf.set(rid, layer);
   });
-  const transport = new CapturingTransport();
+  const transport = capturing();
   const consumer = new Consumer(CONSUMER, producer, transport);
   producer.addSink(consumer);
   const feed = (rid: string, key: boolean) => {
@@ -451,7 +430,7 @@ test('a subscriber NACK after a switch is answered from the new layer’s cache 
   feed('q', true);
   feed('f', false);
   feed('q', false);
-  const media = transport.media.reverse();
+  const media = transport.sent.filter((x) => x.pt === CONSUMER.payloadType).reverse();
   const fromF = media.find((s) => s.tag === TAG.f)!;
   const fromQ = media.find((s) => s.tag === TAG.q)!;
   const n = transport.sent.length;
@@ -498,7 +477,7 @@ function sessionSetup() {
   session.repairedRidExtId = EXT.rrid;
   const producer = new Producer(simulcastParams(['q', 'h', 'f']), clock, { requestKeyframe: (ssrc) => session.sendPli(ssrc) });
   session.addProducer(producer);
-  const transport = new CapturingTransport();
+  const transport = capturing();
   const consumer = new Consumer(CONSUMER, producer, transport);
   producer.addSink(consumer);
   consumer.resume(clock.now());

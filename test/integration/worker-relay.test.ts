@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Producer } from '../../src/media/producer.ts';
 import { Consumer, type ConsumerParams } from '../../src/media/consumer.ts';
-import type { OutgoingTransport, ProducerParams } from '../../src/media/media-types.ts';
+import type { ProducerParams } from '../../src/media/media-types.ts';
+import { CapturingTransport, payloadOf } from '../testkit/capturing-transport.ts';
 import { RtpView, writeRtpHeader } from '../../src/rtp/rtp-packet.ts';
 import { TrackRelay } from '../../src/cascade/relay/track-relay.ts';
 import { WorkerRelayLink, linkWorkers } from '../../src/transport/workers/worker-relay-link.ts';
@@ -15,30 +16,6 @@ import { FakeClock } from '../../src/util/clock.ts';
 import { createLogger } from '../../src/util/logger.ts';
 import { dropCount } from '../../src/metrics/drop-reasons.ts';
 import { workerStats } from '../../src/metrics/registry.ts';
-
-class CapturingTransport implements OutgoingTransport {
-  connected = true;
-  rttMs = -1;
-  lossy = false;
-  sent: Array<{ seq: number; ssrc: number; payload: Buffer }> = [];
-  private tseq = 0;
-  nextTransportSeq(): number {
-    return this.tseq++ & 0xffff;
-  }
-  sendProbe(buf: Buffer, length: number, tccOffset: number): boolean {
-    return this.sendRtp(buf, length, 0, tccOffset);
-  }
-  sendRtp(buf: Buffer, length: number, _priority: number, tccOffset: number): boolean {
-    if (tccOffset >= 0) buf.writeUInt16BE(this.nextTransportSeq(), tccOffset);
-    const v = new RtpView();
-    assert.equal(v.parse(Buffer.from(buf.subarray(0, length))), null);
-    this.sent.push({ seq: v.sequenceNumber, ssrc: v.ssrc, payload: Buffer.from(v.buf.subarray(v.payloadOffset, v.payloadOffset + v.payloadLength)) });
-    return true;
-  }
-  sendRtcp(): boolean {
-    return true;
-  }
-}
 
 const VIDEO: ProducerParams = { id: 'tv', publisherId: 'pa', kind: 'video', mid: '1', codec: 'vp8', clockRate: 90000, payloadType: 120, rtxPayloadType: 121, ssrc: 0x1111, rtxSsrc: 0x2222 };
 const CONSUMER: ConsumerParams = { id: 'c1', ssrc: 0xaaaa, rtxSsrc: 0xbbbb, payloadType: 96, rtxPayloadType: 97, ext: { transportCc: 3, absSendTime: 2, audioLevel: 0 } };
@@ -77,7 +54,7 @@ function twoWorkers(ringBytes = 1 << 16) {
   const producer = new Producer(VIDEO, clock, { requestKeyframe: (ssrc) => plis.push(ssrc) });
   const desc = r0.addLocal(producer);
   const relayed = r1.relayedProducer(desc);
-  const transport = new CapturingTransport();
+  const transport = new CapturingTransport((v) => ({ seq: v.sequenceNumber, ssrc: v.ssrc, payload: payloadOf(v) }));
   const consumer = new Consumer(CONSUMER, relayed, transport);
   relayed.addSink(consumer);
   consumer.resume(clock.now());
