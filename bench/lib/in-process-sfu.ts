@@ -60,7 +60,7 @@ export async function buildInProcessSfu(opts: { subscribers: number; delivery?: 
   net.setStunHandler({ handleStun: (buf, address, port, family) => ice.handle(buf, address, port, family).response });
   const [serverCert, peerCert] = await Promise.all([createDtlsCertificate(), createDtlsCertificate()]);
   const transport = (remoteUfrag: string, role: 'client' | 'server', kind: string) =>
-    new WebRtcTransport({ id: `${kind}-${randomBytes(4).toString('hex')}`, mux: net, ice, iceCredentials: generateIceCredentials(), remoteUfrag, certificate: serverCert, dtls: { role, remoteFingerprint: sha256(peerCert) }, clock, log });
+    new WebRtcTransport({ id: `${kind}-${randomBytes(4).toString('hex')}`, mux: net, ice, iceCredentials: generateIceCredentials(), remoteUfrag, certificate: serverCert, dtls: { role, remoteFingerprint: sha256(peerCert) }, clock, log, srtpPreference: kind === 'sub' ? 'aes-cm' : 'gcm' });
 
   // Publisher: like a browser's publish offer answered with setup:active (we are the DTLS client).
   const streams: OutgoingStream[] = [

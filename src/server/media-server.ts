@@ -157,6 +157,9 @@ export class MediaServer {
       clock: this.opts.clock,
       log: this.opts.log,
       dtlsGuard: this.dtlsGuard,
+      // A subscribe transport is where we protect every copy we forward: prefer the profile whose keystream
+      // is made ahead (the browser, as DTLS client, offers both). Publish transports keep GCM first.
+      srtpPreference: kind === 'sub' ? 'aes-cm' : 'gcm',
     });
   }
 

@@ -2,7 +2,7 @@ import { countDrop } from '../metrics/drop-reasons.ts';
 import { objectCounts, packetStats } from '../metrics/registry.ts';
 import { RtpView } from '../rtp/rtp-packet.ts';
 import { SrtpSession } from './srtp/index.ts';
-import { DtlsSession, type DtlsKeys, type DtlsRole } from './dtls/dtls-session.ts';
+import { DtlsSession, type DtlsKeys, type DtlsRole, type SrtpPreference } from './dtls/dtls-session.ts';
 import type { DtlsCertificate } from './dtls/certificate.ts';
 import type { GuardedTransport, HandshakeGuard } from './dtls/handshake-guard.ts';
 import type { MediaNetwork, MediaProtocol, MuxedTransport } from './media-mux.ts';
@@ -46,6 +46,8 @@ export interface TransportOptions {
   handshakeTimeoutMs?: number;
   /** Server-wide limits on DTLS handshakes (config limits.dtls), null = none. */
   dtlsGuard?: HandshakeGuard | null;
+  /** Which SRTP profile we prefer where we choose (we are the DTLS server); default GCM. */
+  srtpPreference?: SrtpPreference;
 }
 
 /** DTLS datagrams kept while the DTLS parameters are not known yet (the peer retransmits anyway). */
@@ -106,7 +108,7 @@ export class WebRtcTransport implements MuxedTransport, IceLiteEndpoint, Guarded
       send: (d) => this.sendRaw(d),
       onConnected: (keys) => this.onDtlsConnected(keys),
       onFailed: (reason) => this.fail(reason),
-    });
+    }, this.opts.srtpPreference);
     if (this.remoteAddress !== null) this.dtls.start();
     for (const d of this.earlyDtls.splice(0)) this.handleDtls(d, this.remoteAddress ?? '', this.remotePort, this.remoteProtocol);
   }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDtlsCertificate, type DtlsCertificate } from './certificate.ts';
-import { DtlsSession, type DtlsKeys, type DtlsRole } from './dtls-session.ts';
+import { DtlsSession, type DtlsKeys, type DtlsRole, type SrtpPreference } from './dtls-session.ts';
 
 type Outcome = { keys?: DtlsKeys; failed?: string };
 
@@ -9,7 +9,7 @@ type Outcome = { keys?: DtlsKeys; failed?: string };
  * Two sessions wired back to back in memory. `presented` lets one side present a certificate whose private
  * key it does not hold (an impostor with the victim's public certificate and its own key).
  */
-async function handshake(opts: { clientCert: DtlsCertificate; serverCert: DtlsCertificate; expectClient: DtlsCertificate; expectServer: DtlsCertificate }) {
+async function handshake(opts: { clientCert: DtlsCertificate; serverCert: DtlsCertificate; expectClient: DtlsCertificate; expectServer: DtlsCertificate; serverPrefers?: SrtpPreference }) {
   const result: Record<DtlsRole, Outcome> = { client: {}, server: {} };
   let server: DtlsSession;
   let client: DtlsSession;
@@ -24,7 +24,7 @@ async function handshake(opts: { clientCert: DtlsCertificate; serverCert: DtlsCe
       send: (d) => setImmediate(() => client.handle(d)),
       onConnected: (k) => ((result.server.keys = k), settle()),
       onFailed: (r) => ((result.server.failed = r), settle()),
-    });
+    }, opts.serverPrefers);
     client = new DtlsSession('client', opts.clientCert, { algorithm: 'sha-256', value: opts.expectServer.fingerprint }, {
       send: (d) => setImmediate(() => server.handle(d)),
       onConnected: (k) => ((result.client.keys = k), settle()),
@@ -48,6 +48,14 @@ test('an honest handshake agrees on SRTP keys in both roles', async () => {
   assert.equal(r.client.keys.profile, 'AEAD_AES_128_GCM');
   assert.deepEqual(r.client.keys.localKey, r.server.keys.remoteKey);
   assert.deepEqual(r.client.keys.remoteSalt, r.server.keys.localSalt);
+});
+
+test('the DTLS server’s preference picks the SRTP profile from the two the client offers (RFC 5764 §4.1.2)', async () => {
+  for (const [prefers, profile] of [['gcm', 'AEAD_AES_128_GCM'], ['aes-cm', 'AES_CM_128_HMAC_SHA1_80']] as const) {
+    const r = await handshake({ clientCert: alice, serverCert: bob, expectClient: alice, expectServer: bob, serverPrefers: prefers });
+    assert.equal(r.server.keys?.profile, profile, `server prefers ${prefers}`);
+    assert.equal(r.client.keys?.profile, profile, 'both sides agree');
+  }
 });
 
 test('a certificate that does not match the SDP fingerprint fails the handshake', async () => {

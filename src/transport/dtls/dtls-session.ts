@@ -24,8 +24,14 @@ export interface DtlsSessionHandler {
   onFailed(reason: string): void;
 }
 
-/** SRTP protection profiles we offer, in preference order (RFC 7714 §14.2: GCM first). */
-const PROFILES = [7, 1];
+/**
+ * SRTP protection profiles in preference order (RFC 5764 §4.1.2: the DTLS server picks; as client we offer
+ * both). `gcm`: AEAD_AES_128_GCM first (RFC 7714 §14.2). `aes-cm`: SRTP_AES128_CM_HMAC_SHA1_80 first, for
+ * transports we mostly send on: its keystream is made ahead for 16 packets in one native call
+ * (srtp/keystream.ts), where GCM costs a cipher object per packet; both are mandatory to implement (RFC 8827).
+ */
+export type SrtpPreference = 'gcm' | 'aes-cm';
+const PROFILES: Record<SrtpPreference, number[]> = { gcm: [7, 1], 'aes-cm': [1, 7] };
 
 export class DtlsSession {
   private readonly socket: DtlsSocket;
@@ -42,6 +48,7 @@ export class DtlsSession {
     cert: DtlsCertificate,
     private readonly remoteFingerprint: { algorithm: string; value: string },
     private readonly handler: DtlsSessionHandler,
+    preference: SrtpPreference = 'gcm',
   ) {
     const adapter = {
       type: 'proxima',
@@ -61,7 +68,7 @@ export class DtlsSession {
       key: cert.keyPem,
       signatureHash: cert.signatureHash as never,
       certificateRequest: true,
-      srtpProfiles: PROFILES as never,
+      srtpProfiles: PROFILES[preference] as never,
       extendedMasterSecret: true,
     };
     this.socket = role === 'server' ? new DtlsServer(options) : new DtlsClient(options);
