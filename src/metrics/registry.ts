@@ -69,11 +69,11 @@ export const relayStats = {
  * Counters of the media worker threads (src/server/workers), summed into this process's metrics: the pool
  * installs a reader; without workers it reads 0.
  */
-let remoteReader: ((group: 'packets' | 'workers', key: string) => number) | null = null;
+let remoteReader: ((group: 'packets' | 'workers' | 'objects', key: string) => number) | null = null;
 export function setRemoteStatReader(read: typeof remoteReader): void {
   remoteReader = read;
 }
-function remoteStat(group: 'packets' | 'workers', key: string): number {
+function remoteStat(group: 'packets' | 'workers' | 'objects', key: string): number {
   return remoteReader === null ? 0 : remoteReader(group, key);
 }
 
@@ -120,7 +120,7 @@ export const limitStats = {
   wsOriginRefused: 0,
 };
 
-/** Live object counts, maintained by the objects' own constructors/close(). */
+/** Live object counts of this thread, maintained by the objects' own constructors/close(); the media workers' are added to the gauges. */
 export const objectCounts = {
   transports: 0,
   producers: 0,
@@ -262,9 +262,9 @@ export function createMetricsRegistry(): Registry {
   counter('proxima_guest_tokens_refused_total', 'Guest tokens refused (429): more than auth.guestTokensPerMinute from one address', () => limitStats.guestTokensRefused);
   counter('proxima_ws_origin_refused_total', 'WebSocket upgrades refused for a page origin not allowed (http.allowedOrigins)', () => limitStats.wsOriginRefused);
 
-  gauge('proxima_transports', 'Open WebRTC transports', () => objectCounts.transports);
-  gauge('proxima_producers', 'Open producers (published tracks)', () => objectCounts.producers);
-  gauge('proxima_consumers', 'Open consumers (subscribed tracks)', () => objectCounts.consumers);
+  gauge('proxima_transports', 'Open WebRTC transports', () => objectCounts.transports + remoteStat('objects', 'transports'));
+  gauge('proxima_producers', 'Open producers (published tracks; with media workers, relay-fed copies on other workers too)', () => objectCounts.producers + remoteStat('objects', 'producers'));
+  gauge('proxima_consumers', 'Open consumers (subscribed tracks)', () => objectCounts.consumers + remoteStat('objects', 'consumers'));
   gauge('proxima_participants', 'Joined participants', () => objectCounts.participants);
   return registry;
 }

@@ -74,6 +74,11 @@ describe('media workers: participants on different workers', () => {
     assert.deepEqual(contiguous(atB), []);
     const ring = dropCounts().find(([r]) => r === 'worker_ring_full')?.[1] ?? 0;
     assert.equal(ring, 0, 'nothing dropped between the workers');
+    // /metrics is one view: the workers' producers (2 each published, 2 relay-fed copies each) and consumers.
+    const gauge = async (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await (await fetch(`${server.url}/metrics`)).text())?.[1] ?? -1);
+    await waitFor('the workers’ producers and consumers in /metrics', async () => (await gauge('proxima_producers')) === 8 && (await gauge('proxima_consumers')) === 4, 5000).catch(async (e: Error) => {
+      throw new Error(`${e.message}: producers ${await gauge('proxima_producers')}, consumers ${await gauge('proxima_consumers')}`);
+    });
   });
 
   it('a keyframe request from B crosses to A’s worker and reaches A', async () => {

@@ -6,7 +6,7 @@ import { MediaServer } from '../media-server.ts';
 import { TrackRelay } from '../../cascade/relay/track-relay.ts';
 import { WorkerRelayLink } from '../../transport/workers/worker-relay-link.ts';
 import { localDropCounts } from '../../metrics/drop-reasons.ts';
-import { packetStats, workerStats } from '../../metrics/registry.ts';
+import { objectCounts, packetStats, workerStats } from '../../metrics/registry.ts';
 import { systemClock } from '../../util/clock.ts';
 import { createLogger, type LogLevel } from '../../util/logger.ts';
 import { MediaHost } from './media-host.ts';
@@ -47,7 +47,7 @@ const reply = (id: number, value?: unknown) => {
 };
 
 const statsTimer = setInterval(() => {
-  post({ t: 'stats', drops: localDropCounts(), packets: { ...packetStats }, workers: { ...workerStats } });
+  post({ t: 'stats', drops: localDropCounts(), packets: { ...packetStats }, workers: { ...workerStats }, objects: { ...objectCounts } });
 }, init.statsEveryMs);
 statsTimer.unref();
 

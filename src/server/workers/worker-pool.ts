@@ -250,6 +250,8 @@ export class WorkerPool {
   private died(m: Member, reason: string): void {
     if (!m.alive || this.closed) return;
     m.alive = false;
+    // Its objects are gone with it; its counters stay counted.
+    if (m.stats) m.stats.objects = {};
     this.o.log.error('media worker died: its transports are gone', { worker: m.index, reason });
     for (const p of m.pending.values()) p.reject(new Error(`media worker ${m.index} died`));
     m.pending.clear();

@@ -80,6 +80,8 @@ export interface WorkerStatsReport {
   drops: number[];
   packets: Record<string, number>;
   workers: Record<string, number>;
+  /** Live transports, producers, consumers of the worker (gauges, not counters). */
+  objects: Record<string, number>;
 }
 
 export type WorkerEvent = { t: 'ready'; port: number; tcpPort: number | null } | WorkerStatsReport | { t: 'media'; pid: string; e: MediaEvent };
