@@ -6,20 +6,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { networkInterfaces } from 'node:os';
 import { serverDiagnostics, startTestServer } from '../testkit/proxima.ts';
 import { TestBrowser, USER_CHROMIUM_FLAGS, waitFor } from '../testkit/browser.ts';
-import { FirefoxBrowser, chromiumPage, type E2EPage } from '../testkit/firefox.ts';
+import { FirefoxBrowser, chromiumPage, interfaceIPv4, type E2EPage } from '../testkit/firefox.ts';
 import type { ProximaServer } from '../../src/server/proxima-server.ts';
 import { systemClock } from '../../src/util/clock.ts';
-
-/** The first IPv4 of a non-loopback interface: an address a browser without loopback switches reaches. */
-function interfaceIPv4(): string {
-  for (const addrs of Object.values(networkInterfaces())) {
-    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  throw new Error('no non-loopback IPv4 interface: stock browsers cannot reach a server announcing 127.0.0.1');
-}
 
 interface Received {
   samples: number;

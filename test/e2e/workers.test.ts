@@ -2,13 +2,15 @@
  * Two Chromium people whose media the server placed on different media workers (media.workers 2, placement
  * forced) against the same scenario with the media in one thread: each sees and hears the other, the
  * viewer's layer follows its limits down and back up, and 3 % loss each way leaves no freeze over 500 ms,
- * repaired by retransmissions. Browsers run as users' do (no loopback or mDNS test flags).
+ * repaired by retransmissions. And a Firefox person on one worker with a Chromium person on the other.
+ * Browsers run as users' do (no loopback or mDNS test flags).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { testConfig, USER_MEDIA, serverDiagnostics } from '../testkit/proxima.ts';
 import { TestBrowser, USER_CHROMIUM_FLAGS, waitFor, type Page } from '../testkit/browser.ts';
 import { SIMULCAST_TRIAL } from '../testkit/adaptation.ts';
+import { FirefoxBrowser, chromiumPage, interfaceIPv4, type E2EPage } from '../testkit/firefox.ts';
 import { inbound } from '../testkit/page-stats.ts';
 import { ProximaServer } from '../../src/server/proxima-server.ts';
 import { dropCounts } from '../../src/metrics/drop-reasons.ts';
@@ -131,6 +133,34 @@ describe('media workers with real browsers', () => {
     for (const [what, o] of [['one worker', one], ['two workers', two]] as const) {
       assert.ok(o.down <= 5000, `${what}: down-switch within 5 s (${o.down} ms)`);
       assert.ok(o.up <= 10_000, `${what}: up-switch within 10 s (${o.up} ms)`);
+    }
+  });
+});
+
+describe('media workers with Firefox and Chromium', () => {
+  it('Firefox on one worker and Chromium on the other decode each other', async () => {
+    // An interface address announced, as in firefox.test.ts: with every interface, Firefox takes IPv6 first.
+    const server = await ProximaServer.start(testConfig({ media: { bindIp: '0.0.0.0', announcedIp: interfaceIPv4(), workers: 2 } }), { workerPlacement: [0, 1], log: createLogger('warn') });
+    const [firefox, chromium] = await Promise.all([FirefoxBrowser.launch(), TestBrowser.launch([], USER_CHROMIUM_FLAGS)]);
+    try {
+      const open = async (page: E2EPage) => ({ page, id: (await page.evaluate(() => (window as any).proxima.ready)) as string });
+      const f = await open(await firefox.page(`${server.url}/?space=wff&name=F&x=30&y=20&video=640x360`));
+      const c = await open(chromiumPage(await chromium.page(`${server.url}/?space=wff&name=C&x=32&y=20&video=640x360`)));
+      await waitFor('both publishing', () => [f.id, c.id].every((id) => server.spaces.get('wff')?.participants.get(id)?.producers.size === 2), 30_000);
+      assert.deepEqual([server.mediaWorkerOf(f.id), server.mediaWorkerOf(c.id)], [0, 1], 'Firefox on worker 0, Chromium on worker 1');
+      for (const [who, page, from] of [['Chromium decodes Firefox', c.page, f.id], ['Firefox decodes Chromium', f.page, c.id]] as const) {
+        await waitFor(who, async () => {
+          const peers = (await page.evaluate(() => (window as any).proxima.peers())) as any[];
+          const p = peers.find((x) => x.id === from);
+          return (p?.video.framesDecoded ?? 0) > 20 && (p?.audio.totalSamplesReceived ?? 0) > 0;
+        }, 30_000).catch((e: Error) => {
+          throw new Error(`${e.message}; server ${serverDiagnostics()}`);
+        });
+      }
+    } finally {
+      await firefox.close();
+      await chromium.close();
+      await server.close();
     }
   });
 });

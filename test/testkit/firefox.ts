@@ -4,7 +4,7 @@
  * Nothing is downloaded. Pages of both engines are wrapped as `E2EPage` so a test treats them alike.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser as PuppeteerBrowser, type Page as PuppeteerPage } from 'puppeteer-core';
 import type { Page as PlaywrightPage } from './browser.ts';
@@ -104,4 +104,12 @@ export class FirefoxBrowser {
     await this.browser.close().catch(() => undefined);
     rmSync(this.profileDir, { recursive: true, force: true });
   }
+}
+
+/** The first IPv4 of a non-loopback interface: an address a browser without loopback switches reaches. */
+export function interfaceIPv4(): string {
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  throw new Error('no non-loopback IPv4 interface: stock browsers cannot reach a server announcing 127.0.0.1');
 }
