@@ -13,9 +13,6 @@ import type { ListenerInputs, MediaEvents, MediaPlane, ParticipantMedia, Publish
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 
-/** Finds the producer behind a published track in this thread (null: not here). */
-export type ProducerOf = (track: PublishedTrack) => Producer | null;
-
 /**
  * A participant's media half in this thread: the publisher (publish transport, producers) and the
  * subscriber (subscribe transport, consumers, downlink). Runs on the main thread with one media worker, and
@@ -34,8 +31,6 @@ export class LocalMedia implements ParticipantMedia {
     private readonly events: MediaEvents,
     /** What its downlink reads (in a worker: what the control plane pushed). */
     private readonly inputs: Pick<ListenerInputs, 'priorityOf' | 'caps'>,
-    /** Producers of other people's tracks: in this thread, or relay-fed from another worker. */
-    private readonly producerOf: ProducerOf,
   ) {}
 
   /** The producers this participant publishes (the worker's registry and the cluster relay read them). */
@@ -43,12 +38,8 @@ export class LocalMedia implements ParticipantMedia {
     return this.pub ? [...this.pub.byMid.values()] : [];
   }
 
-  publish(sdp: string, sources?: ReadonlyArray<{ mid: string; source: TrackSource }>): Promise<PublishResult> {
-    try {
-      return Promise.resolve(this.publishNow(sdp, sources));
-    } catch (e) {
-      return Promise.reject(e as Error);
-    }
+  async publish(sdp: string, sources?: ReadonlyArray<{ mid: string; source: TrackSource }>): Promise<PublishResult> {
+    return this.publishNow(sdp, sources);
   }
 
   /** The same as publish(), answered in this turn (the worker host replies from it). */
@@ -80,13 +71,18 @@ export class LocalMedia implements ParticipantMedia {
     if (!muted) producer.requestKeyframe();
   }
 
+  /** In this thread every published track (local or relay-fed from another node) is a Producer. */
   consume(publisherId: string, tracks: readonly PublishedTrack[]): void {
+    this.consumeProducers(publisherId, tracks.map((t) => ({ id: t.id, producer: asProducer(t) })));
+  }
+
+  /** Receive these producers (null: none here for that track, logged); the worker host resolves them itself. */
+  consumeProducers(publisherId: string, found: ReadonlyArray<{ id: string; producer: Producer | null }>): void {
     if (this.closed) return;
     const producers: Producer[] = [];
-    for (const t of tracks) {
-      const p = this.producerOf(t);
+    for (const { id, producer: p } of found) {
       if (p && !p.closed) producers.push(p);
-      else this.log.warn('consume: no producer for a track here', { participant: this.participantId, track: t.id });
+      else this.log.warn('consume: no producer for a track here', { participant: this.participantId, track: id });
     }
     // Nothing to offer yet: no transport either (an unoffered transport would only time out).
     if (producers.length === 0) return;
@@ -105,13 +101,8 @@ export class LocalMedia implements ParticipantMedia {
     this.sub?.producerClosed(trackId);
   }
 
-  subscriberAnswer(offerId: number, sdp: string): Promise<void> {
-    try {
-      this.answerNow(offerId, sdp);
-      return Promise.resolve();
-    } catch (e) {
-      return Promise.reject(e as Error);
-    }
+  async subscriberAnswer(offerId: number, sdp: string): Promise<void> {
+    this.answerNow(offerId, sdp);
   }
 
   answerNow(offerId: number, sdp: string): void {
@@ -184,7 +175,7 @@ export class LocalMediaPlane implements MediaPlane {
   ) {}
 
   forParticipant(participantId: string, events: MediaEvents, inputs: ListenerInputs): ParticipantMedia {
-    return new LocalMedia(this.media, this.clock, this.log, participantId, events, inputs, (t) => asProducer(t));
+    return new LocalMedia(this.media, this.clock, this.log, participantId, events, inputs);
   }
 }
 

@@ -5,16 +5,20 @@ import { NO_CAPS } from '../../allocation/receive-caps.ts';
 import type { LinkInfo, TrackSource } from '../../signaling/messages.ts';
 import { LocalMedia } from '../local-media.ts';
 import type { MediaServer } from '../media-server.ts';
-import type { PublishedTrack } from '../participant-media.ts';
 import type { Clock } from '../../util/clock.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { MediaEvent, WireTrack } from './worker-protocol.ts';
 
-interface Person {
-  media: LocalMedia;
-  /** Link priorities pushed by the control plane (publisher id → priority). */
+/** What the control plane pushed for a listener: its downlink reads it. */
+interface Pushed {
+  /** Link priorities (publisher id → priority). */
   priorities: Map<string, number>;
   caps: ReceiveCaps;
+}
+
+interface Person {
+  media: LocalMedia;
+  pushed: Pushed;
 }
 
 /**
@@ -58,7 +62,7 @@ export class MediaHost {
   }
 
   consume(pid: string, publisherId: string, tracks: readonly WireTrack[]): void {
-    this.person(pid).media.consume(publisherId, tracks as unknown as PublishedTrack[]);
+    this.person(pid).media.consumeProducers(publisherId, tracks.map((t) => ({ id: t.id, producer: this.producerOf(t) })));
   }
 
   stopConsuming(pid: string, publisherId: string, trackIds: readonly string[] | undefined): string[] {
@@ -88,14 +92,14 @@ export class MediaHost {
   links(pid: string, links: readonly LinkInfo[]): void {
     const p = this.people.get(pid);
     if (!p) return;
-    p.priorities.clear();
-    for (const l of links) p.priorities.set(l.participantId, l.priority);
+    p.pushed.priorities.clear();
+    for (const l of links) p.pushed.priorities.set(l.participantId, l.priority);
   }
 
   caps(pid: string, caps: ReceiveCaps): void {
     const p = this.people.get(pid);
     if (!p) return;
-    p.caps = caps;
+    p.pushed.caps = caps;
     p.media.capsChanged(caps);
   }
 
@@ -117,8 +121,8 @@ export class MediaHost {
   private person(pid: string): Person {
     let p = this.people.get(pid);
     if (p) return p;
-    const person: Person = { media: null as unknown as LocalMedia, priorities: new Map(), caps: NO_CAPS };
-    person.media = new LocalMedia(
+    const pushed: Pushed = { priorities: new Map(), caps: NO_CAPS };
+    const media = new LocalMedia(
       this.media,
       this.clock,
       this.log,
@@ -128,10 +132,10 @@ export class MediaHost {
         speaking: (on) => this.emit(pid, { k: 'speaking', on }),
         transportState: (which, state, reason) => this.emit(pid, { k: 'state', which, state, ...(reason !== undefined ? { reason } : {}) }),
       },
-      { priorityOf: (publisherId) => person.priorities.get(publisherId) ?? 0, caps: () => person.caps },
-      (t) => this.producerOf(t as unknown as WireTrack),
+      { priorityOf: (publisherId) => pushed.priorities.get(publisherId) ?? 0, caps: () => pushed.caps },
     );
-    this.people.set(pid, (p = person));
+    p = { media, pushed };
+    this.people.set(pid, p);
     return p;
   }
 
