@@ -422,6 +422,21 @@ test('allocationChanged compares targets only; describe is one compact line', ()
   assert.equal(describe(allocate(Infinity, subs, null)), '2120k/inf want 2120k | a.a:a b.a:a c.a:a a:s2t2 b:s1t2^ c:-muted');
 });
 
+test('a video leaving no_layers is a change even when it stays null: its consumer still holds the target from before', () => {
+  // b's publisher stalls (no layers: the consumer keeps its target for when it comes back); then the
+  // subscriber caps it away (muted) or the budget pauses it. Both are nulls like no_layers, and both must be applied.
+  const stalled = allocate(5_000_000, prioritize([...person('a', 550), ...person('b', 300, { layers: [] })]), null);
+  assert.equal(byId(stalled, 'b').reason, 'no_layers');
+  const capped = allocate(5_000_000, prioritize([...person('a', 550), ...person('b', 300, { muted: true })]), stalled);
+  assert.equal(byId(capped, 'b').reason, 'muted');
+  assert.equal(allocationChanged(stalled, capped), true);
+  const starved = allocate(160_000, prioritize([...person('a', 550), ...person('b', 300)]), stalled);
+  assert.equal(targetOf(starved, 'b'), null);
+  assert.equal(allocationChanged(stalled, starved), true);
+  // Still no layers: nothing to apply.
+  assert.equal(allocationChanged(stalled, allocate(5_000_000, prioritize([...person('a', 550), ...person('b', 300, { layers: [] })]), stalled)), false);
+});
+
 // --- sweeps ---------------------------------------------------------------------------------------------
 
 interface Scenario {

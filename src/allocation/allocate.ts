@@ -273,7 +273,11 @@ function climb(
   return total;
 }
 
-/** True when forwarding must change: a track was added or removed, or a target differs. Bitrates are ignored. */
+/**
+ * True when forwarding must change: a track was added or removed, a target differs, or a video leaves
+ * `no_layers` (its consumer never took that null and still holds its earlier target, so whatever comes
+ * next, a pause by caps or budget included, must be applied). Bitrates are ignored.
+ */
 export function allocationChanged(a: Allocation | null, b: Allocation | null): boolean {
   if (a === b) return false;
   if (a === null || b === null) return true;
@@ -287,6 +291,7 @@ export function allocationChanged(a: Allocation | null, b: Allocation | null): b
       x = byId.get(y.trackId);
       if (x === undefined) return true;
     }
+    if (x.reason === 'no_layers' && y.reason !== 'no_layers') return true;
     if (x.target === y.target) continue;
     if (x.target === null || y.target === null) return true;
     if (x.target.spatial !== y.target.spatial || x.target.temporal !== y.target.temporal) return true;
