@@ -9,7 +9,7 @@ import { MAX_STRIDE, WINDOW_PACKETS } from './keystream.ts';
 // AES-CM only: GCM keeps a cipher object per packet (gcm-transform.ts says why).
 const PROFILES: SrtpProfileName[] = ['AES_CM_128_HMAC_SHA1_80'];
 
-/** Two send contexts with the same keys: keystream made ahead, and a cipher per packet (the reference). */
+/** Two send contexts with the same keys: keystream made ahead, and keystream made for each packet alone (the reference; srtp-session.test.ts checks both against node:crypto CTR). */
 function pair(p: SrtpProfileName): [SrtpContext, SrtpContext, SrtpContext] {
   const { keyLength, saltLength } = srtpKeyLengths(p);
   const keys = deriveSrtpSessionKeys(p, Buffer.alloc(keyLength, 0x3c), Buffer.alloc(saltLength, 0x9a));
@@ -105,7 +105,7 @@ test('a tampered packet inside the receive window fails authentication and leave
   }
 });
 
-test('a received packet at an unaligned offset in its buffer decrypts through the per-packet cipher', () => {
+test('a received packet at an unaligned offset in its buffer decrypts through its own keystream', () => {
   for (const p of PROFILES) {
     const [tx, , rx] = pair(p);
     for (let seq = 0; seq < 3 * WINDOW_PACKETS; seq++) {

@@ -12,7 +12,7 @@ export const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 
  * an SRTP packet depends only on the key, the SSRC and the packet index (RFC 3711 §4.1.1, RFC 7714 §8.1),
  * and streams number their packets consecutively (ours exactly, a peer's nearly), so the keystream of the
  * next packets can be made before they exist. A packet outside the window (an old index, a packet longer than the window's
- * stride) falls back to the per-packet cipher: the bytes on the wire are the same either way.
+ * stride) gets its own keystream (AesBlocks.once; GCM: a cipher object): the bytes on the wire are the same either way.
  */
 export class KeystreamWindow {
   /** ECB output: `count` packets' keystream, `stride` octets each, the first for index `first`. */
@@ -30,7 +30,7 @@ export class KeystreamWindow {
 
 /** Packets per window: one ECB call per this many packets. */
 export const WINDOW_PACKETS = 16;
-/** Longest keystream made ahead for one packet (octets): a packet needing more uses the per-packet cipher. */
+/** Longest keystream made ahead for one packet (octets): a packet needing more gets its own (AesBlocks.once). */
 export const MAX_STRIDE = 1504;
 
 /** Counter blocks of a window are written here, then encrypted in one call (synchronous, so shared). */
@@ -87,7 +87,7 @@ export class AesBlocks {
   /**
    * Where packet `index`'s keystream (`need` octets) starts in `w.data`, making a new window from `index`
    * on when the packet is past the current one; -1 when it is not made ahead (an index before the window,
-   * or longer than MAX_STRIDE): the caller uses a per-packet cipher.
+   * or longer than MAX_STRIDE): the caller makes the packet its own.
    */
   offset(w: KeystreamWindow, ssrc: number, index: number, need: number): number {
     if (need > MAX_STRIDE) return -1;
@@ -116,6 +116,28 @@ export class AesBlocks {
     if (need <= MAX_STRIDE && need > w.longest) w.longest = need;
     if (index >= MAX_INDEX || (w.data !== null && index < w.first + w.count - 1)) return;
     this.fill(w, ssrc, index + 1, Math.min(WINDOW_PACKETS, MAX_INDEX - index));
+  }
+
+  /**
+   * The keystream of one packet (`n` octets, rounded up to whole blocks) in one ECB call: for what has no
+   * window (RTCP, a packet outside its stream's window). The result is valid until the next call.
+   */
+  once(ssrc: number, index: number, n: number): Buffer {
+    const blocks = (n + 15) >> 4;
+    if (blocks << 4 > scratch.length) return this.onceLarge(ssrc, index, blocks);
+    this.ivOf(ssrc, index, this.iv);
+    writeCounters(0, this.iv, blocks, this.counter0);
+    return this.ecb.update(scratch.subarray(0, blocks << 4));
+  }
+
+  private onceLarge(ssrc: number, index: number, blocks: number): Buffer {
+    const counters = Buffer.alloc(blocks << 4);
+    this.ivOf(ssrc, index, this.iv);
+    for (let j = 0; j < blocks; j++) {
+      this.iv.copy(counters, j << 4);
+      counters.writeUInt32BE((this.iv.readUInt32BE(12) + this.counter0 + j) >>> 0, (j << 4) + 12);
+    }
+    return this.ecb.update(counters);
   }
 
   private fill(w: KeystreamWindow, ssrc: number, first: number, count: number): void {
@@ -157,6 +179,11 @@ export class BufferViews {
     }
     return true;
   }
+}
+
+/** dst[at, at + n) = src[from, from + n) ^ ks[0, n): one packet's keystream from AesBlocks.once. */
+export function xorInto(dst: Buffer, at: number, src: Buffer, from: number, ks: Buffer, n: number): void {
+  for (let i = 0; i < n; i++) dst[at + i] = src[from + i] ^ ks[i];
 }
 
 /** Octets [at, at + n) of `v`'s buffer ^= the window's keystream from its octet `k` (both offsets absolute, multiples of 4). */

@@ -17,7 +17,7 @@ export interface SrtpContextOptions {
   maxSendSsrcs?: number;
   /**
    * Make RTP's keystream ahead, 16 packets per AES call (keystream.ts), for the profiles that use it
-   * (AES-CM). Default true on little-endian hosts; false gives the per-packet cipher (the same bytes on
+   * (AES-CM). Default true on little-endian hosts; false gives the per-packet keystream (the same bytes on
    * the wire), for tests and the throughput bench.
    */
   keystreamAhead?: boolean;

@@ -253,6 +253,40 @@ test('AES-CM packet matches an independent RFC 3711 construction at ROC 1 (IV §
   assert.deepEqual(wire, Buffer.concat([pkt.subarray(0, hl), ct, mac.subarray(0, 10)]));
 });
 
+test('AES-CM without a window (a packet longer than any window; SRTCP both ways) matches an independent RFC 3711 construction', () => {
+  const mk = Buffer.alloc(16, 0x42);
+  const ms = Buffer.alloc(14, 0x17);
+  const k = deriveSrtpSessionKeys('AES_CM_128_HMAC_SHA1_80', mk, ms);
+  const ivOf = (salt: Buffer, ssrc: bigint, index: bigint) => Buffer.from(((BigInt('0x' + salt.toString('hex')) << 16n) ^ (ssrc << 64n) ^ (index << 16n)).toString(16).padStart(32, '0'), 'hex');
+  const tx = new SrtpSession('AES_CM_128_HMAC_SHA1_80', mk, ms);
+  const big = rtp(9, 0xcafebabe, 2000); // past MAX_STRIDE: its keystream is made for it alone (more than 24 blocks + a partial one)
+  const ct = createCipheriv('aes-128-ctr', k.rtpKey, ivOf(k.rtpSalt, 0xcafebaben, 9n)).update(big.subarray(12));
+  const mac = createHmac('sha1', k.rtpAuthKey).update(big.subarray(0, 12)).update(ct).update(Buffer.alloc(4)).digest();
+  assert.deepEqual(prot(tx, big), Buffer.concat([big.subarray(0, 12), ct, mac.subarray(0, 10)]));
+
+  // SRTCP (RFC 3711 §3.4, §4.1.1 with the SRTCP index and the RTCP keys): what we send, and what we accept.
+  for (const words of [1, 6, 33]) {
+    const plain = rtcp(0x4d617273, words);
+    const wire = tx.protectRtcp(Buffer.from(plain), plain.length);
+    assert.ok(Buffer.isBuffer(wire));
+    const eIndex = wire.readUInt32BE(plain.length);
+    assert.ok(eIndex & 0x80000000, 'E set');
+    const index = BigInt(eIndex & 0x7fffffff);
+    const rct = createCipheriv('aes-128-ctr', k.rtcpKey, ivOf(k.rtcpSalt, 0x4d617273n, index)).update(plain.subarray(8));
+    const body = Buffer.concat([plain.subarray(0, 8), rct, wire.subarray(plain.length, plain.length + 4)]);
+    const tag = createHmac('sha1', k.rtcpAuthKey).update(body).digest().subarray(0, 10);
+    assert.deepEqual(wire, Buffer.concat([body, tag]), `${words} words`);
+  }
+  const plain = rtcp(0x01020304, 5);
+  const idx = Buffer.from([0x80, 0, 0, 42]);
+  const rct = createCipheriv('aes-128-ctr', k.rtcpKey, ivOf(k.rtcpSalt, 0x01020304n, 42n)).update(plain.subarray(8));
+  const body = Buffer.concat([plain.subarray(0, 8), rct, idx]);
+  const theirs = Buffer.concat([body, createHmac('sha1', k.rtcpAuthKey).update(body).digest().subarray(0, 10)]);
+  const rx = new SrtpSession('AES_CM_128_HMAC_SHA1_80', mk, ms);
+  assert.equal(rx.unprotectRtcp(theirs, theirs.length), plain.length);
+  assert.deepEqual(theirs.subarray(0, plain.length), plain);
+});
+
 test('GCM packet matches an independent RFC 7714 construction at ROC 1 (IV §8.1, AAD = header §8.2)', () => {
   const mk = Buffer.alloc(16, 0x42);
   const ms = Buffer.alloc(12, 0x17);

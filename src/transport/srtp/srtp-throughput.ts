@@ -52,7 +52,7 @@ function run(profile: SrtpProfileName, keystreamAhead: boolean): void {
   }
   if (bad !== 0) throw new Error(`${bad} packets failed to unprotect`);
   const rate = (ns: number): string => `${Math.round((Math.ceil(N / 1024) * 1024 / ns) * 1e9).toLocaleString('en-US')} pkt/s`;
-  const how = keystreamAhead ? 'keystream ahead' : 'cipher per packet';
+  const how = keystreamAhead ? 'keystream ahead' : 'per packet';
   console.log(`${profile.padEnd(24)} ${how.padEnd(18)} protect ${rate(protectNs).padStart(16)}   unprotect ${rate(unprotectNs).padStart(16)}`);
 }
 

@@ -13,7 +13,7 @@ export interface SrtpTransform {
   rtcpIndexOffset(length: number): number;
   /**
    * Returns header || ciphertext || tag in a new Buffer. `window`: the send stream's keystream made ahead
-   * (keystream.ts), or null to use a per-packet cipher.
+   * (keystream.ts), or null to make the packet its own keystream (AES-CM) or cipher (GCM).
    */
   protectRtp(buf: Buffer, length: number, headerLength: number, ssrc: number, index: number, window: KeystreamWindow | null): Buffer;
   /**
