@@ -7,11 +7,11 @@
  *
  * Run: node --import tsx bench/forwarding.ts [--runs 5] [--seconds 3] [--subs 1,10,50] [--networks virtual,udp]
  */
-import { createSocket } from 'node:dgram';
 import { parseArgs } from 'node:util';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { MediaMux } from '../src/transport/media-mux.ts';
+import { bindMediaSocket } from '../src/transport/udp-socket.ts';
 import { dropCounts } from '../src/metrics/drop-reasons.ts';
 import type { NodePeer } from '../tools/client/node-peer.ts';
 import { opusPayload, vp8Payload } from '../test/testkit/synthetic-media.ts';
@@ -207,8 +207,7 @@ async function measure(subscribers: number, network: 'virtual' | 'udp', gc: () =
   let toSink: (buf: Buffer) => void = () => {};
   if (network === 'udp') {
     sink = await startUdpSink();
-    const socket = createSocket({ type: 'udp4', sendBufferSize: 4 << 20 });
-    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+    const socket = await bindMediaSocket('udp4', 0, '127.0.0.1'); // the server's own socket setup
     mux = new MediaMux(socket);
     const port = sink.port;
     const m = mux;

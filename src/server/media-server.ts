@@ -1,6 +1,7 @@
-import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:dgram';
 import { MediaMux } from '../transport/media-mux.ts';
+import { bindMediaSocket } from '../transport/udp-socket.ts';
 import { IceTcpListener } from '../transport/tcp/ice-tcp-listener.ts';
 import type { HostCandidate } from '../signaling/sdp/types.ts';
 import { IceLiteAgent, generateIceCredentials } from '../transport/ice/ice-lite.ts';
@@ -95,13 +96,13 @@ export class MediaServer {
 
   static async start(opts: MediaServerOptions): Promise<MediaServer> {
     const certificate = await createDtlsCertificate();
-    const socket = await bindUdp(opts.bindIp.includes(':') ? 'udp6' : 'udp4', opts.port, opts.bindIp);
+    const socket = await bindMediaSocket(opts.bindIp.includes(':') ? 'udp6' : 'udp4', opts.port, opts.bindIp);
     socket.on('error', (e) => opts.log.error('media socket error', { err: e }));
     // IPv6 host candidates need an IPv6 socket beside the IPv4 wildcard one, on the same port.
     let socket6: Socket | null = null;
     if (opts.bindIp === '0.0.0.0' && (opts.candidateIps ?? []).some((ip) => ip.includes(':'))) {
       try {
-        socket6 = await bindUdp('udp6', socket.address().port, '::');
+        socket6 = await bindMediaSocket('udp6', socket.address().port, '::');
         socket6.on('error', (e) => opts.log.error('media socket error', { err: e }));
       } catch (e) {
         opts.log.warn('no IPv6 media socket: IPv6 candidates left out', { err: e as Error });
@@ -232,15 +233,4 @@ export class MediaServer {
       this.loop = this.opts.clock.setInterval(this.onLoop, LOOP_MS * QUIET_EVERY);
     }
   }
-}
-
-function bindUdp(type: 'udp4' | 'udp6', port: number, ip: string): Promise<Socket> {
-  const socket = createSocket({ type, ipv6Only: type === 'udp6', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
-  return new Promise<Socket>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(port, ip, () => {
-      socket.off('error', reject);
-      resolve(socket);
-    });
-  });
 }
