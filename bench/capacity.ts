@@ -171,7 +171,7 @@ async function startServer(map: string, secret: string, workers: number | null):
   }
   const logFile = join(tmpdir(), `proxima-capacity-${process.pid}-${Date.now()}.log`);
   try {
-    return await startProximaProcess({ env, logFile });
+    return await startProximaProcess({ env, logFile, runtime: 'compiled' });
   } catch (e) {
     const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
     if (workers !== null && /workers/.test(log)) throw new WorkersUnavailable(log.split('\n').find((l) => /workers/.test(l))?.trim() ?? 'media.workers refused');

@@ -11,11 +11,10 @@
  * Prints a table; writes bench/results/idle-cost.json.
  */
 import { parseArgs } from 'node:util';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runLoad } from '../tools/loadgen/run.ts';
 import { sampleProcess } from '../tools/loadgen/proc-stats.ts';
-import { startProximaProcess, type ServerProcess } from '../tools/loadgen/server-process.ts';
+import { ensureBuilt, startProximaProcess, type ServerProcess } from '../tools/loadgen/server-process.ts';
 import { NodeClient } from '../tools/client/node-client.ts';
 import { createDtlsCertificate } from '../src/transport/dtls/certificate.ts';
 import { median } from './lib/stats.ts';
@@ -51,9 +50,8 @@ for (const runtime of args.variants!.split(',') as Array<'tsx' | 'compiled'>) {
   variants.push({ label: `this ${runtime}`, root: HERE, runtime });
   if (args.root) variants.push({ label: `${args['root-label']} ${runtime}`, root: args.root, runtime });
 }
-for (const v of variants) {
-  if (v.runtime === 'compiled' && !existsSync(`${v.root}/build/main.js`)) throw new Error(`${v.root}/build/main.js is missing: run npm run build there first`);
-}
+// Compile before measuring (each checkout's own build script), not inside a measured window.
+for (const v of variants) if (v.runtime === 'compiled') ensureBuilt(v.root);
 
 interface Sample {
   variant: string;

@@ -80,7 +80,7 @@ async function measure(server: Server, subscribers: number, run: number): Promis
       await janus.close();
     }
   } else {
-    r = await runLoad(base); // the embedded server, a child process in this namespace
+    r = await runLoad({ ...base, serverRuntime: 'compiled' }); // the embedded server as `npm start` runs it, a child process in this namespace
   }
   if (!r.server) throw new Error(`${server}: no server CPU sample`);
   const cpuS = r.server.cpu * r.durationS;

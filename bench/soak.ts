@@ -63,7 +63,7 @@ function metric(text: string, name: string, label?: string): number | null {
   return sum;
 }
 
-const server = await startProximaProcess({ env: { PROXIMA_MAP: SCENARIOS.mingle!.map ?? '' } });
+const server = await startProximaProcess({ env: { PROXIMA_MAP: SCENARIOS.mingle!.map ?? '' }, runtime: 'compiled' });
 process.stdout.write(`soak: server ${server.url} (pid ${server.pid}, log ${server.logFile}); ${PEOPLE} people per wave of ${WAVE_S} s for ${MINUTES} min\n`);
 const samples: Sample[] = [];
 const failedWaves: Array<{ wave: number; error: string }> = [];

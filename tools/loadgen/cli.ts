@@ -26,6 +26,7 @@ options:
   --janus URL       load a Janus VideoRoom (HTTP API URL, e.g. http://127.0.0.1:8088/janus) instead; pair and fanout
   --server-pid PID  with --url or --janus: measure this server process's CPU and memory
   --space NAME      space to join (default loadgen)
+  --runtime R       the embedded server: compiled (default, what npm start runs) or tsx (the sources)
   --map FILE        map for the embedded server (default: the scenario's; crowds use tools/loadgen/maps/plaza.json)
   --secret S        sign join tokens with the server's secret instead of asking for guest tokens
   --simulcast       publishers send three layers (320x180/640x360/1280x720) as rid simulcast, like Chrome
@@ -61,6 +62,7 @@ try {
       'server-pid': { type: 'string' },
       space: { type: 'string' },
       map: { type: 'string' },
+      runtime: { type: 'string' },
       secret: { type: 'string' },
       seed: { type: 'string' },
       simulcast: { type: 'boolean' },
@@ -85,6 +87,7 @@ if (positionals.length > 1) fail(`unexpected argument "${positionals[1]}"`);
 const subscribers = int('subscribers', v.subscribers, 1);
 if (subscribers !== undefined && v.people !== undefined) fail('give --people or --subscribers, not both');
 const people = subscribers !== undefined ? subscribers + 1 : int('people', v.people, 2);
+if (v.runtime !== undefined && v.runtime !== 'compiled' && v.runtime !== 'tsx') fail(`--runtime takes compiled or tsx, got "${v.runtime}"`);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const out = v.out ?? join(root, 'loadgen-reports', `${scenario}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 
@@ -99,6 +102,7 @@ try {
     ...(v['server-pid'] ? { serverPid: int('server-pid', v['server-pid'], 1)! } : {}),
     space: v.space ?? 'loadgen',
     ...(v.map ? { map: v.map } : {}),
+    serverRuntime: v.runtime === 'tsx' ? 'tsx' : 'compiled',
     ...(v.secret ? { secret: v.secret } : {}),
     seed: int('seed', v.seed, 0) ?? 1,
     ...(v.simulcast ? { simulcast: true } : {}),

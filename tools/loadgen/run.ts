@@ -22,7 +22,7 @@ import { SCENARIOS } from './scenarios/index.ts';
 import { SpaceLayout } from './scenarios/space-layout.ts';
 import type { LoadPerson, PersonSpec } from './person.ts';
 import { sampleProcess, cpuShare, type ProcSample } from './proc-stats.ts';
-import { startProximaProcess, type ServerProcess } from './server-process.ts';
+import { startProximaProcess, type ServerProcess, type ServerRuntime } from './server-process.ts';
 import { buildReport, type LoadReport } from './report.ts';
 import { StallMonitor } from './receive/stall-monitor.ts';
 
@@ -41,6 +41,8 @@ export interface RunOptions {
   space: string;
   /** Every publisher sends the three clip layers as rid simulcast. */
   simulcast?: boolean;
+  /** How the embedded server runs (default tsx, as the tests run it; `npm start` runs compiled). */
+  serverRuntime?: ServerRuntime;
   /** Map file for the embedded server (default: the scenario's, else the server's own). */
   map?: string;
   /** Sign join tokens with this secret instead of asking for guest tokens. */
@@ -73,7 +75,7 @@ export async function runLoad(o: RunOptions): Promise<LoadReport> {
     if (!o.url && !o.janusUrl) {
       print('server: starting the embedded Proxima server…');
       const map = o.map ?? scenario.map;
-      server = await startProximaProcess(map ? { env: { PROXIMA_MAP: map } } : {});
+      server = await startProximaProcess({ ...(map ? { env: { PROXIMA_MAP: map } } : {}), runtime: o.serverRuntime ?? 'tsx' });
       print(`server: ${server.url} (pid ${server.pid}, log ${server.logFile})`);
     }
     const url = o.janusUrl ?? o.url ?? server!.url;

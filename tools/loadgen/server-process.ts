@@ -2,8 +2,8 @@
  * The embedded Proxima server as a child process of the load generator, so that its CPU and memory are
  * measured apart from the load's. Same entry point and defaults as `npm start`, on free loopback ports.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { dirname, join } from 'node:path';
@@ -30,8 +30,23 @@ export interface ServerProcessOptions {
   nodeArgs?: string[];
   /** The checkout whose server runs (default: this one), e.g. another commit's work tree for a before/after. */
   root?: string;
-  /** Run the TypeScript sources through tsx (default) or the compiled JavaScript of `npm run build` (build/main.js). */
-  runtime?: 'tsx' | 'compiled';
+  /**
+   * Run the TypeScript sources through tsx (default: what the tests run) or the compiled JavaScript that
+   * `npm start` runs (build/main.js, compiled first when a source is newer).
+   */
+  runtime?: ServerRuntime;
+}
+
+export type ServerRuntime = 'tsx' | 'compiled';
+
+/** Compile `root`'s server to build/ unless it is up to date (scripts/build-server.mjs decides). */
+export function ensureBuilt(root: string = ROOT): void {
+  const script = join(root, 'scripts', 'build-server.mjs');
+  if (!existsSync(script)) {
+    if (existsSync(join(root, 'build', 'main.js'))) return;
+    throw new Error(`${root}: no build/main.js and no scripts/build-server.mjs to make it`);
+  }
+  execFileSync(process.execPath, [script], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 export async function startProximaProcess(opts: ServerProcessOptions = {}): Promise<ServerProcess> {
@@ -43,6 +58,7 @@ export async function startProximaProcess(opts: ServerProcessOptions = {}): Prom
   mkdirSync(dirname(logFile), { recursive: true });
   const log = createWriteStream(logFile);
   const root = opts.root ?? ROOT;
+  if (opts.runtime === 'compiled') ensureBuilt(root);
   const entry = opts.runtime === 'compiled' ? [join(root, 'build/main.js')] : ['--import', 'tsx', join(root, 'src/main.ts')];
   const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     cwd: root,
