@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { FakeClock } from '../util/clock.ts';
 import { youngBytesAllocated } from '../rtp/test-alloc.ts';
 import {
+  burstMsFor,
+  FRAME_BURST_MS,
+  PACE_BURST_MS,
   Pacer,
   PACER_DROPPED,
   PACER_QUEUED,
@@ -257,4 +260,41 @@ test('a full queue drops from its longest flow, never the newcomer of a short fl
   assert.equal(pacer.enqueue(17, 1000, PRIORITY_VIDEO, 0, 5), PACER_DROPPED);
   assert.equal(pacer.flowPackets(PRIORITY_VIDEO, 6), 1);
   assert.equal(pacer.flowPackets(PRIORITY_VIDEO, 5), 15);
+});
+
+test('on a clear path a frame leaves as one burst; with a queue or loss it is spread; a probe cluster never starts with the saved burst', () => {
+  assert.equal(burstMsFor(0, 0), FRAME_BURST_MS);
+  assert.equal(burstMsFor(9.9, 0.009), FRAME_BURST_MS);
+  assert.equal(burstMsFor(10, 0), PACE_BURST_MS, 'a queue');
+  assert.equal(burstMsFor(0, 0.01), PACE_BURST_MS, 'loss');
+  // 800 kbit/s pacing = 100 bytes/ms; a 4-packet frame of 1,000 bytes after an idle 100 ms.
+  const frame = (burstMs: number) => {
+    const clock = new FakeClock();
+    const { pacer, log } = make({ initialEstimateBps: 800_000, pacingFactor: 1 });
+    pacer.setBurstMs(burstMs);
+    pacer.process(0);
+    clock.advance(100);
+    let now = 0;
+    for (let i = 0; i < 4; i++) if (pacer.enqueue(i, 1000, PRIORITY_VIDEO, clock.now()) === PACER_SEND_NOW) now++;
+    for (let t = 0; t < 100; t++) {
+      clock.advance(1);
+      pacer.process(clock.now());
+    }
+    return { now, lastAt: log.released.at(-1)?.at ?? 100 };
+  };
+  assert.deepEqual(frame(FRAME_BURST_MS), { now: 4, lastAt: 100 }, '4,000 bytes within a 40 ms budget: all at once');
+  const spread = frame(PACE_BURST_MS);
+  assert.equal(spread.now, 1, 'a 5 ms budget (500 bytes) lets one packet go');
+  assert.ok(spread.lastAt >= 125, `the rest leave at the pacing rate (last at ${spread.lastAt} ms)`);
+
+  // A cluster starting after a long idle spell gets at most PROBE_BURST_MS (5 ms) of budget.
+  const clock = new FakeClock();
+  const { pacer, log } = make({ initialEstimateBps: 800_000, pacingFactor: 1 }, true);
+  pacer.setBurstMs(FRAME_BURST_MS);
+  pacer.process(0);
+  clock.advance(500);
+  pacer.startCluster({ id: 1, targetBps: 800_000, bytes: 10_000, minPackets: 5, deadlineMs: 1000 }, clock.now());
+  pacer.process(clock.now());
+  const first = log.padding.filter((p) => p.at === clock.now()).reduce((s, p) => s + p.bytes, 0);
+  assert.ok(first <= 500 + 1200, `first instant of the cluster sent ${first} bytes`);
 });

@@ -12,7 +12,7 @@ import type { RtcpPacket } from '../rtp/rtcp-types.ts';
 import { TwccFeedbackBuilder } from '../rtp/twcc-feedback-builder.ts';
 import { Impairment, type ImpairmentPatch } from '../../tools/weather/impairment.ts';
 import type { BweSignal, BweState } from './estimator.ts';
-import { Pacer, PACER_SEND_NOW, PRIORITY_AUDIO, PRIORITY_VIDEO, type PacerSink } from './pacer.ts';
+import { burstMsFor, Pacer, PACER_SEND_NOW, PRIORITY_AUDIO, PRIORITY_VIDEO, type PacerSink } from './pacer.ts';
 import { TransportCcEstimator, type TransportCcOptions } from './transport-cc-estimator.ts';
 
 export interface SimOptions {
@@ -134,6 +134,7 @@ export class BweSim {
     const now = this.clock.now();
     const e = this.est.estimate(now);
     this.pacer.setEstimate(e);
+    this.pacer.setBurstMs(burstMsFor(this.est.queueMs, this.est.lossFraction));
     const audio = (this.opts.audio ?? true) ? 50 * 120 * 8 : 0;
     this.videoTarget = this.fixedVideoBps ?? Math.max(0, Math.min(e, this.wantedBps) - audio);
   }

@@ -16,6 +16,7 @@ import type { BandwidthEstimator, BweStats, TwccFeedback } from '../bwe/estimato
 import { NullEstimator } from '../bwe/null-estimator.ts';
 import { RembEstimator } from '../bwe/remb-estimator.ts';
 import { LOSS_QUEUE_MS, TransportCcEstimator } from '../bwe/transport-cc-estimator.ts';
+import { burstMsFor } from '../bwe/pacer.ts';
 import { bweStats } from '../metrics/registry.ts';
 import type { Consumer } from './consumer.ts';
 import type { PacedSender } from './paced-sender.ts';
@@ -177,6 +178,7 @@ export class DownlinkController {
     // a queue" as the estimator's loss rule says it (jitter keeps a few tens of ms).
     const est = this.estimator;
     this.sender.lossy = est instanceof TransportCcEstimator && est.lossFraction >= LOSSY_FRACTION && est.queueMs < LOSS_QUEUE_MS;
+    if (est instanceof TransportCcEstimator) this.sender.pacer.setBurstMs(burstMsFor(est.queueMs, est.lossFraction));
     if (changed) {
       this.changes++;
       bweStats.allocationChanges++;
