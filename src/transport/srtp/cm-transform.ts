@@ -18,8 +18,8 @@ function tagsEqual(a: Buffer, aOff: number, b: Buffer, bOff: number, n: number):
 /**
  * AES_CM_128_HMAC_SHA1_80 (RFC 3711). RTP takes its keystream from the stream's window made ahead
  * (keystream.ts); RTCP and packets outside a window take theirs from one ECB call each (AesBlocks.once),
- * never a cipher object per packet (node:crypto has no re-IV'able one). Tags come from HmacSha1 (two one-shot hashes, no object per packet).
- * Scratch buffers are reused.
+ * never a cipher object per packet (node:crypto has no re-IV'able one). Tags come from HmacSha1 (two
+ * one-shot hashes, no object per packet). Scratch buffers are reused.
  */
 export class CmTransform implements SrtpTransform {
   readonly tagLength = TAG;

@@ -42,8 +42,7 @@ const scratchView = new DataView(scratch.buffer, scratch.byteOffset, scratch.len
  * is replaced by `counter0 + j` for block j (AES-CM: the IV's low 16 bits are zero and count blocks,
  * RFC 3711 §4.1.1; GCM: IV || 32-bit counter, NIST SP 800-38D §7.1).
  */
-function writeCounters(at: number, base: Uint8Array, blocks: number, counter0: number): void {
-  const v = scratchView;
+function writeCounters(v: DataView, at: number, base: Uint8Array, blocks: number, counter0: number): void {
   const w0 = (base[0] << 24) | (base[1] << 16) | (base[2] << 8) | base[3];
   const w1 = (base[4] << 24) | (base[5] << 16) | (base[6] << 8) | base[7];
   const w2 = (base[8] << 24) | (base[9] << 16) | (base[10] << 8) | base[11];
@@ -124,19 +123,12 @@ export class AesBlocks {
    */
   once(ssrc: number, index: number, n: number): Buffer {
     const blocks = (n + 15) >> 4;
-    if (blocks << 4 > scratch.length) return this.onceLarge(ssrc, index, blocks);
+    // Longer than the shared scratch (a jumbo RTCP compound): counters of its own.
+    const fits = blocks << 4 <= scratch.length;
+    const counters = fits ? scratch.subarray(0, blocks << 4) : Buffer.alloc(blocks << 4);
+    const view = fits ? scratchView : new DataView(counters.buffer, counters.byteOffset, counters.length);
     this.ivOf(ssrc, index, this.iv);
-    writeCounters(0, this.iv, blocks, this.counter0);
-    return this.ecb.update(scratch.subarray(0, blocks << 4));
-  }
-
-  private onceLarge(ssrc: number, index: number, blocks: number): Buffer {
-    const counters = Buffer.alloc(blocks << 4);
-    this.ivOf(ssrc, index, this.iv);
-    for (let j = 0; j < blocks; j++) {
-      this.iv.copy(counters, j << 4);
-      counters.writeUInt32BE((this.iv.readUInt32BE(12) + this.counter0 + j) >>> 0, (j << 4) + 12);
-    }
+    writeCounters(view, 0, this.iv, blocks, this.counter0);
     return this.ecb.update(counters);
   }
 
@@ -145,7 +137,7 @@ export class AesBlocks {
     const blocks = stride >> 4;
     for (let p = 0; p < count; p++) {
       this.ivOf(ssrc, first + p, this.iv);
-      writeCounters(p * stride, this.iv, blocks, this.counter0);
+      writeCounters(scratchView, p * stride, this.iv, blocks, this.counter0);
     }
     let data = this.ecb.update(scratch.subarray(0, count * stride));
     if ((data.byteOffset & 3) !== 0) data = Buffer.from(new Uint8Array(data)); // a fresh ArrayBuffer: offset 0
