@@ -212,6 +212,7 @@ function startShard(i: number): Shard {
 }
 
 const cpuMs = (pids: number[]) => pids.reduce((a, p) => a + (sampleProcess(p)?.cpuMs ?? 0), 0);
+const ticksCpuMs = (pids: number[]) => pids.reduce((a, p) => a + (sampleProcess(p)?.ticksCpuMs ?? 0), 0);
 
 /** A process and its descendants (a server that runs media in child processes rather than threads). */
 function processTree(pid: number): number[] {
@@ -234,12 +235,12 @@ function processTree(pid: number): number[] {
   return out;
 }
 
-/** CPU of the server's whole process tree (all threads: /proc's stat counts them), RSS of its main process. */
+/** CPU of the server's whole process tree (all threads), RSS of its main process. */
 function sampleServer(pid: number): ProcSample | null {
   const main = sampleProcess(pid);
   if (!main) return null;
   const rest = processTree(pid).slice(1);
-  return { cpuMs: main.cpuMs + cpuMs(rest), rssBytes: main.rssBytes };
+  return { cpuMs: main.cpuMs + cpuMs(rest), ticksCpuMs: main.ticksCpuMs + ticksCpuMs(rest), rssBytes: main.rssBytes };
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -418,7 +419,7 @@ async function search(scenario: string, workers: number | null): Promise<{ peopl
       return false;
     }
     trials.push(t);
-    out(`  → ${t.pass ? 'holds' : 'does not hold'}: worst subscriber loss ${fmt(t.loss.max * 100, 2)}%, p99 delay ${fmt(t.delayMs.p99, 1)} ms (audio ${fmt(t.audioDelayMs.p99, 1)}), server ${fmt(t.serverCpuShare * 100)}% CPU, load ${fmt(t.loadCpuShare * 100)}%`);
+    out(`  → ${t.pass ? 'holds' : 'does not hold'}: worst subscriber loss ${fmt(t.loss.max * 100, 2)}%, p99 delay ${fmt(t.delayMs.p99, 1)} ms (audio ${fmt(t.audioDelayMs.p99, 1)}), server ${fmt(t.serverCpuShare * 100)}% CPU, load ${fmt(t.loadCpuShare * 100)}%${t.errors.length ? `; ${t.errors.join('; ')}` : ''}`);
     return t.pass;
   };
   let lo: number | null = null;

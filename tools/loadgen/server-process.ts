@@ -5,7 +5,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -52,7 +52,8 @@ export function ensureBuilt(root: string = ROOT): void {
 export async function startProximaProcess(opts: ServerProcessOptions = {}): Promise<ServerProcess> {
   const host = opts.host ?? '127.0.0.1';
   const httpPort = await freeTcpPort(host);
-  const mediaPort = await freeUdpPort(host);
+  // Media worker i binds mediaPort + i (media.workers, docs/workers.md): take a block that is free.
+  const mediaPort = await freeUdpPortBlock(host, MEDIA_PORT_BLOCK);
   const nodeArgs = [...(opts.nodeArgs ?? []), ...(process.env.PROXIMA_SERVER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [])];
   const logFile = opts.logFile ?? join(ROOT, '.cache', 'loadgen', `proxima-${process.pid}-${httpPort}.log`);
   mkdirSync(dirname(logFile), { recursive: true });
@@ -129,6 +130,42 @@ export function freeTcpPort(host: string): Promise<number> {
       const port = (s.address() as { port: number }).port;
       s.close(() => resolve(port));
     });
+  });
+}
+
+/** Consecutive media ports kept free for the server: as many workers as a 16-core machine's default. */
+const MEDIA_PORT_BLOCK = 16;
+
+/**
+ * The first of `count` consecutive UDP ports that were all free a moment ago (bound, then released),
+ * from random starts below Linux's default ephemeral range (32768–60999), where the load side's own sockets
+ * do not land once they are released; a plain free port when count is 1.
+ */
+export async function freeUdpPortBlock(host: string, count: number, attempts = 50): Promise<number> {
+  if (count <= 1) return freeUdpPort(host);
+  for (let i = 0; i < attempts; i++) {
+    const base = 20_000 + Math.floor(Math.random() * (32_768 - 20_000 - count));
+    const held: Socket[] = [];
+    try {
+      for (let p = base; p < base + count; p++) held.push(await bindUdp(host, p));
+      return base;
+    } catch {
+      // taken: try another block
+    } finally {
+      await Promise.all(held.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    }
+  }
+  throw new Error(`no ${count} consecutive free UDP ports on ${host} after ${attempts} tries`);
+}
+
+function bindUdp(host: string, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', (e) => {
+      s.close();
+      reject(e);
+    });
+    s.bind(port, host, () => resolve(s));
   });
 }
 
