@@ -103,10 +103,10 @@ try {
       atS: Math.round((Date.now() - t0) / 1000),
       rssMb: (proc?.rssBytes ?? 0) / 2 ** 20,
       fds: readdirSync(`/proc/${server.pid}/fd`).length,
-      handles: metric(text, 'proxima_process_nodejs_active_handles_total') ?? NaN,
+      handles: metric(text, 'nodejs_active_handles_total') ?? NaN,
       // Timers keeping the loop alive (an unref'd timer is not listed; none listed is 0).
-      timers: metric(text, 'proxima_process_nodejs_active_resources', 'type="Timeout"') ?? (text.includes('proxima_process_nodejs_active_resources{') ? 0 : NaN),
-      resources: metric(text, 'proxima_process_nodejs_active_resources_total') ?? NaN,
+      timers: metric(text, 'nodejs_active_resources', 'type="Timeout"') ?? (text.includes('nodejs_active_resources{') ? 0 : NaN),
+      resources: metric(text, 'nodejs_active_resources_total') ?? NaN,
       participants: metric(text, 'proxima_participants') ?? NaN,
       joined: report.perPerson.length,
       lost: report.perPerson.filter((p) => p.frames === 0).length,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing for `npm start` (server) or `npm test` (test): npm packages, and for tests
-# Debian's chromium, firefox-esr and nats-server (cluster control-plane tests). Idempotent and quiet when everything is there.
+# Debian's chromium, firefox-esr, nats-server (cluster control-plane tests) and prometheus (dashboard test). Idempotent and quiet when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want="${1:-server}"
@@ -53,4 +53,6 @@ case "$want" in
 esac
 # The second browser engine runs in the e2e tests only, not in the benchmarks.
 if [ "$want" = test ] && [ ! -x "${PROXIMA_FIREFOX:-/usr/bin/firefox-esr}" ]; then missing+=(firefox-esr); fi
+# The shipped Grafana dashboard's queries are checked against a real Prometheus scraping the server.
+if [ "$want" = test ] && ! command -v "${PROXIMA_PROMETHEUS:-prometheus}" >/dev/null; then missing+=(prometheus); fi
 if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi

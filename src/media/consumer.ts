@@ -14,6 +14,7 @@ import type { OutgoingTransport, PacketMeta, RtpSink } from './media-types.ts';
 import type { PaddingSource } from './paced-sender.ts';
 import type { RtxDiscardDetector } from './rtx-discard-detector.ts';
 import { PRIORITY_AUDIO, PRIORITY_RETRANSMISSION, PRIORITY_VIDEO } from '../bwe/pacer.ts';
+import type { HotHistogram } from '../metrics/hot-histogram.ts';
 
 export interface ConsumerParams {
   id: string;
@@ -129,6 +130,9 @@ export class Consumer implements RtpSink, PaddingSource {
   /** outTs − srcTs of the last forwarded packet, for sender reports. */
   private tsOffset = 0;
   private sentAny = false;
+  /** Where the time from `firstFrameSince` to the first video packet sent goes (measureFirstFrame); null once done. */
+  private firstFrame: HotHistogram | null = null;
+  private firstFrameSince = 0;
   /** packetsSent when the last two sender reports were asked for (makeSenderReport). */
   private packetsAtSr1 = 0;
   private packetsAtSr2 = 0;
@@ -273,6 +277,13 @@ export class Consumer implements RtpSink, PaddingSource {
 
   skip(view: RtpView, layer: ProducerLayer): void {
     if (!this.paused && layer === this.cur) this.rewriter.skip(view.ssrc, view.sequenceNumber);
+  }
+
+  /** Observe into `h` the time from `sinceMs` (this consumer's clock) to its first video packet sent. */
+  measureFirstFrame(h: HotHistogram, sinceMs: number): void {
+    if (this.producer.kind !== 'video' || this.sentAny) return;
+    this.firstFrame = h;
+    this.firstFrameSince = sinceMs;
   }
 
   /** The subscriber can now decode us: start sending, beginning at a keyframe. */
@@ -634,6 +645,10 @@ export class Consumer implements RtpSink, PaddingSource {
     this.histRtxAt[slot] = -Infinity;
     this.histUnheeded[slot] = 0;
     if (this.transport.sendRtp(out, len, video ? PRIORITY_VIDEO : PRIORITY_AUDIO, this.tccOffset)) {
+      if (this.firstFrame !== null && video) {
+        this.firstFrame.observe(nowMs - this.firstFrameSince);
+        this.firstFrame = null;
+      }
       this.sentAny = true;
       this.packetsSent++;
       this.octetsSent += view.payloadLength;

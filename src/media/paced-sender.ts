@@ -10,6 +10,7 @@
  * (RTX of recently sent packets). Nothing here allocates per packet: the pool only grows, in doublings.
  */
 import { countDrop } from '../metrics/drop-reasons.ts';
+import { histograms } from '../metrics/registry.ts';
 import { MAX_FLOWS, Pacer, PACER_QUEUED, PACER_SEND_NOW, PRIORITY_RETRANSMISSION, type PacerDropReason, type PacerOptions, type PacerPriority, type PacerSink } from '../bwe/pacer.ts';
 import type { BandwidthEstimator } from '../bwe/estimator.ts';
 import { NullEstimator } from '../bwe/null-estimator.ts';
@@ -95,6 +96,8 @@ export class PacedSender implements OutgoingTransport, PacerSink {
   private slots: Buffer[] = [];
   private lens = new Int32Array(0);
   private tccAt = new Int32Array(0);
+  /** When each queued packet was offered (clock ms), for the forwarding-delay histogram. */
+  private queuedAt = new Float64Array(0);
   private free = new Int32Array(0);
   private freeCount = 0;
   private rtxTokens = 0;
@@ -151,7 +154,10 @@ export class PacedSender implements OutgoingTransport, PacerSink {
     const verdict = this.pacer.enqueue(slot, size, priority, now, this.flowOf(buf.readUInt32BE(8)));
     if (verdict !== PACER_QUEUED) {
       this.free[this.freeCount++] = slot;
-      if (verdict === PACER_SEND_NOW) return this.transmit(buf, length, tccOffset, this.pacer.activeClusterId, now);
+      if (verdict === PACER_SEND_NOW) {
+        histograms.forwardingDelay.observe(0);
+        return this.transmit(buf, length, tccOffset, this.pacer.activeClusterId, now);
+      }
       countDrop('pacer_queue_full');
       return false;
     }
@@ -160,6 +166,7 @@ export class PacedSender implements OutgoingTransport, PacerSink {
     for (let i = 0; i < length; i++) dst[i] = buf[i];
     this.lens[slot] = length;
     this.tccAt[slot] = tccOffset;
+    this.queuedAt[slot] = now;
     this.counters.queued++;
     this.arm(now);
     return true;
@@ -219,6 +226,7 @@ export class PacedSender implements OutgoingTransport, PacerSink {
   // ---- PacerSink ----
 
   release(handle: number, _sizeBytes: number, clusterId: number, nowMs: number): void {
+    histograms.forwardingDelay.observe(nowMs - this.queuedAt[handle]);
     this.transmit(this.slots[handle], this.lens[handle], this.tccAt[handle], clusterId, nowMs);
     this.free[this.freeCount++] = handle;
   }
@@ -325,6 +333,8 @@ export class PacedSender implements OutgoingTransport, PacerSink {
     lens.set(this.lens);
     const tcc = new Int32Array(n);
     tcc.set(this.tccAt);
+    const queuedAt = new Float64Array(n);
+    queuedAt.set(this.queuedAt);
     const free = new Int32Array(n);
     free.set(this.free.subarray(0, this.freeCount));
     for (let i = cur; i < n; i++) {
@@ -333,6 +343,7 @@ export class PacedSender implements OutgoingTransport, PacerSink {
     }
     this.lens = lens;
     this.tccAt = tcc;
+    this.queuedAt = queuedAt;
     this.free = free;
     return true;
   }

@@ -1,5 +1,6 @@
-import { Registry, Counter, Gauge, collectDefaultMetrics } from 'prom-client';
+import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
 import { DROP_REASONS, dropCounts } from './drop-reasons.ts';
+import { HotHistogram, addCounts, type HistogramCounts } from './hot-histogram.ts';
 
 /**
  * The one place every metric is named and described. The packet path bumps plain numbers in
@@ -128,6 +129,33 @@ export const objectCounts = {
   participants: 0,
 };
 
+/**
+ * Latency histograms, in ms here and in seconds on /metrics, filled where the thing happens (HotHistogram:
+ * no allocation, safe on the packet path). Media workers send theirs with their stats; /metrics sums them.
+ */
+export const histograms = {
+  /** A forwarded RTP packet (media or RTX) from the subscriber's pacer taking it to its send; 0 when it left at once. */
+  forwardingDelay: new HotHistogram([0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]),
+  /** A participant's subscriber made (its join) → the first video packet sent to it on a track it got then. */
+  joinFirstFrame: new HotHistogram([100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000]),
+  /** A track subscribed on an already connected subscriber (a walk-in) → its first video packet sent. */
+  walkInFirstFrame: new HotHistogram([50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000]),
+};
+export type HistogramName = keyof typeof histograms;
+export const HISTOGRAM_NAMES = Object.keys(histograms) as HistogramName[];
+
+let remoteHistograms: ((name: HistogramName) => HistogramCounts[]) | null = null;
+/** The worker pool installs this: each live or dead worker's last counts for a histogram. */
+export function setRemoteHistogramReader(read: typeof remoteHistograms): void {
+  remoteHistograms = read;
+}
+/** This thread's counts plus the workers'. */
+export function histogramCounts(name: HistogramName): HistogramCounts {
+  const total = histograms[name].snapshot();
+  for (const c of remoteHistograms?.(name) ?? []) addCounts(total, c);
+  return total;
+}
+
 /** Why a control-plane message (NATS subject or KV value, src/cascade/control) was dropped. */
 export const CONTROL_INVALID_REASONS = ['too_large', 'utf8', 'json', 'version', 'schema'] as const;
 export type ControlInvalidReason = (typeof CONTROL_INVALID_REASONS)[number];
@@ -152,7 +180,8 @@ export function createMetricsRegistry(): Registry {
   const registry = new Registry();
   // The event-loop lag histogram samples with a timer: prom-client's default of every 10 ms cost ~7 ms of CPU
   // a second here (bench/idle-cost.ts), most of an idle server's; every 100 ms still gives ~150 samples a scrape.
-  collectDefaultMetrics({ register: registry, prefix: 'proxima_process_', eventLoopMonitoringPrecision: 100 });
+  // No prefix: process_* and nodejs_* are the names every Node.js dashboard and alert already knows.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
 
   const counter = (name: string, help: string, read: () => number) =>
     new Counter({
@@ -261,6 +290,35 @@ export function createMetricsRegistry(): Registry {
   gauge('proxima_dtls_handshakes_in_progress', 'DTLS handshakes in progress (capped by limits.dtls.maxHandshakes)', () => limitStats.dtlsHandshakesInProgress);
   counter('proxima_guest_tokens_refused_total', 'Guest tokens refused (429): more than auth.guestTokensPerMinute from one address', () => limitStats.guestTokensRefused);
   counter('proxima_ws_origin_refused_total', 'WebSocket upgrades refused for a page origin not allowed (http.allowedOrigins)', () => limitStats.wsOriginRefused);
+
+  const histogram = (name: string, help: string, key: HistogramName) => {
+    const boundsS = histograms[key].boundsMs.map((b) => b / 1000);
+    const counted = () => {
+      const c = histogramCounts(key);
+      const values: Array<{ labels: Record<string, string | number>; sharedLabels: Record<string, never>; value: number; metricName: string }> = [];
+      const value = (labels: Record<string, string | number>, v: number, suffix: string) => values.push({ labels, sharedLabels: {}, value: v, metricName: `${name}${suffix}` });
+      let cumulative = 0;
+      for (let i = 0; i < boundsS.length; i++) value({ le: boundsS[i]! }, (cumulative += c.counts[i] ?? 0), '_bucket');
+      value({ le: '+Inf' }, (cumulative += c.counts[boundsS.length] ?? 0), '_bucket');
+      value({}, c.sum / 1000, '_sum');
+      value({}, cumulative, '_count');
+      return values;
+    };
+    // prom-client's Histogram observes one value at a time; ours are counted on the packet path and only read
+    // here. Its registry renders getForPromString() (prom-client lib/registry.js); get() serves the rest.
+    class CountsHistogram extends Histogram<string> {
+      async getForPromString() {
+        return { name, help, type: 'histogram', aggregator: 'sum', values: counted() };
+      }
+      override async get() {
+        return { ...(await super.get()), values: counted().map(({ labels, value, metricName }) => ({ labels, value, metricName })) };
+      }
+    }
+    new CountsHistogram({ name, help, buckets: boundsS, registers: [registry] });
+  };
+  histogram('proxima_forwarding_delay_seconds', 'Time a forwarded RTP packet (media or RTX) waited in the server: the subscriber pacer queue (the rest of the path runs on arrival, in microseconds); 0 when it left at once', 'forwardingDelay');
+  histogram('proxima_join_first_frame_seconds', 'A participant joined (its subscriber was made) to the first video packet sent to it', 'joinFirstFrame');
+  histogram('proxima_walk_in_first_frame_seconds', 'A track subscribed on an already connected subscriber (someone walked into range) to its first video packet sent', 'walkInFirstFrame');
 
   gauge('proxima_transports', 'Open WebRTC transports', () => objectCounts.transports + remoteStat('objects', 'transports'));
   gauge('proxima_producers', 'Open producers (published tracks; with media workers, relay-fed copies on other workers too)', () => objectCounts.producers + remoteStat('objects', 'producers'));

@@ -9,6 +9,7 @@ import { parseSubscribeAnswer } from '../signaling/sdp/subscribe-answer.ts';
 import { isSdpError } from '../signaling/sdp/types.ts';
 import { serverMessage, type ServerMessage } from '../signaling/messages.ts';
 import { RequestError } from './request-error.ts';
+import { histograms } from '../metrics/registry.ts';
 import type { MediaServer } from './media-server.ts';
 import type { TransportState } from '../transport/webrtc-transport.ts';
 import type { Clock } from '../util/clock.ts';
@@ -55,6 +56,10 @@ export class Subscriber {
   private iceRestartWanted = false;
   /** The o= session id stays across ICE restarts (RFC 3264 §8): derived from the first ufrag. */
   private readonly sessionKey: string;
+  /** When this subscriber was made (the participant's join, for the join → first frame histogram). */
+  private readonly createdAt: number;
+  /** The transport has been connected once: later tracks are walk-ins, not part of the join. */
+  private everConnected = false;
 
   constructor(
     private readonly mediaServer: MediaServer,
@@ -63,13 +68,17 @@ export class Subscriber {
     onStateChange: (state: TransportState, reason?: string) => void,
     opts: SubscribeSessionOptions = {},
   ) {
+    this.createdAt = clock.now();
     const t = mediaServer.createTransport(null, null, 'sub');
     const session = new SubscribeSession(
       t,
       clock,
       (s, reason) => {
         // Whatever was sent before the path existed is lost: start every video again at a keyframe.
-        if (s === 'connected') for (const c of session.consumers) c.restartAtKeyframe(clock.now());
+        if (s === 'connected') {
+          this.everConnected = true;
+          for (const c of session.consumers) c.restartAtKeyframe(clock.now());
+        }
         onStateChange(s, reason);
       },
       { ingress: mediaServer.ingressLimits?.subscriber ?? null, ...opts },
@@ -134,6 +143,8 @@ export class Subscriber {
       };
       if (slot) (slot.media = media), (slot.inactiveSince = null);
       else this.slots.push({ media, inactiveSince: null });
+      if (this.everConnected) consumer.measureFirstFrame(histograms.walkInFirstFrame, this.clock.now());
+      else consumer.measureFirstFrame(histograms.joinFirstFrame, this.createdAt);
       this.byProducer.set(producer.id, { consumer, media });
       this.session.addConsumer(consumer);
       producer.addSink(consumer);

@@ -6,13 +6,14 @@ import { MediaServer } from '../media-server.ts';
 import { TrackRelay } from '../../cascade/relay/track-relay.ts';
 import { WorkerRelayLink } from '../../transport/workers/worker-relay-link.ts';
 import { localDropCounts } from '../../metrics/drop-reasons.ts';
-import { objectCounts, packetStats, workerStats } from '../../metrics/registry.ts';
+import { HISTOGRAM_NAMES, histograms, objectCounts, packetStats, workerStats } from '../../metrics/registry.ts';
 import { systemClock } from '../../util/clock.ts';
 import { createLogger, type LogLevel } from '../../util/logger.ts';
 import { MediaHost } from './media-host.ts';
 import { RequestError } from '../request-error.ts';
 import type { MuxImpairment } from '../../transport/media-mux.ts';
 import type { WorkerInit, WorkerMessage, WorkerRequest } from './worker-protocol.ts';
+import type { HistogramCounts } from '../../metrics/hot-histogram.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -47,7 +48,9 @@ const reply = (id: number, value?: unknown) => {
 };
 
 const statsTimer = setInterval(() => {
-  post({ t: 'stats', drops: localDropCounts(), packets: { ...packetStats }, workers: { ...workerStats }, objects: { ...objectCounts } });
+  const hist: Record<string, HistogramCounts> = {};
+  for (const name of HISTOGRAM_NAMES) hist[name] = histograms[name].snapshot();
+  post({ t: 'stats', drops: localDropCounts(), packets: { ...packetStats }, workers: { ...workerStats }, objects: { ...objectCounts }, histograms: hist });
 }, init.statsEveryMs);
 statsTimer.unref();
 

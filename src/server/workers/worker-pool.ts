@@ -4,7 +4,7 @@ import { startWorker } from '../../util/ts-worker.ts';
 import { Doorbell } from '../../transport/workers/doorbell.ts';
 import { linkWorkers } from '../../transport/workers/worker-relay-link.ts';
 import { addDropSource } from '../../metrics/drop-reasons.ts';
-import { setRemoteStatReader } from '../../metrics/registry.ts';
+import { setRemoteHistogramReader, setRemoteStatReader } from '../../metrics/registry.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { DtlsLimits } from '../../transport/dtls/handshake-guard.ts';
 import type { IngressLimits } from '../../media/ingress-gate.ts';
@@ -105,6 +105,7 @@ export class WorkerPool {
       for (const m of this.members) n += m.stats?.[group][key] ?? 0;
       return n;
     });
+    setRemoteHistogramReader((name) => this.members.flatMap((m) => (m.stats?.histograms[name] ? [m.stats.histograms[name]] : [])));
   }
 
   static async start(o: WorkerPoolOptions): Promise<WorkerPool> {
@@ -176,6 +177,7 @@ export class WorkerPool {
     this.closed = true;
     this.removeDropSource();
     setRemoteStatReader(null);
+    setRemoteHistogramReader(null);
     await Promise.all(
       this.members.map(async (m) => {
         if (!m.alive) return;

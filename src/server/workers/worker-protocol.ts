@@ -9,6 +9,7 @@ import type { LinkInfo, ServerMessage, TrackSource } from '../../signaling/messa
 import type { ReceiveCaps } from '../../allocation/receive-caps.ts';
 import type { DtlsLimits } from '../../transport/dtls/handshake-guard.ts';
 import type { IngressLimits } from '../../media/ingress-gate.ts';
+import type { HistogramCounts } from '../../metrics/hot-histogram.ts';
 
 /** A published track as it crosses the control channel: where it is published, and its relay name. */
 export interface WireTrack {
@@ -82,6 +83,8 @@ export interface WorkerStatsReport {
   workers: Record<string, number>;
   /** Live transports, producers, consumers of the worker (gauges, not counters). */
   objects: Record<string, number>;
+  /** The worker's latency histograms (metrics/registry.ts `histograms`). */
+  histograms: Record<string, HistogramCounts>;
 }
 
 export type WorkerEvent = { t: 'ready'; port: number; tcpPort: number | null } | WorkerStatsReport | { t: 'media'; pid: string; e: MediaEvent };
