@@ -92,6 +92,16 @@ export class ReceiveStats {
     return this.expected() - this.received;
   }
 
+  /** Packets expected so far (§A.3), 0 before the first. */
+  get expectedPackets(): number {
+    return this.started ? this.expected() : 0;
+  }
+
+  /** Interarrival jitter estimate (§6.4.1), in RTP timestamp units. */
+  get jitter(): number {
+    return this.jitterQ;
+  }
+
   /** Whether a packet arrived since the last block (§6.4: sources without new packets get no block). */
   get hasNewPackets(): boolean {
     return this.receivedSinceReport;

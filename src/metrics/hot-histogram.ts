@@ -11,7 +11,7 @@ export interface HistogramCounts {
 }
 
 export class HotHistogram {
-  /** Upper bounds in ms, ascending. */
+  /** Upper bounds, ascending, in the histogram's unit (ms for latencies). */
   readonly boundsMs: readonly number[];
   private readonly counts: Float64Array;
   private total = 0;

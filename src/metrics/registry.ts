@@ -140,6 +140,9 @@ export const histograms = {
   joinFirstFrame: new HotHistogram([100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000]),
   /** A track subscribed on an already connected subscriber (a walk-in) → its first video packet sent. */
   walkInFirstFrame: new HotHistogram([50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000]),
+  /** Connection-quality scores (1–5, not ms), one per participant, direction and second (docs/quality.md). */
+  qualityDown: new HotHistogram([1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5]),
+  qualityUp: new HotHistogram([1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5]),
 };
 export type HistogramName = keyof typeof histograms;
 export const HISTOGRAM_NAMES = Object.keys(histograms) as HistogramName[];
@@ -291,8 +294,9 @@ export function createMetricsRegistry(): Registry {
   counter('proxima_guest_tokens_refused_total', 'Guest tokens refused (429): more than auth.guestTokensPerMinute from one address', () => limitStats.guestTokensRefused);
   counter('proxima_ws_origin_refused_total', 'WebSocket upgrades refused for a page origin not allowed (http.allowedOrigins)', () => limitStats.wsOriginRefused);
 
-  const histogram = (name: string, help: string, key: HistogramName) => {
-    const boundsS = histograms[key].boundsMs.map((b) => b / 1000);
+  /** `divisor`: 1000 for the ms histograms (exported in seconds), 1 for unitless ones. */
+  const histogram = (name: string, help: string, key: HistogramName, divisor = 1000) => {
+    const boundsS = histograms[key].boundsMs.map((b) => b / divisor);
     const counted = () => {
       const c = histogramCounts(key);
       const values: Array<{ labels: Record<string, string | number>; sharedLabels: Record<string, never>; value: number; metricName: string }> = [];
@@ -300,7 +304,7 @@ export function createMetricsRegistry(): Registry {
       let cumulative = 0;
       for (let i = 0; i < boundsS.length; i++) value({ le: boundsS[i]! }, (cumulative += c.counts[i] ?? 0), '_bucket');
       value({ le: '+Inf' }, (cumulative += c.counts[boundsS.length] ?? 0), '_bucket');
-      value({}, c.sum / 1000, '_sum');
+      value({}, c.sum / divisor, '_sum');
       value({}, cumulative, '_count');
       return values;
     };
@@ -318,6 +322,8 @@ export function createMetricsRegistry(): Registry {
   };
   histogram('proxima_forwarding_delay_seconds', 'Time a forwarded RTP packet (media or RTX) waited in the server: the subscriber pacer queue (the rest of the path runs on arrival, in microseconds); 0 when it left at once', 'forwardingDelay');
   histogram('proxima_join_first_frame_seconds', 'A participant joined (its subscriber was made) to the first video packet sent to it', 'joinFirstFrame');
+  histogram('proxima_quality_score_receiving', 'Connection-quality score (1-5) of what participants receive, one observation per participant and second', 'qualityDown', 1);
+  histogram('proxima_quality_score_sending', 'Connection-quality score (1-5) of what participants send, one observation per participant and second', 'qualityUp', 1);
   histogram('proxima_walk_in_first_frame_seconds', 'A track subscribed on an already connected subscriber (someone walked into range) to its first video packet sent', 'walkInFirstFrame');
 
   gauge('proxima_transports', 'Open WebRTC transports', () => objectCounts.transports + remoteStat('objects', 'transports'));

@@ -10,7 +10,11 @@ import { Publisher } from './publisher.ts';
 import { Subscriber } from './subscriber.ts';
 import type { MediaServer } from './media-server.ts';
 import type { ListenerInputs, MediaEvents, MediaPlane, ParticipantMedia, PublishedTrack, PublishResult } from './participant-media.ts';
-import type { Clock } from '../util/clock.ts';
+import type { Clock, TimerHandle } from '../util/clock.ts';
+import { QualitySampler } from '../quality/quality-sampler.ts';
+
+/** How often the quality inputs are sampled and the score sent (docs/quality.md). */
+const QUALITY_EVERY_MS = 1000;
 import type { Logger } from '../util/logger.ts';
 
 /**
@@ -22,6 +26,9 @@ export class LocalMedia implements ParticipantMedia {
   private pub: Publisher | null = null;
   private sub: Subscriber | null = null;
   private closed = false;
+  private readonly sampler = new QualitySampler();
+  private qualityTimer: TimerHandle | null = null;
+  private qualityDue = 0;
 
   constructor(
     private readonly media: MediaServer,
@@ -58,6 +65,7 @@ export class LocalMedia implements ParticipantMedia {
       },
     );
     this.pub = publisher;
+    this.startQuality();
     return { sdp: outcome.sdp, added: outcome.added, removed: outcome.removed.map((p) => p.id) };
   }
 
@@ -90,6 +98,7 @@ export class LocalMedia implements ParticipantMedia {
       inputs: this.inputs,
       downlink: { log: this.log.child({ participant: this.participantId }) },
     });
+    this.startQuality();
     this.sub.consume(publisherId, producers);
   }
 
@@ -128,9 +137,24 @@ export class LocalMedia implements ParticipantMedia {
     this.sub?.session.downlink.invalidate();
   }
 
+  /** Once a second, the quality inputs (src/quality); how late the timer fired is the thread's own lag. */
+  private startQuality(): void {
+    if (this.qualityTimer !== null || this.closed) return;
+    this.qualityDue = this.clock.now() + QUALITY_EVERY_MS;
+    this.qualityTimer = this.clock.setInterval(() => {
+      const now = this.clock.now();
+      const lagMs = Math.max(0, now - this.qualityDue);
+      this.qualityDue = now + QUALITY_EVERY_MS;
+      const pub = this.pub ? { session: this.pub.session, producers: [...this.pub.byMid.values()] } : null;
+      this.events.quality(this.sampler.sample(this.sub?.session ?? null, pub, lagMs));
+    }, QUALITY_EVERY_MS);
+  }
+
   close(reason: string): string[] {
     if (this.closed) return [];
     this.closed = true;
+    if (this.qualityTimer !== null) this.clock.clear(this.qualityTimer);
+    this.qualityTimer = null;
     const ended = this.pub?.close(reason).map((p) => p.id) ?? [];
     this.pub = null;
     this.sub?.close(reason);

@@ -10,6 +10,7 @@ import type { Consumer } from '../media/consumer.ts';
 import type { DownlinkController } from '../media/downlink-controller.ts';
 import type { SubscribeSession } from '../media/subscribe-session.ts';
 import type { WebRtcTransport } from '../transport/webrtc-transport.ts';
+import type { QualitySample } from '../quality/quality-sampler.ts';
 
 /**
  * A published track as the control plane sees it: a Producer when the media is in this thread, a stub when
@@ -31,6 +32,8 @@ export interface MediaEvents {
   speaking(on: boolean): void;
   /** A transport's state changed (failed: the session is dead). */
   transportState(which: 'publish' | 'subscribe', state: string, reason?: string): void;
+  /** Once a second while there is media: the server-side inputs of the quality score (src/quality). */
+  quality(s: QualitySample): void;
 }
 
 /** The answer to a publish offer and what it changed. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Consumer } from '../media/consumer.ts';
 import type { Producer } from '../media/producer.ts';
 import { asProducer } from './local-media.ts';
-import { objectCounts } from '../metrics/registry.ts';
+import { histograms, objectCounts } from '../metrics/registry.ts';
 import { serverMessage, type Mode, type PersonInfo, type PublisherInfo, type ServerMessage, type TrackInfo, type TrackSource } from '../signaling/messages.ts';
 import type { Grants } from './auth/tokens.ts';
 import type { DownlinkController } from '../media/downlink-controller.ts';
@@ -17,6 +17,9 @@ import type { Space } from './space.ts';
 import type { Speaker } from './speaker.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
+import { scoreDownlink, scoreUplink, type DownlinkCause, type QualityLevel, type QualityScore, type UplinkCause } from '../quality/quality-score.ts';
+import { NO_BROWSER_VIEW, nextBrowserView, type BrowserView } from '../quality/browser-view.ts';
+import type { QualitySample } from '../quality/quality-sampler.ts';
 
 const id = (prefix: string) => `${prefix}${randomBytes(6).toString('hex')}`;
 
@@ -56,6 +59,7 @@ export class Participant implements Speaker {
         // Speaking raises this person's priority for their listeners (bandwidth allocation reads it).
         speaking: (on) => this.space.setSpeaking(this, on),
         transportState: (which, state, reason) => this.onTransportState(which, state, reason),
+        quality: (s) => this.onQuality(s),
       },
       {
         // Closeness, speaking and spotlight, as the proximity rules rank them for this listener.
@@ -202,8 +206,33 @@ export class Participant implements Speaker {
     return this.deviceCaps.caps;
   }
 
+  /** The latest connection-quality scores (src/quality); others read `uplinkLevel` for their `peers`. */
+  quality: { down: QualityScore<DownlinkCause> | null; up: QualityScore<UplinkCause> | null } = { down: null, up: null };
+  /** What the browser last said that only it knows: freezes per 10 s, its encoder's limitation. */
+  private browserSays: BrowserView = NO_BROWSER_VIEW;
+  /** When the last sample showed videos held back (bandwidth) or publishers silent: freezes then are explained. */
+  private heldBackAt = -Infinity;
+
+  /** The media half's once-a-second sample: score it with the browser's own view, tell the client. */
+  private onQuality(s: QualitySample): void {
+    if (this.closed) return;
+    if (s.down && (s.down.budgetShortfall > 0.05 || s.down.silentPublisherShare > 0)) this.heldBackAt = this.clock.now();
+    const down = s.down ? scoreDownlink({ ...s.down, freezesPer10s: this.browserSays.freezesPer10s }) : null;
+    const up = s.up ? scoreUplink({ ...s.up, limitation: this.browserSays.limitation }) : null;
+    this.quality = { down, up };
+    if (down) histograms.qualityDown.observe(down.score);
+    if (up) histograms.qualityUp.observe(up.score);
+    const peers: Record<string, QualityLevel> = {};
+    for (const id of this.space.engine.linksOf(this.id).keys()) {
+      const level = this.space.participants.get(id)?.quality.up?.level;
+      if (level) peers[id] = level;
+    }
+    this.send(serverMessage.quality({ down, up, peers }));
+  }
+
   /** The browser's periodic report of its limits: its receive caps follow. */
   onReport(r: DeviceReport): void {
+    this.browserSays = nextBrowserView(this.browserSays, r, this.clock.now(), this.heldBackAt);
     const before = this.deviceCaps;
     this.deviceCaps = nextDeviceCaps(before, r, this.clock.now());
     if (this.deviceCaps.level !== before.level) {

@@ -257,6 +257,13 @@ export const VideoLayersSchema = push('videoLayers', { trackId: Ident, layers: z
 export const MutedSetSchema = res('mutedSet', { trackId: Ident, muted: z.boolean() });
 /** Someone you receive (or you yourself) started or stopped speaking, as the server hears it. */
 export const SpeakingSchema = push('speaking', { participantId: Ident, speaking: z.boolean() });
+const QualityLevelSchema = z.enum(['excellent', 'good', 'poor', 'lost']);
+const QualityScoreSchema = z.object({ score: z.number().min(1).max(5), level: QualityLevelSchema, cause: z.string().nullable() });
+/**
+ * Once a second: this person's connection quality (src/quality, docs/quality.md) receiving (`down`) and
+ * sending (`up`), null when there is nothing to judge; `peers`: the sending quality of the people it receives.
+ */
+export const QualitySchema = push('quality', { down: QualityScoreSchema.nullable(), up: QualityScoreSchema.nullable(), peers: z.record(Ident, QualityLevelSchema) });
 export const ErrorSchema = push('error', {
   id: RequestId.optional(),
   code: z.enum(ERROR_CODES),
@@ -283,6 +290,7 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   VideoLayersSchema,
   MutedSetSchema,
   SpeakingSchema,
+  QualitySchema,
   ErrorSchema,
 ]);
 export type JoinedMessage = z.infer<typeof JoinedSchema>;
@@ -305,6 +313,7 @@ export type TracksChangedMessage = z.infer<typeof TracksChangedSchema>;
 export type VideoLayersMessage = z.infer<typeof VideoLayersSchema>;
 export type MutedSetMessage = z.infer<typeof MutedSetSchema>;
 export type SpeakingMessage = z.infer<typeof SpeakingSchema>;
+export type QualityMessage = z.infer<typeof QualitySchema>;
 export type ErrorMessage = z.infer<typeof ErrorSchema>;
 export type ServerMessage = z.infer<typeof ServerMessageSchema>;
 
@@ -333,6 +342,7 @@ export const serverMessage = {
   videoLayers: (trackId: string, layers: VideoLayersMessage['layers']): VideoLayersMessage => ({ v, type: 'videoLayers', trackId, layers }),
   mutedSet: (id: RequestId, trackId: string, muted: boolean): MutedSetMessage => ({ v, type: 'mutedSet', id, trackId, muted }),
   speaking: (participantId: string, speaking: boolean): SpeakingMessage => ({ v, type: 'speaking', participantId, speaking }),
+  quality: (b: Body<QualityMessage>): QualityMessage => ({ v, type: 'quality', ...b }),
   error: (code: ErrorCode, message: string, id?: RequestId): ErrorMessage =>
     id === undefined ? { v, type: 'error', code, message } : { v, type: 'error', id, code, message },
 };

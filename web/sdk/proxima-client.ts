@@ -118,11 +118,29 @@ type Events = {
   error: Error;
   /** Someone we receive (or we ourselves) started or stopped speaking, as the server hears it. */
   speaking: { participantId: string; speaking: boolean };
+  /** Once a second: our connection quality both ways and the sending quality of the people we receive (`quality`). */
+  quality: ConnectionQuality;
   /** A camera, microphone, speaker or screen could not be used (denied, missing, busy), in plain words. */
   mediaError: MediaErrorEvent;
   /** One of our own tracks was muted, unmuted, switched, started or stopped. */
   localTrack: { source: TrackSource; track: MediaStreamTrack | null; muted: boolean };
 };
+
+export type QualityLevel = 'excellent' | 'good' | 'poor' | 'lost';
+/** A 1–5 score, its level, and which side it blames (docs/quality.md): `your_downlink`, `their_uplink`, `server`, `your_uplink`, `your_device`. */
+export interface QualityScore {
+  score: number;
+  level: QualityLevel;
+  cause: string | null;
+}
+export interface ConnectionQuality {
+  /** What we receive; null when we receive nothing. */
+  down: QualityScore | null;
+  /** What we send; null when we send nothing. */
+  up: QualityScore | null;
+  /** The sending quality of each person we receive, by participant id. */
+  peers: Record<string, QualityLevel>;
+}
 
 /** Our two media connections: what we send, and what we receive. */
 export type MediaConnection = 'publish' | 'subscribe';
@@ -185,6 +203,8 @@ export class ProximaClient {
   private readonly chooseNode: boolean;
   /** Who speaks now among those we receive (and ourselves), as the server last said. */
   readonly speaking = new Set<string>();
+  /** The server's latest view of our connection quality (null until the first `quality`). */
+  quality: ConnectionQuality | null = null;
   /** What we publish, by source. */
   private readonly local = new Map<TrackSource, LocalTrack>();
   /** Muted by us: kept across a republish (failover). */
@@ -926,6 +946,10 @@ export class ProximaClient {
         this.emit('speaking', { participantId: id, speaking: m.speaking === true });
         break;
       }
+      case 'quality':
+        this.quality = { down: (m.down as QualityScore | null) ?? null, up: (m.up as QualityScore | null) ?? null, peers: (m.peers as Record<string, QualityLevel>) ?? {} };
+        this.emit('quality', this.quality);
+        break;
       case 'publisherLeft':
         this.publishers.delete(m.participantId as string);
         this.emit('publisherLeft', { participantId: m.participantId as string });

@@ -88,6 +88,8 @@ export function installAutomation(client: ProximaClient, ready: Promise<string>,
     muted: () => ({ audio: client.isMuted('audio'), video: client.isMuted('video') }),
     /** Ids of who speaks now, as the server told this page (people it receives, and itself). */
     speaking: () => [...client.speaking],
+    /** The server's latest connection-quality message (docs/quality.md), or null before the first. */
+    quality: () => client.quality,
     /** Resolves the server's track id of the shared screen. */
     shareScreen: async () => (await client.shareScreen(), client.localTrackId('screen')),
     stopScreen: () => client.stopScreen(),

@@ -98,6 +98,7 @@ client.on('selfChanged', () => {
   showStatus();
 });
 client.on('speaking', () => strip.refresh());
+client.on('quality', () => strip.refresh());
 for (const ev of ['tracksChanged', 'publisherJoined', 'publisherLeft'] as const) client.on(ev, () => strip.refresh());
 client.on('localTrack', () => {
   media = currentMedia();

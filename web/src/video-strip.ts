@@ -9,6 +9,8 @@ interface Bubble {
   video: HTMLVideoElement;
   label: HTMLElement;
   quality: HTMLElement;
+  /** The server's connection-quality level (src/quality): theirs sending, or yours both ways. */
+  score: HTMLElement;
   gain: HTMLElement;
   videoTrack: MediaStreamTrack | null;
 }
@@ -104,6 +106,10 @@ export class VideoStrip {
       this.self.label.title = c.self.name;
       this.self.root.classList.toggle('spotlit', c.self.spotlit);
       this.self.root.classList.toggle('speaking', c.speaking.has(c.self.id));
+      // Yours: the worse direction, and whose side it blames.
+      const q = c.quality;
+      const worst = [q?.down, q?.up].filter((x) => !!x).sort((a, b) => a!.score - b!.score)[0] ?? null;
+      showScore(this.self, worst ? worst.level : null, worst ? `${worst.level} (${worst.score.toFixed(1)})${worst.cause ? ` · ${CAUSE_TEXT[worst.cause] ?? worst.cause}` : ''}` : '');
     }
     for (const [id, b] of this.bubbles) {
       if (!c.links.has(id) && c.tracksOf(id).length === 0) {
@@ -133,6 +139,8 @@ export class VideoStrip {
       const cam = tracks.find((t) => sourceOf(t) === 'camera');
       b.root.classList.toggle('mic-muted', !mic || mic.muted === true);
       b.root.classList.toggle('cam-off', !cam || cam.muted === true);
+      const level = c.quality?.peers[id] ?? null;
+      showScore(b, level, level ? `${name} sends: ${level}` : '');
       const gain = c.links.get(id)?.gain ?? 0;
       b.gain.style.width = `${Math.round(gain * 100)}%`;
       b.root.style.opacity = c.links.has(id) ? String(0.55 + 0.45 * gain) : '0.4';
@@ -238,9 +246,29 @@ export class VideoStrip {
     camOff.title = 'camera off';
     camOff.setAttribute('aria-label', 'camera off');
     camOff.innerHTML = CAM_OFF_SVG;
-    root.append(avatar, video, label, quality, gain, micOff, camOff);
-    return { root, video, label, quality, gain, videoTrack: null };
+    const score = document.createElement('div');
+    score.className = 'score';
+    score.hidden = true;
+    root.append(avatar, video, label, quality, score, gain, micOff, camOff);
+    return { root, video, label, quality, score, gain, videoTrack: null };
   }
+}
+
+/** The server's causes (docs/quality.md) in plain words. */
+const CAUSE_TEXT: Record<string, string> = {
+  your_downlink: 'your connection (receiving)',
+  your_uplink: 'your connection (sending)',
+  their_uplink: 'their connection',
+  your_device: 'your device',
+  server: 'the server',
+};
+
+function showScore(b: Bubble, level: string | null, text: string): void {
+  b.score.hidden = level === null;
+  b.score.textContent = text;
+  b.score.title = text;
+  if (level === null) delete b.root.dataset.quality;
+  else b.root.dataset.quality = level;
 }
 
 const MIC_OFF_SVG =

@@ -131,6 +131,7 @@ export class MediaHost {
         send: (m) => this.emit(pid, { k: 'send', m }),
         speaking: (on) => this.emit(pid, { k: 'speaking', on }),
         transportState: (which, state, reason) => this.emit(pid, { k: 'state', which, state, ...(reason !== undefined ? { reason } : {}) }),
+        quality: (s) => this.emit(pid, { k: 'quality', s }),
       },
       { priorityOf: (publisherId) => pushed.priorities.get(publisherId) ?? 0, caps: () => pushed.caps },
     );

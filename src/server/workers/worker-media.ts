@@ -190,6 +190,7 @@ class WorkerMedia implements ParticipantMedia {
     if (this.closed) return;
     if (e.k === 'send') this.events.send(e.m);
     else if (e.k === 'speaking') this.events.speaking(e.on);
+    else if (e.k === 'quality') this.events.quality(e.s);
     else this.events.transportState(e.which, e.state, e.reason);
   }
 

@@ -10,6 +10,7 @@ import type { ReceiveCaps } from '../../allocation/receive-caps.ts';
 import type { DtlsLimits } from '../../transport/dtls/handshake-guard.ts';
 import type { IngressLimits } from '../../media/ingress-gate.ts';
 import type { HistogramCounts } from '../../metrics/hot-histogram.ts';
+import type { QualitySample } from '../../quality/quality-sampler.ts';
 
 /** A published track as it crosses the control channel: where it is published, and its relay name. */
 export interface WireTrack {
@@ -27,7 +28,8 @@ export interface WireTrack {
 export type MediaEvent =
   | { k: 'send'; m: ServerMessage }
   | { k: 'speaking'; on: boolean }
-  | { k: 'state'; which: 'publish' | 'subscribe'; state: string; reason?: string };
+  | { k: 'state'; which: 'publish' | 'subscribe'; state: string; reason?: string }
+  | { k: 'quality'; s: QualitySample };
 
 /** What a worker is started with (workerData). */
 export interface WorkerInit {
