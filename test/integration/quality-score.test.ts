@@ -12,8 +12,7 @@ import { NodeClient } from '../../tools/client/node-client.ts';
 import { pumpMedia } from '../testkit/media-pump.ts';
 import { waitFor } from '../testkit/browser.ts';
 import type { ProximaServer } from '../../src/server/proxima-server.ts';
-import { LoadReceiver } from '../../tools/loadgen/receive/receiver.ts';
-import { systemClock } from '../../src/util/clock.ts';
+import { feedbackReceiver } from '../testkit/feedback-receiver.ts';
 import { createMetricsRegistry } from '../../src/metrics/registry.ts';
 
 const SPACE = 'quality';
@@ -35,27 +34,15 @@ describe('connection quality score', () => {
     const latest = new Map<string, Quality>();
     const join = async (name: string, x: number) => {
       // Each subscriber answers like a browser (NACK, PLI, transport-wide feedback), so its estimate is real.
-      let self: NodeClient | null = null;
-      const receiver = new LoadReceiver(() => self?.subscriber ?? null, systemClock);
-      stops.push(() => receiver.close());
+      const feedback = feedbackReceiver();
+      stops.push(() => feedback.close());
       const c = await NodeClient.join(server.url, SPACE, name, {
         x,
         y: 21,
         beforeJoin: (nc) => {
-          self = nc;
+          feedback.wire(nc);
           nc.onPush = (m) => {
             if (m.type === 'quality') latest.set(name, m as unknown as Quality);
-          };
-          nc.onSubscriberPeer = (peer) => {
-            peer.onRtp = (v) => receiver.handleRtp(v);
-            peer.onRtcp = (p) => receiver.handleRtcp(p);
-          };
-          nc.onSubscribeTracks = (tracks) => {
-            const live = tracks.filter((t) => t.direction === 'sendonly' && t.ssrc !== undefined && t.streamId);
-            receiver.setStreams(
-              live.map((t) => ({ publisherId: t.streamId!, kind: t.kind, ssrc: t.ssrc!, ...(t.rtxSsrc !== undefined ? { rtxSsrc: t.rtxSsrc } : {}) })),
-              live.find((t) => t.ext.transportCc)?.ext.transportCc ?? 0,
-            );
           };
         },
       });

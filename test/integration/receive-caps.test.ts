@@ -10,8 +10,7 @@ import { NodeClient } from '../../tools/client/node-client.ts';
 import { pumpMedia } from '../testkit/media-pump.ts';
 import { waitFor } from '../testkit/browser.ts';
 import type { ProximaServer } from '../../src/server/proxima-server.ts';
-import { LoadReceiver } from '../../tools/loadgen/receive/receiver.ts';
-import { systemClock } from '../../src/util/clock.ts';
+import { feedbackReceiver } from '../testkit/feedback-receiver.ts';
 
 const SPACE = 'caps';
 
@@ -35,27 +34,9 @@ describe('receive caps from client reports', () => {
       stops.push(pumpMedia(peer));
     }
     // The subscriber answers like a browser (NACK, PLI, transport-wide feedback), so its estimate is real.
-    let peerOf: NodeClient | null = null;
-    const receiver = new LoadReceiver(() => peerOf?.subscriber ?? null, systemClock);
-    stops.push(() => receiver.close());
-    const sub = await NodeClient.join(server.url, SPACE, 'S', {
-      x: 20,
-      y: 21,
-      beforeJoin: (c) => {
-        peerOf = c;
-        c.onSubscriberPeer = (peer) => {
-          peer.onRtp = (v) => receiver.handleRtp(v);
-          peer.onRtcp = (p) => receiver.handleRtcp(p);
-        };
-        c.onSubscribeTracks = (tracks) => {
-          const live = tracks.filter((t) => t.direction === 'sendonly' && t.ssrc !== undefined && t.streamId);
-          receiver.setStreams(
-            live.map((t) => ({ publisherId: t.streamId!, kind: t.kind, ssrc: t.ssrc!, ...(t.rtxSsrc !== undefined ? { rtxSsrc: t.rtxSsrc } : {}) })),
-            live.find((t) => t.ext.transportCc)?.ext.transportCc ?? 0,
-          );
-        };
-      },
-    });
+    const feedback = feedbackReceiver();
+    stops.push(() => feedback.close());
+    const sub = await NodeClient.join(server.url, SPACE, 'S', { x: 20, y: 21, beforeJoin: (c) => feedback.wire(c) });
     clients.push(sub);
     await sub.subscriberReady();
     const me = () => server.spaces.get(SPACE)!.participants.get(sub.participantId)!;
