@@ -27,18 +27,21 @@ export class LocalMedia implements ParticipantMedia {
   private sub: Subscriber | null = null;
   private closed = false;
   private readonly sampler = new QualitySampler();
+  private readonly log: Logger;
   private qualityTimer: TimerHandle | null = null;
   private qualityDue = 0;
 
   constructor(
     private readonly media: MediaServer,
     private readonly clock: Clock,
-    private readonly log: Logger,
+    log: Logger,
     private readonly participantId: string,
     private readonly events: MediaEvents,
     /** What its downlink reads (in a worker: what the control plane pushed). */
     private readonly inputs: Pick<ListenerInputs, 'priorityOf' | 'caps'>,
-  ) {}
+  ) {
+    this.log = log.child({ participant: participantId });
+  }
 
   /** The producers this participant publishes (the worker's registry and the cluster relay read them). */
   get producers(): Producer[] {
@@ -96,7 +99,7 @@ export class LocalMedia implements ParticipantMedia {
     if (producers.length === 0) return;
     this.sub ??= new Subscriber(this.media, this.clock, this.events.send, (s, reason) => this.events.transportState('subscribe', s, reason), {
       inputs: this.inputs,
-      downlink: { log: this.log.child({ participant: this.participantId }) },
+      downlink: { log: this.log },
     });
     this.startQuality();
     this.sub.consume(publisherId, producers);

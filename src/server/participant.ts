@@ -42,15 +42,19 @@ export class Participant implements Speaker {
   /** What this person's device can take, from its reports (src/allocation/device-caps.ts). */
   deviceCaps: DeviceCapsState = INITIAL_DEVICE_CAPS;
 
+  private readonly log: Logger;
+
   constructor(
     readonly name: string,
     readonly grants: Pick<Grants, 'publish' | 'spotlight' | 'moderator'>,
     readonly space: Space,
     plane: MediaPlane,
     private readonly clock: Clock,
-    private readonly log: Logger,
+    log: Logger,
     private sendMessage: (m: ServerMessage) => void,
   ) {
+    // Every line about this person carries its id (and the space's, bound by the caller).
+    this.log = log.child({ participant: this.id });
     objectCounts.participants++;
     this.media = plane.forParticipant(
       this.id,
@@ -236,7 +240,7 @@ export class Participant implements Speaker {
     const before = this.deviceCaps;
     this.deviceCaps = nextDeviceCaps(before, r, this.clock.now());
     if (this.deviceCaps.level !== before.level) {
-      this.log.info('receive caps changed', { participant: this.id, level: this.deviceCaps.level, caps: this.deviceCaps.caps, cause: this.deviceCaps.cause ?? 'recovered' });
+      this.log.info('receive caps changed', { capsLevel: this.deviceCaps.level, caps: this.deviceCaps.caps, cause: this.deviceCaps.cause ?? 'recovered' });
     }
     this.media.capsChanged(this.deviceCaps.caps);
   }

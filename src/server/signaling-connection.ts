@@ -55,16 +55,20 @@ export class SignalingConnection implements SessionHolder {
    */
   private waiting: ClientMessage[] | null = null;
 
+  /** The connection's logger: once joined (or resumed), every line carries the space and participant ids. */
+  private log: Logger;
+
   constructor(
     private readonly ws: WebSocket,
     private readonly spaces: SpaceRegistry,
     private readonly plane: MediaPlane,
     private readonly tokenKeys: TokenKeyring,
     private readonly clock: Clock,
-    private readonly log: Logger,
+    private readonly baseLog: Logger,
     private readonly iceServersFor: (participantId: string) => IceServerInfo[] = () => [],
     private readonly limits: ConnectionLimits,
   ) {
+    this.log = baseLog;
     // A socket that never joins holds a file descriptor and a slot of its IP's rate for nothing.
     this.joinTimer = clock.setTimeout(() => {
       this.joinTimer = null;
@@ -212,7 +216,8 @@ export class SignalingConnection implements SessionHolder {
       }
       const space = this.spaces.getOrCreate(msg.space);
       // The token's name is authoritative: a client cannot pose as someone else.
-      const p = new Participant(grants.name, grants, space, this.plane, this.clock, this.log.child({ space: space.id }), (m) => this.send(m));
+      const p = new Participant(grants.name, grants, space, this.plane, this.clock, this.baseLog.child({ space: space.id }), (m) => this.send(m));
+      this.log = this.baseLog.child({ space: space.id, participant: p.id });
       const at = space.placeFor(msg.x, msg.y);
       p.x = at.x;
       p.y = at.y;
@@ -358,6 +363,7 @@ export class SignalingConnection implements SessionHolder {
       return;
     }
     this.participant = p;
+    this.log = this.baseLog.child({ space: p.space.id, participant: p.id });
     p.onFailed = (reason) => this.ws.close(4000, reason.slice(0, 120));
     this.log.info('participant resumed', { participant: p.id, space: p.space.id });
     this.send(

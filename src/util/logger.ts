@@ -16,7 +16,8 @@ export function createLogger(level: LogLevel, bindings: Record<string, unknown> 
   const min = ORDER[level];
   const emit = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < min) return;
-    const rec: Record<string, unknown> = { t: new Date().toISOString(), level: lvl, msg, ...bindings, ...fields };
+    // The record's own keys come last: a field named like one (say a caps `level`) cannot overwrite it.
+    const rec: Record<string, unknown> = { ...bindings, ...fields, t: new Date().toISOString(), level: lvl, msg };
     for (const k of Object.keys(rec)) {
       const v = rec[k];
       if (v instanceof Error) rec[k] = { name: v.name, message: v.message, stack: v.stack };

@@ -5,11 +5,12 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../testkit/proxima.ts';
+import { testConfig } from '../testkit/proxima.ts';
+import { ProximaServer } from '../../src/server/proxima-server.ts';
+import { createLogger } from '../../src/util/logger.ts';
 import { NodeClient } from '../../tools/client/node-client.ts';
 import { pumpMedia } from '../testkit/media-pump.ts';
 import { waitFor } from '../testkit/browser.ts';
-import type { ProximaServer } from '../../src/server/proxima-server.ts';
 import { feedbackReceiver } from '../testkit/feedback-receiver.ts';
 
 const SPACE = 'caps';
@@ -18,6 +19,7 @@ describe('receive caps from client reports', () => {
   let server: ProximaServer;
   const clients: NodeClient[] = [];
   const stops: (() => void)[] = [];
+  const lines: Array<Record<string, unknown>> = [];
   after(async () => {
     for (const s of stops) s();
     for (const c of clients) c.close();
@@ -25,7 +27,8 @@ describe('receive caps from client reports', () => {
   });
 
   it('limits pause the lowest-priority videos, {} lifts them; overload steps the device down; bad reports are refused', async () => {
-    server = await startTestServer();
+    // Log lines kept to check they carry the ids an operator joins them on.
+    server = await ProximaServer.start(testConfig(), { log: createLogger('info', {}, (line) => lines.push(JSON.parse(line) as Record<string, unknown>)) });
     const near = await NodeClient.join(server.url, SPACE, 'Near', { x: 21, y: 21 });
     const far = await NodeClient.join(server.url, SPACE, 'Far', { x: 24, y: 21 });
     clients.push(near, far);
@@ -65,6 +68,11 @@ describe('receive caps from client reports', () => {
     await report(slow);
     await waitFor('one level down', () => me().deviceCaps.level === 1, 3000);
     assert.equal(me().deviceCaps.caps.maxHeight, 720);
+    // The line saying so names the person and the space without the call site spelling them out.
+    const changed = lines.find((l) => l.msg === 'receive caps changed' && l.level === 'info');
+    assert.ok(changed, `caps change logged: ${JSON.stringify(lines.slice(-5))}`);
+    assert.equal(changed.participant, sub.participantId);
+    assert.equal(changed.space, SPACE);
 
     // Hostile or broken reports: a typed error naming the field, the connection and everyone else unaffected.
     sub.notify('report', { limits: { maxVideos: -3 } });
