@@ -16,11 +16,15 @@ export function createLogger(level: LogLevel, bindings: Record<string, unknown> 
   const min = ORDER[level];
   const emit = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < min) return;
-    // The record's own keys come last: a field named like one (say a caps `level`) cannot overwrite it.
-    const rec: Record<string, unknown> = { ...bindings, ...fields, t: new Date().toISOString(), level: lvl, msg };
-    for (const k of Object.keys(rec)) {
-      const v = rec[k];
-      if (v instanceof Error) rec[k] = { name: v.name, message: v.message, stack: v.stack };
+    const rec: Record<string, unknown> = { t: new Date().toISOString(), level: lvl, msg };
+    // A field named like the record's own keys (say a caps `level`) cannot overwrite them.
+    for (const src of [bindings, fields]) {
+      if (!src) continue;
+      for (const k of Object.keys(src)) {
+        if (k === 't' || k === 'level' || k === 'msg') continue;
+        const v = src[k];
+        rec[k] = v instanceof Error ? { name: v.name, message: v.message, stack: v.stack } : v;
+      }
     }
     out(JSON.stringify(rec));
   };
