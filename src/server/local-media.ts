@@ -10,11 +10,9 @@ import { Publisher } from './publisher.ts';
 import { Subscriber } from './subscriber.ts';
 import type { MediaServer } from './media-server.ts';
 import type { ListenerInputs, MediaEvents, MediaPlane, ParticipantMedia, PublishedTrack, PublishResult } from './participant-media.ts';
-import type { Clock, TimerHandle } from '../util/clock.ts';
+import type { Clock } from '../util/clock.ts';
 import { QualitySampler } from '../quality/quality-sampler.ts';
 
-/** How often the quality inputs are sampled and the score sent (docs/quality.md). */
-const QUALITY_EVERY_MS = 1000;
 import type { Logger } from '../util/logger.ts';
 
 /**
@@ -28,8 +26,8 @@ export class LocalMedia implements ParticipantMedia {
   private closed = false;
   private readonly sampler = new QualitySampler();
   private readonly log: Logger;
-  private qualityTimer: TimerHandle | null = null;
-  private qualityDue = 0;
+  private stopQuality: (() => void) | null = null;
+  private qualityEmptySent = true;
 
   constructor(
     private readonly media: MediaServer,
@@ -140,24 +138,24 @@ export class LocalMedia implements ParticipantMedia {
     this.sub?.session.downlink.invalidate();
   }
 
-  /** Once a second, the quality inputs (src/quality); how late the timer fired is the thread's own lag. */
+  /** Once a second on the media loop, the quality inputs (src/quality), with the loop's own lateness. */
   private startQuality(): void {
-    if (this.qualityTimer !== null || this.closed) return;
-    this.qualityDue = this.clock.now() + QUALITY_EVERY_MS;
-    this.qualityTimer = this.clock.setInterval(() => {
-      const now = this.clock.now();
-      const lagMs = Math.max(0, now - this.qualityDue);
-      this.qualityDue = now + QUALITY_EVERY_MS;
+    if (this.stopQuality !== null || this.closed) return;
+    this.stopQuality = this.media.everySecond((lagMs) => {
       const pub = this.pub ? { session: this.pub.session, producers: [...this.pub.byMid.values()] } : null;
-      this.events.quality(this.sampler.sample(this.sub?.session ?? null, pub, lagMs));
-    }, QUALITY_EVERY_MS);
+      const sample = this.sampler.sample(this.sub?.session ?? null, pub, lagMs);
+      // Nothing to judge (no media flowed yet, or none now): said once, not every second.
+      const empty = sample.down === null && sample.up === null;
+      if (!empty || !this.qualityEmptySent) this.events.quality(sample);
+      this.qualityEmptySent = empty;
+    });
   }
 
   close(reason: string): string[] {
     if (this.closed) return [];
     this.closed = true;
-    if (this.qualityTimer !== null) this.clock.clear(this.qualityTimer);
-    this.qualityTimer = null;
+    this.stopQuality?.();
+    this.stopQuality = null;
     const ended = this.pub?.close(reason).map((p) => p.id) ?? [];
     this.pub = null;
     this.sub?.close(reason);

@@ -77,3 +77,40 @@ describe('MediaServer media loop', () => {
     }
   });
 });
+
+describe('MediaServer once-a-second work', () => {
+  it('rides on the loop (no timer of its own), about once a second, with how late the loop ran', async () => {
+    // `skew` moves the time the server reads without firing timers: a turn that starts late.
+    const clock = new (class extends CountingClock {
+      skew = 0;
+      override now(): number {
+        return super.now() + this.skew;
+      }
+    })();
+    const media = await start(clock);
+    try {
+      const calls: Array<{ at: number; lag: number }> = [];
+      const stop = media.everySecond((lag) => void calls.push({ at: clock.now(), lag }));
+      assert.equal(clock.live.size, 0, 'nothing runs while the loop is not armed');
+      clock.advance(1000);
+      assert.equal(calls.length, 0);
+      const t: Tickable = { tick: () => undefined };
+      media.addTickable(t);
+      assert.equal(clock.live.size, 1, 'still one timer: the loop');
+      clock.advance(3000);
+      assert.deepEqual(calls.map((c) => c.at - 1000), [20, 1020, 2020], 'once a second from the first turn');
+      assert.ok(calls.every((c) => c.lag === 0), 'a fake clock runs every turn on time');
+      // A turn that runs 300 ms late (a busy thread) is reported with the next second's work.
+      clock.skew = 300;
+      clock.advance(1000);
+      assert.ok(calls.some((c) => c.lag >= 280), `lag reported: ${JSON.stringify(calls.slice(-2))}`);
+      stop();
+      const n = calls.length;
+      clock.advance(2000);
+      assert.equal(calls.length, n, 'stopped');
+      media.removeTickable(t);
+    } finally {
+      await media.close();
+    }
+  });
+});

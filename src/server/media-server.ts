@@ -61,6 +61,12 @@ export class MediaServer {
   private turn = 0;
   /** The loop turns every QUIET_EVERY × LOOP_MS because every session is quiet. */
   private slow = false;
+  /** Once-a-second work (quality sampling) rides on the loop's turns: no wake-ups of its own. */
+  private readonly perSecond = new Set<(lagMs: number) => void>();
+  private nextSecondAt = 0;
+  /** When the next turn is due (-1: the loop is not armed) and the most a turn of this second ran late (ms). */
+  private dueAt = -1;
+  private lagMs = 0;
   private closed = false;
   /** Put into every SDP we write (RFC 8839 §5.1). */
   readonly candidates: HostCandidate[];
@@ -179,7 +185,17 @@ export class MediaServer {
     if (this.loop !== null) this.opts.clock.clear(this.loop);
     this.slow = false;
     this.loop = this.opts.clock.setInterval(this.onLoop, LOOP_MS);
+    this.dueAt = this.opts.clock.now() + LOOP_MS;
   };
+
+  /**
+   * Run `fn` about once a second while the loop runs (that is, while any session exists), with the most the
+   * loop ran late over that second. Returns the way to stop.
+   */
+  everySecond(fn: (lagMs: number) => void): () => void {
+    this.perSecond.add(fn);
+    return () => void this.perSecond.delete(fn);
+  }
 
   removeTickable(t: Tickable): void {
     this.tickables.delete(t);
@@ -210,6 +226,19 @@ export class MediaServer {
 
   private tick(): void {
     const now = this.opts.clock.now();
+    if (this.dueAt >= 0) this.lagMs = Math.max(this.lagMs, now - this.dueAt);
+    if (now >= this.nextSecondAt && this.perSecond.size > 0) {
+      this.nextSecondAt = now + 1000;
+      const lag = this.lagMs;
+      this.lagMs = 0;
+      for (const fn of this.perSecond) {
+        try {
+          fn(lag);
+        } catch (e) {
+          this.opts.log.error('once-a-second work failed', { err: e as Error });
+        }
+      }
+    }
     this.dtlsGuard?.expire(now);
     // Touching an idle session's state every 20 ms costs more than its work (cold caches): see bench/idle-cost.ts.
     const slowTurn = this.slow || ++this.turn % QUIET_EVERY === 0;
@@ -232,5 +261,6 @@ export class MediaServer {
       this.slow = true;
       this.loop = this.opts.clock.setInterval(this.onLoop, LOOP_MS * QUIET_EVERY);
     }
+    this.dueAt = this.loop === null ? -1 : Math.max(this.dueAt, now + (this.slow ? LOOP_MS * QUIET_EVERY : LOOP_MS));
   }
 }
