@@ -26,7 +26,7 @@ export class QualitySampler {
   private readonly expectedBefore = new WeakMap<object, number>();
   private readonly lostBefore = new WeakMap<object, number>();
 
-  /** `lagMs`: how late the caller's timer fired (the thread's business). */
+  /** `lagMs`: the most the media loop ran late over the second (MediaServer.everySecond). */
   sample(sub: SubscribeSession | null, pub: { session: PublishSession; producers: readonly Producer[] } | null, lagMs: number): QualitySample {
     const rttMs = sub?.rttMs ?? -1;
     const down = sub ? this.down(sub, rttMs, lagMs) : null;

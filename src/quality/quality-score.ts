@@ -37,7 +37,7 @@ export interface DownlinkInputs {
   silentPublisherShare: number;
   /** Video freezes the browser reported per 10 s (its last report). */
   freezesPer10s: number;
-  /** How late this thread's once-a-second sample ran, ms (a busy server). */
+  /** The most the media loop holding this person ran late over the second, ms (a busy server). */
   serverLagMs: number;
 }
 
