@@ -44,6 +44,9 @@ describe('connection quality on the page', () => {
     // A second neighbour: what A wants to receive is then well over the cap (Chrome's fake camera compresses well).
     const c: Page = await browser.page(`${server.url}/?space=q&name=C&x=20&y=22&video=640x360&simulcast=0`);
     await c.evaluate(() => (window as any).proxima.ready);
+    // The server's answer to a failed request reaches the page as an SDK error (main.ts logs it): none may come.
+    const failed: string[] = [];
+    for (const p of [a, b, c]) p.on('console', (m) => void (m.type() === 'error' && m.text().startsWith('proxima:') && failed.push(m.text())));
     const quality = async (p: Page) => (await p.evaluate(() => (window as any).proxima.quality())) as Quality;
     const good = (s: Score | null | undefined) => s?.level === 'excellent' || s?.level === 'good';
     await waitFor('both pages score both directions good', async () => {
@@ -89,6 +92,7 @@ describe('connection quality on the page', () => {
     assert.match(label, /poor/, 'A\'s own tile says poor');
     assert.ok(good(onB?.down) && good(onB?.up), `B's own connection is not blamed (${JSON.stringify(onB)})`);
     assert.ok(backMs <= 5000, `back within 5 s of the lift (took ${backMs} ms)`);
+    assert.deepEqual(failed, [], 'no request of the pages failed (reports included)');
     for (const p of [a, b, c]) await p.close();
   });
 });
