@@ -3,15 +3,16 @@
  * clean loopback both directions are excellent and each linked publisher's sending level is listed; loss on
  * the server's sends makes the receivers' score poor and blames their downlink while the senders' stays
  * high; a browser that reports an encoder held back by its CPU is told it is its device; the score
- * recovers when the loss ends.
+ * recovers when the loss ends. The same with the two people's media on two different media workers.
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../testkit/proxima.ts';
+import { startTestServer, testConfig } from '../testkit/proxima.ts';
+import { ProximaServer } from '../../src/server/proxima-server.ts';
+import { createLogger } from '../../src/util/logger.ts';
 import { NodeClient } from '../../tools/client/node-client.ts';
 import { pumpMedia } from '../testkit/media-pump.ts';
 import { waitFor } from '../testkit/browser.ts';
-import type { ProximaServer } from '../../src/server/proxima-server.ts';
 import { feedbackReceiver } from '../testkit/feedback-receiver.ts';
 import { createMetricsRegistry } from '../../src/metrics/registry.ts';
 
@@ -31,6 +32,19 @@ describe('connection quality score', () => {
 
   it('is sent each second, excellent when clean, poor and blaming the downlink under loss, the device when its CPU limits', async () => {
     server = await startTestServer();
+    await scenario(server);
+  });
+
+  it('reaches people whose media runs on two different media workers', async () => {
+    await server?.close();
+    for (const s of stops.splice(0)) s();
+    for (const c of clients.splice(0)) c.close();
+    // A on worker 0, B on worker 1: each one's sample crosses from its worker, each sees the other's level.
+    server = await ProximaServer.start(testConfig({ media: { workers: 2 } }), { workerPlacement: [0, 1], log: createLogger('warn') });
+    await scenario(server);
+  });
+
+  async function scenario(server: ProximaServer): Promise<void> {
     const latest = new Map<string, Quality>();
     const join = async (name: string, x: number) => {
       // Each subscriber answers like a browser (NACK, PLI, transport-wide feedback), so its estimate is real.
@@ -55,6 +69,8 @@ describe('connection quality score', () => {
     const b = await join('B', 22);
     await a.subscriberReady();
     await b.subscriberReady();
+    const workers = [server.mediaWorkerOf(a.participantId), server.mediaWorkerOf(b.participantId)];
+    if (workers[0] !== null) assert.notEqual(workers[0], workers[1], 'A and B on different workers');
 
     const q = (name: string) => latest.get(name);
     await waitFor('both directions scored excellent for both', () => ['A', 'B'].every((n) => q(n)?.down?.level === 'excellent' && q(n)?.up?.level === 'excellent'), 10_000);
@@ -77,5 +93,5 @@ describe('connection quality score', () => {
     const count = (name: string) => Number(new RegExp(`^${name}_count (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
     assert.ok(count('proxima_quality_score_receiving') >= 4, 'receiving scores observed');
     assert.ok(count('proxima_quality_score_sending') >= 4, 'sending scores observed');
-  });
+  }
 });
