@@ -41,7 +41,9 @@ export class QualitySampler {
     for (const c of sub.consumers) sent += c.packetsSent;
     const packetsSent = Math.max(0, sent - this.sentBefore);
     this.sentBefore = sent;
+    // Loss and queue come from transport-wide feedback; REMB and the null estimator know neither (0).
     const est = sub.downlink.estimator;
+    const twcc = est instanceof TransportCcEstimator ? est : null;
     const a = sub.downlink.allocation;
     let videos = 0;
     let silent = 0;
@@ -58,9 +60,9 @@ export class QualitySampler {
       connected: sub.transport.state === 'connected',
       tracks: sub.consumers.length,
       packetsSent,
-      lossFraction: est.stats().lossFraction,
+      lossFraction: twcc?.lossFraction ?? 0,
       rttMs,
-      queueMs: est instanceof TransportCcEstimator ? est.queueMs : 0,
+      queueMs: twcc?.queueMs ?? 0,
       budgetShortfall: shortfall,
       silentPublisherShare: videos > 0 ? silent / videos : 0,
       serverLagMs: lagMs,
@@ -81,9 +83,10 @@ export class QualitySampler {
         const dl = Math.max(0, x - (this.lostBefore.get(s) ?? x));
         this.expectedBefore.set(s, e);
         this.lostBefore.set(s, x);
+        const dLost = Math.min(dl, de);
         expected += de;
-        lost += Math.min(dl, de);
-        received += de - Math.min(dl, de);
+        lost += dLost;
+        received += de - dLost;
         if (p.kind === 'video' && de > 0) jitterMs = Math.max(jitterMs, (s.jitter * 1000) / p.params.clockRate);
       }
     }

@@ -12,7 +12,6 @@ import type { MediaServer } from './media-server.ts';
 import type { ListenerInputs, MediaEvents, MediaPlane, ParticipantMedia, PublishedTrack, PublishResult } from './participant-media.ts';
 import type { Clock } from '../util/clock.ts';
 import { QualitySampler } from '../quality/quality-sampler.ts';
-
 import type { Logger } from '../util/logger.ts';
 
 /**
@@ -142,7 +141,7 @@ export class LocalMedia implements ParticipantMedia {
   private startQuality(): void {
     if (this.stopQuality !== null || this.closed) return;
     this.stopQuality = this.media.everySecond((lagMs) => {
-      const pub = this.pub ? { session: this.pub.session, producers: [...this.pub.byMid.values()] } : null;
+      const pub = this.pub ? { session: this.pub.session, producers: this.producers } : null;
       const sample = this.sampler.sample(this.sub?.session ?? null, pub, lagMs);
       // Nothing to judge (no media flowed yet, or none now): said once, not every second.
       const empty = sample.down === null && sample.up === null;

@@ -210,7 +210,7 @@ export class Participant implements Speaker {
     return this.deviceCaps.caps;
   }
 
-  /** The latest connection-quality scores (src/quality); others read `uplinkLevel` for their `peers`. */
+  /** The latest connection-quality scores (src/quality); others read `quality.up.level` for their `peers`. */
   quality: { down: QualityScore<DownlinkCause> | null; up: QualityScore<UplinkCause> | null } = { down: null, up: null };
   /** What the browser last said that only it knows: freezes per 10 s, its encoder's limitation. */
   private browserSays: BrowserView = NO_BROWSER_VIEW;

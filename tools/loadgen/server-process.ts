@@ -169,13 +169,9 @@ function bindUdp(host: string, port: number): Promise<Socket> {
   });
 }
 
-export function freeUdpPort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, host, () => {
-      const port = s.address().port;
-      s.close(() => resolve(port));
-    });
-  });
+export async function freeUdpPort(host: string): Promise<number> {
+  const s = await bindUdp(host, 0);
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }
