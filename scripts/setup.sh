@@ -15,6 +15,11 @@ fi
 # npm packages: install when node_modules is missing or older than the lock file.
 if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "proxima: installing npm packages…" >&2
+  # better-sqlite3 (the recorder's storage) compiles against Node's own headers when they are on the machine
+  # (Debian's nodejs ships them) instead of downloading them.
+  if [ -z "${npm_config_nodedir:-}" ] && [ "$(npm config get nodedir 2>/dev/null)" = "undefined" ] && [ -f /usr/include/node/node.h ] && [ "$(command -v node)" = /usr/bin/node ]; then
+    export npm_config_nodedir=/usr
+  fi
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 

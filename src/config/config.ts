@@ -226,6 +226,23 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** The flight recorder (docs/recorder.md): what happened in each space, kept for replay at /delorean. */
+    recorder: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** The SQLite file (relative to the working directory), or ':memory:' (kept for the process's life). */
+        path: z.string().min(1).default('data/recorder.sqlite'),
+        /** Events older than this are deleted (checked every 10 minutes). */
+        retentionHours: z.number().min(1).max(24 * 366).default(72),
+        /**
+         * Who may read recordings (GET /api/recorder/…): `open` to anyone who reaches the server, `moderators`
+         * to bearers of a token with the moderator grant for that space. Default: open while guest tokens
+         * are served (anyone may join then anyway), else moderators.
+         */
+        access: z.enum(['open', 'moderators']).optional(),
+      })
+      .strict()
+      .prefault({}),
     logLevel: LogLevel.default('info'),
   })
   .strict();
@@ -263,6 +280,9 @@ const ENV: Record<string, { path: [string, string?]; kind: 'int' | 'string' | 'b
   PROXIMA_REGION: { path: ['cluster', 'region'], kind: 'string' },
   PROXIMA_CLUSTER_SECRET: { path: ['cluster', 'secret'], kind: 'string' },
   PROXIMA_RELAY_PORT: { path: ['cluster', 'relayPort'], kind: 'int' },
+  PROXIMA_RECORDER: { path: ['recorder', 'enabled'], kind: 'bool' },
+  PROXIMA_RECORDER_PATH: { path: ['recorder', 'path'], kind: 'string' },
+  PROXIMA_RECORDER_RETENTION_HOURS: { path: ['recorder', 'retentionHours'], kind: 'int' },
 };
 
 function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {

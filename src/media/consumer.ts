@@ -83,6 +83,10 @@ export class Consumer implements RtpSink, PaddingSource {
   switchCount = 0;
   packetsSent = 0;
   octetsSent = 0;
+  /** Repair and keyframe traffic of this subscription (the recorder reads them once a second). */
+  nacksReceived = 0;
+  resendsSent = 0;
+  keyframeRequestsReceived = 0;
 
   private targetPaused = false;
   private targetSpatial = TOP_LAYER.spatial;
@@ -312,7 +316,8 @@ export class Consumer implements RtpSink, PaddingSource {
 
   /** Subscriber's generic NACK (RFC 4585 §6.2.1): resend from the layer's cache, as RTX when negotiated. */
   onNack(seqs: readonly number[]): void {
-    for (let i = 0; i < seqs.length; i++) packetStats.nacksReceived++;
+    packetStats.nacksReceived += seqs.length;
+    this.nacksReceived += seqs.length;
     this.resendSeqs(seqs, false);
   }
 
@@ -368,6 +373,7 @@ export class Consumer implements RtpSink, PaddingSource {
       if (this.transport.sendRtp(this.out, len, PRIORITY_RETRANSMISSION, this.tccOffset)) {
         this.histResentAt[slot] = now;
         packetStats.rtxPacketsOut++;
+        this.resendsSent++;
         if (proactive) packetStats.rtxProactiveOut++;
         if (rtx && rtxAt === -Infinity) {
           this.histRtxAt[slot] = now;
@@ -379,6 +385,7 @@ export class Consumer implements RtpSink, PaddingSource {
           const again = this.writeResend(seq, true);
           if (again > 0 && this.transport.sendRtp(this.out, again, PRIORITY_RETRANSMISSION, this.tccOffset)) {
             packetStats.rtxPacketsOut++;
+            this.resendsSent++;
             packetStats.rtxDuplicatesOut++;
             this.onResend?.(seq, this.rtxSeq);
           }

@@ -181,6 +181,7 @@ export class SubscribeSession implements TransportHandler {
           const c = this.bySsrc.get(pkt.mediaSsrc);
           if (c) {
             packetStats.keyframeRequestsReceived++;
+            c.keyframeRequestsReceived++;
             c.requestKeyframe();
           }
           break;
@@ -190,6 +191,7 @@ export class SubscribeSession implements TransportHandler {
             const c = this.bySsrc.get(e.ssrc);
             if (c) {
               packetStats.keyframeRequestsReceived++;
+              c.keyframeRequestsReceived++;
               c.requestKeyframe();
             }
           }

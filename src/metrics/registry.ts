@@ -121,6 +121,19 @@ export const limitStats = {
   wsOriginRefused: 0,
 };
 
+/** The flight recorder (src/recorder): events recorded, stored, refused, lost; the size of its file. */
+export const recorderStats = {
+  recorded: 0,
+  stored: 0,
+  /** Refused by the storage thread's validation (a bug: logged with the first reason). */
+  invalid: 0,
+  /** Lost: the buffer was full (storage too slow) or a write failed. */
+  lost: 0,
+  /** Moves folded into a later one (at most a few per second per person are kept). */
+  movesCoalesced: 0,
+  fileBytes: 0,
+};
+
 /** Live object counts of this thread, maintained by the objects' own constructors/close(); the media workers' are added to the gauges. */
 export const objectCounts = {
   transports: 0,
@@ -292,6 +305,12 @@ export function createMetricsRegistry(): Registry {
   counter('proxima_dtls_handshake_timeouts_total', 'DTLS handshakes dropped because they did not finish within limits.dtls.handshakeTimeoutMs', () => limitStats.dtlsHandshakeTimeouts);
   gauge('proxima_dtls_handshakes_in_progress', 'DTLS handshakes in progress (capped by limits.dtls.maxHandshakes)', () => limitStats.dtlsHandshakesInProgress);
   counter('proxima_guest_tokens_refused_total', 'Guest tokens refused (429): more than auth.guestTokensPerMinute from one address', () => limitStats.guestTokensRefused);
+  counter('proxima_recorder_events_recorded_total', 'Events handed to the flight recorder', () => recorderStats.recorded);
+  counter('proxima_recorder_events_stored_total', 'Recorder events written to its storage', () => recorderStats.stored);
+  counter('proxima_recorder_events_invalid_total', 'Recorder events refused by validation (a bug; the log says which)', () => recorderStats.invalid);
+  counter('proxima_recorder_events_lost_total', 'Recorder events lost: buffer full while storage lagged, or a failed write', () => recorderStats.lost);
+  counter('proxima_recorder_moves_coalesced_total', 'Moves folded into a later one before recording (a few per second per person are kept)', () => recorderStats.movesCoalesced);
+  gauge('proxima_recorder_file_bytes', 'Size of the recorder database file', () => recorderStats.fileBytes);
   counter('proxima_ws_origin_refused_total', 'WebSocket upgrades refused for a page origin not allowed (http.allowedOrigins)', () => limitStats.wsOriginRefused);
 
   /** `divisor`: 1000 for the ms histograms (exported in seconds), 1 for unitless ones. */

@@ -8,6 +8,7 @@ import type { SubscribeSession } from '../media/subscribe-session.ts';
 import type { PublishSession } from '../media/publish-session.ts';
 import { TransportCcEstimator } from '../bwe/transport-cc-estimator.ts';
 import type { DownlinkInputs, UplinkInputs } from './quality-score.ts';
+import type { TrafficSample } from '../recorder/traffic-sampler.ts';
 
 /** What the media half knows; `freezesPer10s` and `limitation` come from the control half. */
 export type DownlinkSample = Omit<DownlinkInputs, 'freezesPer10s'>;
@@ -16,6 +17,8 @@ export type UplinkSample = Omit<UplinkInputs, 'limitation'>;
 export interface QualitySample {
   down: DownlinkSample | null;
   up: UplinkSample | null;
+  /** What this person was sent over the second (the flight recorder keeps it beside the scores). */
+  traffic?: TrafficSample | null;
 }
 
 export class QualitySampler {

@@ -13,6 +13,8 @@ import type { IceServerInfo } from './auth/turn-credentials.ts';
 import type { WebAssets } from './web-assets.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
+import type { Recording } from '../recorder/recording.ts';
+import { recorderApi } from './recorder-api.ts';
 
 export interface HttpServerDeps {
   spaces: SpaceRegistry;
@@ -35,6 +37,10 @@ export interface HttpServerDeps {
   cluster: { current: ClusterDirectory | null };
   /** Signaling rate limits per connection and per IP, and the join deadline (config limits.signaling). */
   signaling: SignalingGuard;
+  /** The flight recorder, read at /api/recorder/… (src/server/recorder-api.ts). */
+  recording: Recording;
+  /** Who may read it (config recorder.access, resolved). */
+  recorderAccess: 'open' | 'moderators';
 }
 
 /** What the HTTP API needs of cluster mode (src/cascade/cluster-node.ts). */
@@ -78,7 +84,9 @@ export function createHttpServer(deps: HttpServerDeps): { server: Server; wss: W
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, deps: HttpServerDeps): Promise<void> {
-  const path = new URL(req.url ?? '/', 'http://x').pathname;
+  const url = new URL(req.url ?? '/', 'http://x');
+  const path = url.pathname;
+  if (await recorderApi(req, res, url, { recording: deps.recording, access: deps.recorderAccess, keys: deps.auth.keys, clock: deps.clock, map: deps.spaces.mapInfo })) return;
   if (path === '/api/token') {
     await guestToken(req, res, deps);
     return;

@@ -12,6 +12,7 @@ import type { MediaServer } from './media-server.ts';
 import type { ListenerInputs, MediaEvents, MediaPlane, ParticipantMedia, PublishedTrack, PublishResult } from './participant-media.ts';
 import type { Clock } from '../util/clock.ts';
 import { QualitySampler } from '../quality/quality-sampler.ts';
+import { TrafficSampler } from '../recorder/traffic-sampler.ts';
 import type { Logger } from '../util/logger.ts';
 
 /**
@@ -24,6 +25,7 @@ export class LocalMedia implements ParticipantMedia {
   private sub: Subscriber | null = null;
   private closed = false;
   private readonly sampler = new QualitySampler();
+  private readonly traffic = new TrafficSampler();
   private readonly log: Logger;
   private stopQuality: (() => void) | null = null;
   private qualityEmptySent = true;
@@ -97,7 +99,7 @@ export class LocalMedia implements ParticipantMedia {
     this.sub ??= new Subscriber(this.media, this.clock, this.events.send, (s, reason) => this.events.transportState('subscribe', s, reason), {
       inputs: this.inputs,
       downlink: { log: this.log },
-    });
+    }, (r) => this.events.record(r));
     this.startQuality();
     this.sub.consume(publisherId, producers);
   }
@@ -143,6 +145,7 @@ export class LocalMedia implements ParticipantMedia {
     this.stopQuality = this.media.everySecond((lagMs) => {
       const pub = this.pub ? { session: this.pub.session, producers: this.producers } : null;
       const sample = this.sampler.sample(this.sub?.session ?? null, pub, lagMs);
+      if (sample.down && this.sub) sample.traffic = this.traffic.sample(this.sub.session, this.clock.now());
       // Nothing to judge (no media flowed yet, or none now): said once, not every second.
       const empty = sample.down === null && sample.up === null;
       if (!empty || !this.qualityEmptySent) this.events.quality(sample);

@@ -11,6 +11,7 @@ import type { DownlinkController } from '../media/downlink-controller.ts';
 import type { SubscribeSession } from '../media/subscribe-session.ts';
 import type { WebRtcTransport } from '../transport/webrtc-transport.ts';
 import type { QualitySample } from '../quality/quality-sampler.ts';
+import type { MediaRecord } from '../recorder/events.ts';
 
 /**
  * A published track as the control plane sees it: a Producer when the media is in this thread, a stub when
@@ -34,6 +35,8 @@ export interface MediaEvents {
   transportState(which: 'publish' | 'subscribe', state: string, reason?: string): void;
   /** Once a second while there is media: the server-side inputs of the quality score (src/quality). */
   quality(s: QualitySample): void;
+  /** A change the flight recorder keeps: an allocation, a layer switch, a subscription, an offer or answer. */
+  record(r: MediaRecord): void;
 }
 
 /** The answer to a publish offer and what it changed. */

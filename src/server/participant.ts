@@ -20,6 +20,9 @@ import type { Logger } from '../util/logger.ts';
 import { scoreDownlink, scoreUplink, type DownlinkCause, type QualityLevel, type QualityScore, type UplinkCause } from '../quality/quality-score.ts';
 import { NO_BROWSER_VIEW, nextBrowserView, type BrowserView } from '../quality/browser-view.ts';
 import type { QualitySample } from '../quality/quality-sampler.ts';
+import type { EventData, RecordInput } from '../recorder/events.ts';
+
+const round1 = (v: number) => Math.round(v * 10) / 10;
 
 const id = (prefix: string) => `${prefix}${randomBytes(6).toString('hex')}`;
 
@@ -64,6 +67,7 @@ export class Participant implements Speaker {
         speaking: (on) => this.space.setSpeaking(this, on),
         transportState: (which, state, reason) => this.onTransportState(which, state, reason),
         quality: (s) => this.onQuality(s),
+        record: (r) => this.space.recorder.record({ space: this.space.id, participant: this.id, ...r }),
       },
       {
         // Closeness, speaking and spotlight, as the proximity rules rank them for this listener.
@@ -172,6 +176,7 @@ export class Participant implements Speaker {
   /** Our link set changed (pushed to the client at most every 100 ms, and to the media half with it). */
   linksChanged(links: readonly LinkInfo[]): void {
     this.send(serverMessage.links([...links]));
+    this.record('links', { links: links.map((l) => ({ speaker: l.participantId, gain: l.gain, priority: l.priority })) });
     this.media.linksChanged(links);
   }
 
@@ -232,11 +237,31 @@ export class Participant implements Speaker {
       if (level) peers[id] = level;
     }
     this.send(serverMessage.quality({ down, up, peers }));
+    const t = s.traffic;
+    this.record('second', {
+      estimateBps: t?.estimateBps ?? null,
+      sentBps: t?.sentBps ?? 0,
+      perTrack: t?.perTrack ?? {},
+      down: down && s.down ? { ...down, lossPct: round1(s.down.lossFraction * 100), rttMs: Math.round(s.down.rttMs), delayMs: Math.round(s.down.queueMs) } : null,
+      up: up && s.up ? { ...up, lossPct: round1(s.up.lossFraction * 100), rttMs: Math.round(s.up.rttMs), delayMs: Math.round(s.up.jitterMs) } : null,
+      nacks: t?.nacks ?? 0,
+      plis: t?.plis ?? 0,
+      rtx: t?.rtx ?? 0,
+    });
+  }
+
+  /** Records an event about this person in this space. */
+  private record<K extends 'links' | 'second' | 'report' | 'transport' | 'leave'>(kind: K, data: EventData<K>): void {
+    this.space.recorder.record({ space: this.space.id, participant: this.id, kind, data } as RecordInput);
   }
 
   /** The browser's periodic report of its limits: its receive caps follow. */
   onReport(r: DeviceReport): void {
+    const said = this.browserSays;
     this.browserSays = nextBrowserView(this.browserSays, r, this.clock.now(), this.heldBackAt);
+    if (this.browserSays.freezesPer10s !== said.freezesPer10s || this.browserSays.limitation !== said.limitation) {
+      this.record('report', { freezesPer10s: this.browserSays.freezesPer10s, limitation: this.browserSays.limitation });
+    }
     const before = this.deviceCaps;
     this.deviceCaps = nextDeviceCaps(before, r, this.clock.now());
     if (this.deviceCaps.level !== before.level) {
@@ -269,6 +294,9 @@ export class Participant implements Speaker {
     const hadTracks = this.producers.size > 0;
     this.media.close('participant left');
     for (const trackId of [...this.producers.keys()]) this.trackEnded(trackId);
+    // The last event of this person (their transports' closes come before; a media worker's later ones are dropped).
+    this.space.recorder.forget(this.id);
+    this.record('leave', { reason: reason.slice(0, 200) });
     this.closed = true;
     objectCounts.participants--;
     this.space.remove(this);
@@ -292,6 +320,7 @@ export class Participant implements Speaker {
 
   private onTransportState(which: 'publish' | 'subscribe', state: string, reason?: string): void {
     this.log.debug('transport state', { participant: this.id, which, state, reason });
+    if (!this.closed) this.record('transport', { which, state, ...(reason !== undefined ? { reason: reason.slice(0, 200) } : {}) });
     if (state === 'failed' && !this.closed) {
       // A dead transport is a dead session: the client reconnects and joins again.
       this.close(`${which} transport failed: ${reason ?? 'unknown'}`);

@@ -22,6 +22,7 @@ import type { MuxImpairment } from '../transport/media-mux.ts';
 import { fileURLToPath } from 'node:url';
 import { loadSpaceMap } from '../proximity/map.ts';
 import { ClusterNode, type ClusterNodeOptions } from '../cascade/cluster-node.ts';
+import { Recording } from '../recorder/recording.ts';
 
 /** The built-in map: an office with desks, a private meeting room and a stage. */
 export const DEFAULT_MAP = fileURLToPath(new URL('../proximity/maps/office.json', import.meta.url));
@@ -41,6 +42,8 @@ export class ProximaServer {
     readonly log: Logger,
     /** Cluster mode (config.cluster), null on a single process. */
     readonly cluster: ClusterNode | null,
+    /** The flight recorder and its storage (docs/recorder.md). */
+    readonly recording: Recording,
   ) {}
 
   static async start(
@@ -99,7 +102,8 @@ export class ProximaServer {
     const mediaPorts = () => (pool ? pool.ports : [media!.port]);
     const map = loadSpaceMap(config.space.map ?? DEFAULT_MAP);
     log.info('map loaded', { map: map.name, file: config.space.map ?? 'built-in office', width: map.width, height: map.height });
-    const spaces = new SpaceRegistry(map, clock, config.space.walkSpeed);
+    const recording = await Recording.open(config.recorder, config.cluster?.nodeId, clock, log);
+    const spaces = new SpaceRegistry(map, clock, config.space.walkSpeed, recording.recorder);
     const secret = config.auth.secret ?? randomBytes(32).toString('base64url');
     if (!config.auth.secret) log.warn('no auth.secret configured: using a random one, tokens die with this process');
     if (config.auth.guestTokens) log.info('issuing guest tokens at POST /api/token (embedded default; set auth.guestTokens=false in production)');
@@ -117,7 +121,7 @@ export class ProximaServer {
     const iceServersFor = turn ? (participantId: string) => [turnCredentials(turn, participantId, clock.wallNow())] : undefined;
     setSdpLimits(config.limits.sdp);
     const signaling = new SignalingGuard(config.limits.signaling, clock);
-    const { server, wss } = createHttpServer({ spaces, auth, allowedOrigins: config.http.allowedOrigins, clusterMode: config.cluster !== undefined, plane, mediaPorts, ...(iceServersFor ? { iceServersFor } : {}), metrics: createMetricsRegistry(), web, clock, log, cluster: clusterRef, signaling });
+    const { server, wss } = createHttpServer({ spaces, auth, allowedOrigins: config.http.allowedOrigins, clusterMode: config.cluster !== undefined, plane, mediaPorts, ...(iceServersFor ? { iceServersFor } : {}), metrics: createMetricsRegistry(), web, clock, log, cluster: clusterRef, signaling, recording, recorderAccess: config.recorder.access ?? (config.auth.guestTokens ? 'open' : 'moderators') });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.http.port, config.http.host, () => {
@@ -139,13 +143,14 @@ export class ProximaServer {
         });
       } catch (e) {
         server.close();
+        await recording.close();
         await media?.close();
         await pool?.close();
         throw e;
       }
       clusterRef.current = cluster;
     }
-    const s = new ProximaServer(config, media, pool, plane, spaces, server, wss, log, cluster);
+    const s = new ProximaServer(config, media, pool, plane, spaces, server, wss, log, cluster, recording);
     log.info('proxima listening', { http: `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${s.httpPort}/`, mediaPorts: mediaPorts().join(' ') });
     return s;
   }
@@ -209,6 +214,8 @@ export class ProximaServer {
     await closed;
     clearTimeout(grace);
     this.spaces.closeAll();
+    // After everyone left: their leaves are in the recording.
+    await this.recording.close();
     await this.cluster?.close();
     await this.mainMedia?.close();
     await this.workers?.close();

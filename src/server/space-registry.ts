@@ -1,7 +1,9 @@
-import { Space } from './space.ts';
+import { Space, mapInfoOf } from './space.ts';
+import type { MapInfo } from '../signaling/messages.ts';
 import { ResumableSessions } from './resumable-sessions.ts';
 import type { SpaceMap } from '../proximity/map.ts';
 import type { Clock } from '../util/clock.ts';
+import { NO_RECORDER, type Recorder } from '../recorder/recorder.ts';
 
 /** Spaces by id, all on the configured map: created on first join, dropped when the last person leaves. */
 export class SpaceRegistry {
@@ -20,12 +22,20 @@ export class SpaceRegistry {
     readonly map: SpaceMap,
     private readonly clock: Clock,
     private readonly walkSpeed: number,
+    /** The node's flight recorder (off unless given). */
+    readonly recorder: Recorder = NO_RECORDER,
   ) {}
+
+  /** The map as clients draw it (the same for every space). */
+  get mapInfo(): MapInfo {
+    return (this.mapInfoCache ??= mapInfoOf(this.map));
+  }
+  private mapInfoCache: MapInfo | null = null;
 
   getOrCreate(id: string): Space {
     let s = this.spaces.get(id);
     if (!s) {
-      this.spaces.set(id, (s = new Space(id, this.map, this.clock, this.walkSpeed)));
+      this.spaces.set(id, (s = new Space(id, this.map, this.clock, this.walkSpeed, this.recorder)));
       this.onOpen?.(s);
     }
     return s;

@@ -1,3 +1,4 @@
+import { NO_RECORDER, type Recorder } from '../recorder/recorder.ts';
 import type { Participant } from './participant.ts';
 import type { MapInfo, Mode, PersonInfo, PublisherInfo } from '../signaling/messages.ts';
 import { serverMessage } from '../signaling/messages.ts';
@@ -60,6 +61,8 @@ export class Space {
     readonly map: SpaceMap,
     private readonly clock: Clock,
     private readonly walkSpeed: number,
+    /** What happens here is recorded (docs/recorder.md); the participants record through it too. */
+    readonly recorder: Recorder = NO_RECORDER,
   ) {
     this.engine = new ProximityEngine(map, clock);
     this.subscriptions = new SubscriptionManager(this, clock);
@@ -89,6 +92,7 @@ export class Space {
 
   add(p: Participant): void {
     this.participants.set(p.id, p);
+    this.recorder.record({ space: this.id, participant: p.id, kind: 'join', data: { name: p.name, mode: p.mode, x: p.x, y: p.y, publish: p.grants.publish, moderator: p.grants.moderator } });
     this.upserts.add(p.id);
     this.scheduleFlush();
     this.apply(this.engine.join({ id: p.id, x: p.x, y: p.y, mode: p.mode, spotlit: p.spotlit }));
@@ -185,6 +189,7 @@ export class Space {
 
   setMode(p: Participant, mode: Mode): void {
     p.mode = mode;
+    this.recorder.record({ space: this.id, participant: p.id, kind: 'mode', data: { mode } });
     this.upserts.add(p.id);
     this.scheduleFlush();
     this.apply(this.engine.setMode(p.id, mode));
@@ -192,6 +197,7 @@ export class Space {
 
   setSpotlight(target: Participant, on: boolean): void {
     target.spotlit = on;
+    this.recorder.record({ space: this.id, participant: target.id, kind: 'spotlight', data: { on } });
     this.upserts.add(target.id);
     this.scheduleFlush();
     this.apply(this.engine.setSpotlight(target.id, on));
@@ -200,6 +206,7 @@ export class Space {
   setSpeaking(p: Participant, on: boolean): void {
     if (!this.participants.has(p.id) || this.engine.person(p.id)?.speaking === on) return;
     this.apply(this.engine.setSpeaking(p.id, on));
+    this.recorder.record({ space: this.id, participant: p.id, kind: 'speaking', data: { on } });
     this.pushSpeaking(p.id, on);
     p.send(serverMessage.speaking(p.id, on)); // the speaker's own page: the server hears you
     this.observer?.speakingChanged(p.id, on);
@@ -230,6 +237,10 @@ export class Space {
   /** `publisher`'s tracks changed: tell everyone, and let those linked to it receive the new tracks. */
   announceTracks(publisher: Speaker, firstTime: boolean): void {
     const info = publisher.publisherInfo();
+    if (!publisher.remote) {
+      const tracks = info.tracks.map((t) => ({ trackId: t.trackId, kind: t.kind, source: t.source ?? (t.kind === 'audio' ? 'microphone' : 'camera'), muted: t.muted ?? false }));
+      this.recorder.record({ space: this.id, participant: publisher.id, kind: 'tracks', data: { tracks } });
+    }
     for (const p of this.participants.values()) if (p !== publisher) p.notifyPublisher(info, firstTime);
     this.subscriptions.publisherChanged(publisher);
     if (!publisher.remote) this.observer?.tracksChanged(publisher as Participant);
@@ -247,6 +258,7 @@ export class Space {
   private place(p: Participant, x: number, y: number): void {
     p.x = x;
     p.y = y;
+    this.recorder.move(this.id, p.id, x, y);
     this.upserts.add(p.id);
     this.scheduleFlush();
     this.apply(this.engine.move(p.id, x, y));

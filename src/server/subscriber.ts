@@ -13,6 +13,8 @@ import { histograms } from '../metrics/registry.ts';
 import type { MediaServer } from './media-server.ts';
 import type { TransportState } from '../transport/webrtc-transport.ts';
 import type { Clock } from '../util/clock.ts';
+import type { MediaRecord } from '../recorder/events.ts';
+import type { Allocation } from '../allocation/types.ts';
 
 interface SubscribedTrack {
   consumer: Consumer;
@@ -67,6 +69,8 @@ export class Subscriber {
     private readonly send: (m: ServerMessage) => void,
     onStateChange: (state: TransportState, reason?: string) => void,
     opts: SubscribeSessionOptions = {},
+    /** The flight recorder's changes: subscriptions, offers and answers, allocations, layer switches. */
+    private readonly record: (r: MediaRecord) => void = () => {},
   ) {
     this.createdAt = clock.now();
     const t = mediaServer.createTransport(null, null, 'sub');
@@ -84,6 +88,7 @@ export class Subscriber {
       { ingress: mediaServer.ingressLimits?.subscriber ?? null, ...opts },
     );
     this.session = session;
+    session.downlink.onAllocation = (a) => this.recordAllocation(a);
     this.sessionKey = t.local.ufrag;
     mediaServer.addTickable(session);
   }
@@ -146,6 +151,11 @@ export class Subscriber {
       if (this.everConnected) consumer.measureFirstFrame(histograms.walkInFirstFrame, this.clock.now());
       else consumer.measureFirstFrame(histograms.joinFirstFrame, this.createdAt);
       this.byProducer.set(producer.id, { consumer, media });
+      consumer.onLayerChange = (c) => {
+        const l = c.current;
+        this.record({ kind: 'layer', ts: this.wallNow(), data: { trackId: c.producer.id, layer: l ? [l.spatial, l.temporal] : null, switches: c.switchCount } });
+      };
+      this.record({ kind: 'subscription', ts: this.wallNow(), data: { op: 'add', publisher: publisherId, trackId: producer.id, kind: producer.kind } });
       this.session.addConsumer(consumer);
       producer.addSink(consumer);
       this.unannounced.push(consumer);
@@ -201,6 +211,7 @@ export class Subscriber {
     }
     this.pending = null;
     this.answeredOfferId = offerId;
+    this.record({ kind: 'answer', ts: this.wallNow(), data: { offerId } });
     const now = this.clock.now();
     // Layers first, so each new video starts on (and asks a keyframe of) the layer it will keep.
     this.session.allocateNow();
@@ -247,14 +258,27 @@ export class Subscriber {
     for (const x of this.slots) if (x.media.direction === 'inactive' && x.inactiveSince === null) x.inactiveSince = offerId;
     this.pending = { offerId, sdp, consumers: this.unannounced.splice(0), mids: this.slots.map((x) => x.media.mid) };
     this.send(serverMessage.subscriberOffer(offerId, sdp));
+    this.record({ kind: 'offer', ts: this.wallNow(), data: { offerId, tracks: this.byProducer.size } });
   }
 
   private drop(producerId: string, st: SubscribedTrack): void {
+    // Leaving ends every subscription at once: the leave event says so.
+    if (!this.closed) this.record({ kind: 'subscription', ts: this.wallNow(), data: { op: 'remove', publisher: st.consumer.producer.params.publisherId, trackId: producerId, kind: st.consumer.producer.kind } });
+    st.consumer.onLayerChange = null;
     st.consumer.close();
     this.session.removeConsumer(st.consumer);
     st.media.direction = 'inactive';
     this.byProducer.delete(producerId);
     const i = this.unannounced.indexOf(st.consumer);
     if (i >= 0) this.unannounced.splice(i, 1);
+  }
+
+  private recordAllocation(a: Allocation): void {
+    const tracks = a.tracks.map((t) => ({ trackId: t.trackId, kind: t.kind, layer: t.target ? ([t.target.spatial, t.target.temporal] as [number, number]) : null, bps: Math.round(t.bitrate), reason: t.reason }));
+    this.record({ kind: 'allocation', ts: this.wallNow(), data: { estimateBps: Number.isFinite(a.budget) ? Math.round(a.budget) : null, wantedBps: Math.round(a.wantedBitrate), totalBps: Math.round(a.totalBitrate), tracks } });
+  }
+
+  private wallNow(): number {
+    return Math.round(this.clock.wallNow());
   }
 }

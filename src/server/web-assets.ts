@@ -56,7 +56,8 @@ export async function loadWebAssets(log: (msg: string) => void = () => {}): Prom
   await walk(DIST);
   return {
     get(path: string) {
-      const clean = normalize(path === '/' ? '/index.html' : path);
+      // Pages by their plain names: / is the space, /delorean the recorder's replay.
+      const clean = normalize(path === '/' ? '/index.html' : path === '/delorean' ? '/delorean.html' : path);
       return files.get(clean) ?? null;
     },
   };

@@ -7,7 +7,8 @@ import { packetStats } from '../../src/metrics/registry.ts';
 export { guestToken } from '../../tools/client/guest-token.ts';
 
 /**
- * Configuration for a test server: loopback only, free ports (UDP and ICE-TCP), no environment, and the media
+ * Configuration for a test server: loopback only, free ports (UDP and ICE-TCP), no environment, the recorder in
+ * memory, and the media
  * in the main thread (tests reach into its transports) unless a test asks for media workers.
  */
 export function testConfig(overrides: ConfigInput = {}): Config {
@@ -17,6 +18,8 @@ export function testConfig(overrides: ConfigInput = {}): Config {
       ...overrides,
       http: { host: '127.0.0.1', port: 0, ...overrides.http },
       media: { bindIp: '127.0.0.1', port: 0, announcedIp: '127.0.0.1', tcpPort: 0, workers: 1, ...overrides.media },
+      // Every test server records, in memory (nothing left behind, no file shared between parallel tests).
+      recorder: { path: ':memory:', ...overrides.recorder },
     },
   });
 }

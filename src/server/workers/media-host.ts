@@ -132,6 +132,7 @@ export class MediaHost {
         speaking: (on) => this.emit(pid, { k: 'speaking', on }),
         transportState: (which, state, reason) => this.emit(pid, { k: 'state', which, state, ...(reason !== undefined ? { reason } : {}) }),
         quality: (s) => this.emit(pid, { k: 'quality', s }),
+        record: (r) => this.emit(pid, { k: 'record', r }),
       },
       { priorityOf: (publisherId) => pushed.priorities.get(publisherId) ?? 0, caps: () => pushed.caps },
     );

@@ -191,6 +191,7 @@ class WorkerMedia implements ParticipantMedia {
     if (e.k === 'send') this.events.send(e.m);
     else if (e.k === 'speaking') this.events.speaking(e.on);
     else if (e.k === 'quality') this.events.quality(e.s);
+    else if (e.k === 'record') this.events.record(e.r);
     else this.events.transportState(e.which, e.state, e.reason);
   }
 

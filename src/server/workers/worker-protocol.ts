@@ -11,6 +11,7 @@ import type { DtlsLimits } from '../../transport/dtls/handshake-guard.ts';
 import type { IngressLimits } from '../../media/ingress-gate.ts';
 import type { HistogramCounts } from '../../metrics/hot-histogram.ts';
 import type { QualitySample } from '../../quality/quality-sampler.ts';
+import type { MediaRecord } from '../../recorder/events.ts';
 
 /** A published track as it crosses the control channel: where it is published, and its relay name. */
 export interface WireTrack {
@@ -29,7 +30,8 @@ export type MediaEvent =
   | { k: 'send'; m: ServerMessage }
   | { k: 'speaking'; on: boolean }
   | { k: 'state'; which: 'publish' | 'subscribe'; state: string; reason?: string }
-  | { k: 'quality'; s: QualitySample };
+  | { k: 'quality'; s: QualitySample }
+  | { k: 'record'; r: MediaRecord };
 
 /** What a worker is started with (workerData). */
 export interface WorkerInit {
