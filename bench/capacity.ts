@@ -9,12 +9,15 @@
  *
  * Run: node --import tsx bench/capacity.ts [--scenarios fanout,townhall,mingle] [--people 60[,120…]]
  *        [--workers 1,2] [--seconds 15] [--warmup 5] [--runs 1] [--shards 2] [--search townhall|none]
- *        [--search-start 40] [--search-max 400] [--auth-every 16]
+ *        [--search-start 40] [--search-max 400] [--auth-every 16] [--recorder on|off|on,off]
+ * `--recorder on,off` runs each trial with the flight recorder on and off in turn (docs/recorder.md): its cost
+ * per packet side by side, and the events and bytes it stores per person-hour.
  * Prints tables; writes bench/results/capacity.json.
  */
 import { parseArgs } from 'node:util';
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -52,6 +55,7 @@ const { values: args } = parseArgs({
     'delay-max-ms': { type: 'string', default: '50' },
     'join-concurrency': { type: 'string', default: '4' },
     seed: { type: 'string', default: '1' },
+    recorder: { type: 'string', default: 'on' },
   },
 });
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -77,6 +81,10 @@ const LOSS_MAX = num('loss-max', args['loss-max']);
 const DELAY_MAX_MS = num('delay-max-ms', args['delay-max-ms']);
 const JOIN_CONCURRENCY = num('join-concurrency', args['join-concurrency'], 1);
 const SEED = num('seed', args.seed);
+const RECORDER = list(args.recorder).map((v) => {
+  if (v !== 'on' && v !== 'off') throw new Error(`--recorder: on, off or on,off (got ${v})`);
+  return v === 'on';
+});
 
 const SHARD_ENTRY = fileURLToPath(new URL('./lib/capacity-shard.ts', import.meta.url));
 const out = (l: string) => process.stdout.write(l + '\n');
@@ -88,6 +96,11 @@ interface Trial {
   scenario: string;
   people: number;
   workers: number | null;
+  /** The flight recorder was on. */
+  recorder: boolean;
+  /** Recorder events stored and its file's growth over the window, per person-hour (0 when off). */
+  recorderEventsPerPersonH: number;
+  recorderBytesPerPersonH: number;
   publishers: number;
   subscribers: number;
   /** People after the first who received nothing in the window (a mingler between groups may). */
@@ -160,8 +173,8 @@ async function serverCounters(url: string): Promise<ServerCounters> {
   return out;
 }
 
-async function startServer(map: string, secret: string, workers: number | null): Promise<ServerProcess> {
-  const env: Record<string, string> = { PROXIMA_MAP: map, PROXIMA_TOKEN_SECRET: secret };
+async function startServer(map: string, secret: string, workers: number | null, recorderPath: string | null): Promise<ServerProcess> {
+  const env: Record<string, string> = { PROXIMA_MAP: map, PROXIMA_TOKEN_SECRET: secret, PROXIMA_RECORDER: recorderPath ? 'true' : 'false', ...(recorderPath ? { PROXIMA_RECORDER_PATH: recorderPath } : {}) };
   let configFile: string | null = null;
   if (workers !== null) {
     // A config file, not an environment variable: the key is media.workers whatever the build names its env.
@@ -244,13 +257,16 @@ function sampleServer(pid: number): ProcSample | null {
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function trial(scenarioName: string, people: number, workers: number | null, seed: number): Promise<Trial> {
+async function trial(scenarioName: string, people: number, workers: number | null, seed: number, recorder = true): Promise<Trial> {
   const scenario = SCENARIOS[scenarioName]!;
   const map = scenario.map ?? PLAZA_MAP; // the plaza has room for hundreds standing apart
   const secret = randomBytes(32).toString('hex');
   const space = `capacity-${scenarioName}`;
-  const server = await startServer(map, secret, workers);
+  const recorderPath = recorder ? join(tmpdir(), `proxima-capacity-rec-${process.pid}-${Date.now()}.sqlite`) : null;
+  const server = await startServer(map, secret, workers, recorderPath);
   const shards: Shard[] = [];
+  let window: { from: number; to: number } | null = null;
+  let result: Trial | null = null;
   let walkTimer: NodeJS.Timeout | null = null;
   try {
     const token = signToken({ space, name: 'capacity-probe', publish: false, exp: Math.floor(Date.now() / 1000) + 600 }, secret);
@@ -287,6 +303,7 @@ async function trial(scenarioName: string, people: number, workers: number | nul
     for (const s of shards) s.send({ type: 'window' });
     await Promise.all(started);
     const loadPids = [process.pid, ...shards.map((s) => s.child.pid!)];
+    const wall0 = Date.now();
     const w0 = performance.now();
     const s0 = sampleServer(server.pid);
     const l0 = cpuMs(loadPids);
@@ -313,7 +330,8 @@ async function trial(scenarioName: string, people: number, workers: number | nul
     const d1 = await serverDrops(server.url);
     const drops = Object.fromEntries(Object.entries(d1).map(([k, n]) => [k, n - (d0[k] ?? 0)]).filter(([, n]) => (n as number) > 0));
     const rs = (await Promise.all(reports)) as Array<Extract<CapacityShardEvent, { type: 'report' }>>;
-    return summarize({ unconnected: unconnected.length, scenarioName, people, workers, specs, windowMs, s0, s1, loadCpuMs: l1 - l0, server: Object.fromEntries(Object.keys(c0).map((k) => [k, c1[k as keyof ServerCounters] - c0[k as keyof ServerCounters]])) as ServerCounters, drops, reports: rs });
+    window = { from: wall0, to: Date.now() };
+    result = summarize({ unconnected: unconnected.length, scenarioName, people, workers, recorder, specs, windowMs, s0, s1, loadCpuMs: l1 - l0, server: Object.fromEntries(Object.keys(c0).map((k) => [k, c1[k as keyof ServerCounters] - c0[k as keyof ServerCounters]])) as ServerCounters, drops, reports: rs });
   } finally {
     if (walkTimer) clearInterval(walkTimer);
     for (const s of shards) s.send({ type: 'close' });
@@ -325,6 +343,26 @@ async function trial(scenarioName: string, people: number, workers: number | nul
       }),
     );
     await server.close();
+    if (recorderPath) {
+      // Closed by the server: the whole recording is in the main file now.
+      if (result && window) Object.assign(result, recordedPerPersonH(recorderPath, window, people));
+      for (const x of ['', '-wal', '-shm']) rmSync(recorderPath + x, { force: true });
+    }
+  }
+  return result!;
+}
+
+/** Events the recording holds from the measured window, and their share of the file, per person-hour. */
+function recordedPerPersonH(path: string, window: { from: number; to: number }, people: number): Pick<Trial, 'recorderEventsPerPersonH' | 'recorderBytesPerPersonH'> {
+  const db = new Database(path, { readonly: true });
+  try {
+    const total = db.prepare('SELECT COUNT(*) FROM events').pluck().get() as number;
+    const inWindow = db.prepare('SELECT COUNT(*) FROM events WHERE ts >= ? AND ts < ?').pluck().get(window.from, window.to) as number;
+    const personH = (people * (window.to - window.from)) / 3_600_000;
+    const bytesPerEvent = total > 0 ? statSync(path).size / total : 0;
+    return { recorderEventsPerPersonH: Math.round(inWindow / personH), recorderBytesPerPersonH: Math.round((inWindow * bytesPerEvent) / personH) };
+  } finally {
+    db.close();
   }
 }
 
@@ -335,6 +373,7 @@ function summarize(o: {
   scenarioName: string;
   people: number;
   workers: number | null;
+  recorder: boolean;
   specs: PersonSpec[];
   windowMs: number;
   s0: ProcSample | null;
@@ -372,6 +411,10 @@ function summarize(o: {
     scenario: o.scenarioName,
     people: o.people,
     workers: o.workers,
+    recorder: o.recorder,
+    // Filled in from the recording itself once the server has closed it (recordedPerPersonH).
+    recorderEventsPerPersonH: 0,
+    recorderBytesPerPersonH: 0,
     publishers: o.specs.filter((s) => s.publish).length,
     subscribers: subs.length,
     silent,
@@ -412,7 +455,7 @@ async function search(scenario: string, workers: number | null): Promise<{ peopl
   const run = async (n: number) => {
     let t: Trial;
     try {
-      t = await trial(scenario, n, workers, SEED);
+      t = await trial(scenario, n, workers, SEED, RECORDER[0]);
     } catch (e) {
       if (e instanceof WorkersUnavailable) throw e;
       out(`  ${scenario} ${n}: failed: ${(e as Error).message}`);
@@ -460,18 +503,23 @@ for (const workers of WORKERS) {
     for (const scenario of SCENARIO_NAMES) {
       for (const people of PEOPLE) {
         const runs: Trial[] = [];
+        // With the recorder on and off, in turn within each run: side by side on the same machine state.
         for (let r = 0; r < RUNS; r++) {
-          try {
-            runs.push(await trial(scenario, people, workers, SEED + r));
-          } catch (e) {
-            if (e instanceof WorkersUnavailable) throw e;
-            out(`  ${scenario} ${people}: failed: ${(e as Error).message}`);
-            exitCode = 1;
+          for (const recorder of RECORDER) {
+            try {
+              runs.push(await trial(scenario, people, workers, SEED + r, recorder));
+            } catch (e) {
+              if (e instanceof WorkersUnavailable) throw e;
+              out(`  ${scenario} ${people}: failed: ${(e as Error).message}`);
+              exitCode = 1;
+            }
           }
         }
         trials.push(...runs);
-        const m = medianTrial(runs);
-        if (m) out(`  → ${scenario} ${people}: ${fmt(m.cpuUsPerPersonS)} CPU-µs per person-second, ${fmt(m.cpuUsPerPacketOut, 1)} per packet out: ${fmt(m.peoplePerCore)} people per core; delay p50 ${fmt(m.delayMs.p50, 1)} / p99 ${fmt(m.delayMs.p99, 1)} ms (audio ${fmt(m.audioDelayMs.p50, 1)} / ${fmt(m.audioDelayMs.p99, 1)})`);
+        for (const recorder of RECORDER) {
+          const m = medianTrial(runs.filter((t) => t.recorder === recorder));
+          if (m) out(`  → ${scenario} ${people}${RECORDER.length > 1 ? ` (recorder ${recorder ? 'on' : 'off'})` : ''}: ${fmt(m.cpuUsPerPersonS)} CPU-µs per person-second, ${fmt(m.cpuUsPerPacketOut, 1)} per packet out: ${fmt(m.peoplePerCore)} people per core; delay p50 ${fmt(m.delayMs.p50, 1)} / p99 ${fmt(m.delayMs.p99, 1)} ms (audio ${fmt(m.audioDelayMs.p50, 1)} / ${fmt(m.audioDelayMs.p99, 1)})`);
+        }
       }
     }
     if (SEARCH) {
@@ -494,21 +542,23 @@ function medianTrial(runs: Trial[]): Trial | null {
 }
 
 const wl = (w: number | null) => (w === null ? 'default' : String(w));
-const figureRows: Array<{ scenario: string; people: number; workers: number | null; t: Trial; runs: number }> = [];
+const figureRows: Array<{ scenario: string; people: number; workers: number | null; recorder: boolean; t: Trial; runs: number }> = [];
 for (const workers of WORKERS)
   for (const scenario of SCENARIO_NAMES)
-    for (const people of PEOPLE) {
-      const runs = trials.filter((t) => t.workers === workers && t.scenario === scenario && t.people === people);
-      const t = medianTrial(runs);
-      if (t) figureRows.push({ scenario, people, workers, t, runs: runs.length });
-    }
+    for (const people of PEOPLE)
+      for (const recorder of RECORDER) {
+        const runs = trials.filter((t) => t.workers === workers && t.scenario === scenario && t.people === people && t.recorder === recorder);
+        const t = medianTrial(runs);
+        if (t) figureRows.push({ scenario, people, workers, recorder, t, runs: runs.length });
+      }
 const lossPct = (x: number) => fmt(x * 100, 2);
 printTable(
   `Capacity per scenario (server as its own process; ${SECONDS} s window; median of ${RUNS} run(s) by CPU per person-second)`,
-  ['scenario', 'workers', 'people', 'server CPU', 'CPU-µs/person-s', 'CPU-µs/pkt out', 'pkt out/s', 'people/core', 'loss p95 / max %', 'delay p50 / p99 ms', 'load CPU', 'load µs/pkt in'],
-  figureRows.map(({ scenario, people, workers, t }) => [
+  ['scenario', 'workers', 'recorder', 'people', 'server CPU', 'CPU-µs/person-s', 'CPU-µs/pkt out', 'pkt out/s', 'people/core', 'loss p95 / max %', 'delay p50 / p99 ms', 'load CPU', 'load µs/pkt in'],
+  figureRows.map(({ scenario, people, workers, recorder, t }) => [
     scenario,
     wl(workers),
+    recorder ? 'on' : 'off',
     people,
     `${fmt(t.serverCpuShare * 100)}%`,
     fmt(t.cpuUsPerPersonS),
@@ -521,6 +571,20 @@ printTable(
     fmt(t.loadUsPerPacketReceived, 1),
   ]),
 );
+if (RECORDER.includes(true)) {
+  const rows = figureRows.filter((r) => r.recorder);
+  printTable(
+    'Flight recorder: what it stores per person-hour (median run)',
+    ['scenario', 'workers', 'people', 'events/person-h', 'KB/person-h'],
+    rows.map(({ scenario, people, workers, t }) => [scenario, wl(workers), people, fmt(t.recorderEventsPerPersonH), fmt(t.recorderBytesPerPersonH / 1024)]),
+  );
+  if (RECORDER.length > 1) {
+    for (const on of rows) {
+      const off = figureRows.find((r) => !r.recorder && r.scenario === on.scenario && r.people === on.people && r.workers === on.workers);
+      if (off) out(`recorder cost, ${on.scenario} ${on.people}: ${fmt(on.t.cpuUsPerPacketOut, 2)} CPU-µs per packet out with it, ${fmt(off.t.cpuUsPerPacketOut, 2)} without (×${fmt(on.t.cpuUsPerPacketOut / off.t.cpuUsPerPacketOut, 3)})`);
+    }
+  }
+}
 for (const s of saturation) {
   const lossOnly = s.trials.filter((t) => t.errors.length === 0 && t.loss.max < LOSS_MAX).reduce((a, t) => Math.max(a, t.people), 0);
   out(`largest ${s.scenario} tried with every subscriber's loss < ${LOSS_MAX * 100}% (delay aside): ${lossOnly || 'none'}`);
@@ -544,8 +608,8 @@ if (all.length > 0) {
 }
 for (const u of unavailable) out(`workers not available: media.workers = ${u.workers} was refused by this server build`);
 const path = writeResults('capacity', {
-  config: { scenarios: SCENARIO_NAMES, people: PEOPLE, workers: WORKERS, seconds: SECONDS, warmupS: WARMUP, runs: RUNS, shards: SHARDS, search: SEARCH, searchStart: SEARCH_START, searchMax: SEARCH_MAX, authEvery: AUTH_EVERY, lossMax: LOSS_MAX, delayMaxMs: DELAY_MAX_MS, seed: SEED },
-  figures: figureRows.map(({ scenario, people, workers, t, runs }) => ({ scenario, people, workers, runs, cpuUsPerPersonS: t.cpuUsPerPersonS, cpuUsPerPacketOut: t.cpuUsPerPacketOut, peoplePerCore: t.peoplePerCore })),
+  config: { scenarios: SCENARIO_NAMES, people: PEOPLE, workers: WORKERS, recorder: RECORDER, seconds: SECONDS, warmupS: WARMUP, runs: RUNS, shards: SHARDS, search: SEARCH, searchStart: SEARCH_START, searchMax: SEARCH_MAX, authEvery: AUTH_EVERY, lossMax: LOSS_MAX, delayMaxMs: DELAY_MAX_MS, seed: SEED },
+  figures: figureRows.map(({ scenario, people, workers, recorder, t, runs }) => ({ scenario, people, workers, recorder, runs, cpuUsPerPersonS: t.cpuUsPerPersonS, cpuUsPerPacketOut: t.cpuUsPerPacketOut, peoplePerCore: t.peoplePerCore, recorderEventsPerPersonH: t.recorderEventsPerPersonH, recorderBytesPerPersonH: t.recorderBytesPerPersonH })),
   saturation: saturation.map(({ trials: ts, ...s }) => ({
     ...s,
     largestWithLossOnly: ts.filter((t) => t.errors.length === 0 && t.loss.max < LOSS_MAX).reduce((a, t) => Math.max(a, t.people), 0) || null,
