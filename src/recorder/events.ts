@@ -32,7 +32,12 @@ const qualityDirection = z.object({
 /** The data of each kind. Keys are short and stable: they are the stored and served format. */
 export const eventData = {
   /** A node of the cluster (or the single process) started, drained, stopped or took over after a failure. */
-  node: z.object({ state: z.enum(['up', 'draining', 'down', 'failover']), detail: z.string().max(200).optional() }),
+  node: z.object({
+    state: z.enum(['up', 'draining', 'down', 'failover']),
+    /** The node this is about when it is not the recording node (a peer seen dead). */
+    about: z.string().max(64).optional(),
+    detail: z.string().max(200).optional(),
+  }),
   join: z.object({
     name: z.string().max(64),
     mode,

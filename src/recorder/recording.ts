@@ -6,7 +6,9 @@
 import { hostname } from 'node:os';
 import { Recorder } from './recorder.ts';
 import { StoreClient } from './store/store-client.ts';
-import { NODE_SPACE } from './events.ts';
+import { NODE_SPACE, type RecorderEvent } from './events.ts';
+import { ClusterRecorderStream } from './cluster-stream.ts';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { dropCounts } from '../metrics/drop-reasons.ts';
 import { recorderStats } from '../metrics/registry.ts';
 import type { Config } from '../config/config.ts';
@@ -19,6 +21,10 @@ export class Recording {
   private readonly timers: TimerHandle[] = [];
   private dropsBefore: number[] = [];
   private closed = false;
+
+  private setCluster: (c: ClusterRecorderStream | null) => void = () => {};
+  private cluster: ClusterRecorderStream | null = null;
+  private stopWatchingNodes: (() => void) | null = null;
 
   private constructor(
     readonly recorder: Recorder,
@@ -42,8 +48,12 @@ export class Recording {
       log.error('the recorder could not open its storage: running without it', { path: config.path, err: e as Error });
       return off(`the recorder could not open ${config.path}: ${(e as Error).message}`);
     }
-    const recorder = new Recorder({ node: nodeId, clock, log, sink: store });
+    // Stored here, and in cluster mode published for the other nodes too (joinCluster).
+    let cluster: ClusterRecorderStream | null = null;
+    const sink = { append: (events: RecorderEvent[]) => (cluster?.publish(events), store.append(events)) };
+    const recorder = new Recorder({ node: nodeId, clock, log, sink });
     const r = new Recording(recorder, store, null, config.retentionHours * 3600_000, clock, log);
+    r.setCluster = (c) => (cluster = c);
     store.onAppended = (o) => {
       recorderStats.stored += o.stored;
       recorderStats.invalid += o.invalid;
@@ -90,13 +100,47 @@ export class Recording {
     );
   }
 
+  /**
+   * Cluster mode: publish to the cluster's recorder stream and read the other nodes' events into this
+   * store; a peer that dies is recorded (by the lowest live node, once). A stream that cannot start leaves
+   * this node recording alone, and says so.
+   */
+  async joinCluster(nc: NatsConnection, nodes: { onDown(fn: (id: string, reason: string) => void): () => void; nodes(): ReadonlyMap<string, unknown> }): Promise<void> {
+    if (!this.store || this.closed) return;
+    try {
+      this.cluster = await ClusterRecorderStream.start({
+        nc,
+        node: this.recorder.node,
+        store: this.store,
+        retentionMs: this.retentionMs,
+        log: this.log,
+        onPublishFailed: (n, why) => this.log.warn('recorder events not published to the cluster', { events: n, why }),
+      });
+    } catch (e) {
+      this.log.error('recorder: cannot use the cluster stream: this node records alone', { err: e as Error });
+      return;
+    }
+    this.setCluster(this.cluster);
+    this.stopWatchingNodes = nodes.onDown((id, reason) => {
+      const lowest = [...nodes.nodes().keys(), this.recorder.node].filter((n) => n !== id).sort()[0];
+      if (lowest === this.recorder.node) this.recorder.record({ space: NODE_SPACE, participant: null, kind: 'node', data: { state: 'down', about: id, detail: `${id}: ${reason}`.slice(0, 200) } });
+    });
+  }
+
+  /** This node is draining (cluster mode): its people move to other nodes. */
+  draining(): void {
+    this.recorder.record({ space: NODE_SPACE, participant: null, kind: 'node', data: { state: 'draining' } });
+  }
+
   /** Records the node going down, stores what is buffered, closes the file. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) this.clock.clear(t);
+    this.stopWatchingNodes?.();
     this.recorder.record({ space: NODE_SPACE, participant: null, kind: 'node', data: { state: 'down' } });
     this.recorder.close();
+    this.cluster?.close();
     await this.store?.close();
   }
 }

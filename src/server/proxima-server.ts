@@ -149,6 +149,7 @@ export class ProximaServer {
         throw e;
       }
       clusterRef.current = cluster;
+      await recording.joinCluster(cluster.bus.connection, cluster.registry);
     }
     const s = new ProximaServer(config, media, pool, plane, spaces, server, wss, log, cluster, recording);
     log.info('proxima listening', { http: `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${s.httpPort}/`, mediaPorts: mediaPorts().join(' ') });
@@ -193,6 +194,7 @@ export class ProximaServer {
     if (!cluster) return 0;
     cluster.setDraining(true);
     this.spaces.draining = true;
+    this.recording.draining();
     await new Promise((r) => setTimeout(r, 2 * cluster.registry.heartbeatMs));
     const clients = [...this.wss.clients];
     for (const ws of clients) ws.close(4002, 'node draining: move to another node');

@@ -66,6 +66,11 @@ export class ControlBus {
     });
   }
 
+  /** The connection itself, for what rides on it besides control messages (the recorder's stream). */
+  get connection(): NatsConnection {
+    return this.nc;
+  }
+
   static async connect(url: string | string[], opts: ControlBusOptions): Promise<ControlBus> {
     const a = opts.auth ?? {};
     const nc = await connect({

@@ -43,7 +43,9 @@ export class SqliteEventStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
   private readonly upsertSpace: Database.Statement;
-  private readonly appendTx: (events: readonly RecorderEvent[]) => void;
+  private readonly appendTx: (events: readonly RecorderEvent[], streamSeq: number | undefined) => void;
+  private readonly setMeta: Database.Statement;
+  private readonly getMeta: Database.Statement;
 
   /** `path`: a file (its folder is made), or ':memory:'. */
   constructor(path: string) {
@@ -68,7 +70,9 @@ export class SqliteEventStore {
       CREATE INDEX IF NOT EXISTS events_space_ts ON events (space, ts);
       CREATE TABLE IF NOT EXISTS spaces (space TEXT PRIMARY KEY, first_ts INTEGER NOT NULL, last_ts INTEGER NOT NULL, events INTEGER NOT NULL);
     `);
-    const version = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get('schema') as string | undefined;
+    this.setMeta = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    this.getMeta = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
+    const version = this.getMeta.get('schema') as string | undefined;
     if (version === undefined) this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
     else if (version !== SCHEMA_VERSION) throw new Error(`recorder: ${path} has schema version ${version}, this server writes ${SCHEMA_VERSION}: move the file away or point recorder.path elsewhere`);
     this.insert = this.db.prepare('INSERT INTO events (ts, node, space, participant, kind, data) VALUES (?, ?, ?, ?, ?, ?)');
@@ -76,7 +80,7 @@ export class SqliteEventStore {
       `INSERT INTO spaces (space, first_ts, last_ts, events) VALUES (?, ?, ?, ?)
        ON CONFLICT (space) DO UPDATE SET first_ts = MIN(first_ts, excluded.first_ts), last_ts = MAX(last_ts, excluded.last_ts), events = events + excluded.events`,
     );
-    this.appendTx = this.db.transaction((events: readonly RecorderEvent[]) => {
+    this.appendTx = this.db.transaction((events: readonly RecorderEvent[], streamSeq: number | undefined) => {
       const spans = new Map<string, { first: number; last: number; n: number }>();
       for (const e of events) {
         this.insert.run(e.ts, e.node, e.space, e.participant, e.kind, JSON.stringify(e.data));
@@ -88,12 +92,21 @@ export class SqliteEventStore {
         } else spans.set(e.space, { first: e.ts, last: e.ts, n: 1 });
       }
       for (const [space, s] of spans) this.upsertSpace.run(space, s.first, s.last, s.n);
+      if (streamSeq !== undefined) this.setMeta.run('stream_seq', String(streamSeq));
     });
   }
 
-  /** One transaction per batch: a batch is stored whole or not at all. */
-  append(events: readonly RecorderEvent[]): void {
-    if (events.length > 0) this.appendTx(events);
+  /**
+   * One transaction per batch: a batch is stored whole or not at all. `streamSeq`: the cluster stream's
+   * sequence of the message it came in (kept with it, so a restart resumes after it: no event twice).
+   */
+  append(events: readonly RecorderEvent[], streamSeq?: number): void {
+    if (events.length > 0 || streamSeq !== undefined) this.appendTx(events, streamSeq);
+  }
+
+  /** The last cluster stream sequence stored (0: none). */
+  streamSeq(): number {
+    return Number(this.getMeta.get('stream_seq') ?? 0);
   }
 
   query(q: TimelineQuery): TimelinePage {

@@ -62,10 +62,16 @@ export class StoreClient {
     });
   }
 
-  append(events: RecorderEvent[]): boolean {
+  /** `streamSeq`: these came from the cluster stream's message of that sequence (stored with them). */
+  append(events: RecorderEvent[], streamSeq?: number): boolean {
     if (this.dead) return false;
-    this.post({ t: 'append', events });
+    this.post({ t: 'append', events, ...(streamSeq !== undefined ? { streamSeq } : {}) });
     return true;
+  }
+
+  /** The last cluster stream sequence stored (0: none). */
+  streamSeq(): Promise<number> {
+    return this.request((id) => ({ t: 'streamSeq', id }));
   }
 
   query(q: TimelineQuery): Promise<TimelinePage> {

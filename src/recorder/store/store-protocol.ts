@@ -9,7 +9,8 @@ export interface StoreInit {
 
 export type StoreRequest =
   /** Fire and forget: a flush of the recorder's buffer (validated here, off the media thread). */
-  | { t: 'append'; events: RecorderEvent[] }
+  | { t: 'append'; events: RecorderEvent[]; streamSeq?: number }
+  | { t: 'streamSeq'; id: number }
   | { t: 'query'; id: number; q: TimelineQuery }
   | { t: 'spaces'; id: number }
   | { t: 'prune'; id: number; beforeTs: number }

@@ -32,7 +32,7 @@ port.on('message', (m: StoreRequest) => {
       }
     }
     try {
-      store.append(valid);
+      store.append(valid, m.streamSeq);
       reply({ t: 'appended', stored: valid.length, invalid, ...(firstInvalid ? { firstInvalid } : {}), bytes: store.sizeBytes() });
     } catch (err) {
       // A full disk, a locked file: the batch is lost and said so; the next one tries again.
@@ -44,6 +44,9 @@ port.on('message', (m: StoreRequest) => {
     switch (m.t) {
       case 'query':
         reply({ t: 'ok', id: m.id, value: store.query(m.q) });
+        return;
+      case 'streamSeq':
+        reply({ t: 'ok', id: m.id, value: store.streamSeq() });
         return;
       case 'spaces':
         reply({ t: 'ok', id: m.id, value: store.spaces() });
