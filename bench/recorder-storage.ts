@@ -103,6 +103,21 @@ interface Figures {
   rssMb: number;
 }
 
+/** The figures of one engine's run from its batch write times, event count, file size and read times. */
+function figures(engine: string, lat: number[], n: number, size: number, reads: Pick<Figures, 'hourMs' | 'window10Ms' | 'personMs'>): Figures {
+  return {
+    engine,
+    events: n,
+    ingestPerS: n / (lat.reduce((a, b) => a + b, 0) / 1000),
+    batchP50Ms: percentile(lat, 50),
+    batchP99Ms: percentile(lat, 99),
+    batchMaxMs: Math.max(...lat),
+    bytesPerEvent: size / n,
+    ...reads,
+    rssMb: process.memoryUsage().rss / 2 ** 20,
+  };
+}
+
 async function measureSqlite(dir: string): Promise<Figures> {
   const file = join(dir, 'r.sqlite');
   const store = new SqliteEventStore(file);
@@ -134,19 +149,11 @@ async function measureSqlite(dir: string): Promise<Figures> {
     }
   };
   const mid = T0 + (MINUTES * 60_000) / 2;
-  const f: Figures = {
-    engine: 'sqlite',
-    events: n,
-    ingestPerS: n / (lat.reduce((a, b) => a + b, 0) / 1000),
-    batchP50Ms: percentile(lat, 50),
-    batchP99Ms: percentile(lat, 99),
-    batchMaxMs: Math.max(...lat),
-    bytesPerEvent: size / n,
+  const f = figures('sqlite', lat, n, size, {
     hourMs: timed(all),
     window10Ms: timed(() => store.query({ space: SPACE, from: mid, to: mid + 600_000, limit: 100_000 })),
     personMs: timed(() => store.query({ space: SPACE, from: T0, to: end, limit: 100_000, participants: ['p000000000007'] })),
-    rssMb: process.memoryUsage().rss / 2 ** 20,
-  };
+  });
   store.close();
   return f;
 }
@@ -190,19 +197,11 @@ async function measureDuckdb(dir: string, modulePath: string): Promise<Figures> 
     }
     return median(ts);
   };
-  const f: Figures = {
-    engine: 'duckdb',
-    events: n,
-    ingestPerS: n / (lat.reduce((a, b) => a + b, 0) / 1000),
-    batchP50Ms: percentile(lat, 50),
-    batchP99Ms: percentile(lat, 99),
-    batchMaxMs: Math.max(...lat),
-    bytesPerEvent: size / n,
+  const f = figures('duckdb', lat, n, size, {
     hourMs: await timed(sql, [SPACE, BigInt(T0), BigInt(end)]),
     window10Ms: await timed(sql, [SPACE, BigInt(mid), BigInt(mid + 600_000)]),
     personMs: await timed(sql + ' AND participant = $4', [SPACE, BigInt(T0), BigInt(end), 'p000000000007']),
-    rssMb: process.memoryUsage().rss / 2 ** 20,
-  };
+  });
   con.closeSync();
   inst.closeSync();
   return f;
