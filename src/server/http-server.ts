@@ -77,7 +77,8 @@ export function createHttpServer(deps: HttpServerDeps): { server: Server; wss: W
         limiter: g.connection(req.socket.remoteAddress ?? 'unknown'),
         joinDeadlineMs: g.limits.joinDeadlineMs,
       };
-      new SignalingConnection(ws, deps.spaces, deps.plane, deps.auth.keys, deps.clock, deps.log, deps.iceServersFor, limits);
+      const ua = req.headers['user-agent'];
+      new SignalingConnection(ws, deps.spaces, deps.plane, deps.auth.keys, deps.clock, deps.log, deps.iceServersFor, limits, ua ? ua.slice(0, 200) : null);
     });
   });
   return { server, wss };

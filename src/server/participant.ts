@@ -42,6 +42,8 @@ export class Participant implements Speaker {
   y = 0;
   mode: Mode = 'normal';
   spotlit = false;
+  /** The client software, as its connection named itself (recorded with the join). */
+  client: string | null = null;
   /** What this person's device can take, from its reports (src/allocation/device-caps.ts). */
   deviceCaps: DeviceCapsState = INITIAL_DEVICE_CAPS;
 

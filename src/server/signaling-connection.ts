@@ -67,6 +67,8 @@ export class SignalingConnection implements SessionHolder {
     private readonly baseLog: Logger,
     private readonly iceServersFor: (participantId: string) => IceServerInfo[] = () => [],
     private readonly limits: ConnectionLimits,
+    /** The client as its upgrade request named itself (User-Agent), for the recorder's join event. */
+    private readonly client: string | null = null,
   ) {
     this.log = baseLog;
     // A socket that never joins holds a file descriptor and a slot of its IP's rate for nothing.
@@ -222,6 +224,7 @@ export class SignalingConnection implements SessionHolder {
       p.x = at.x;
       p.y = at.y;
       p.mode = msg.mode ?? 'normal';
+      p.client = this.client;
       p.onFailed = (reason) => this.ws.close(4000, reason.slice(0, 120));
       this.participant = p;
       this.log.info('participant joined', { participant: p.id, name: p.name, space: space.id, x: p.x, y: p.y });

@@ -92,7 +92,7 @@ export class Space {
 
   add(p: Participant): void {
     this.participants.set(p.id, p);
-    this.recorder.record({ space: this.id, participant: p.id, kind: 'join', data: { name: p.name, mode: p.mode, x: p.x, y: p.y, publish: p.grants.publish, moderator: p.grants.moderator } });
+    this.recorder.record({ space: this.id, participant: p.id, kind: 'join', data: { name: p.name, mode: p.mode, x: p.x, y: p.y, publish: p.grants.publish, moderator: p.grants.moderator, ...(p.client ? { client: p.client } : {}) } });
     this.upserts.add(p.id);
     this.scheduleFlush();
     this.apply(this.engine.join({ id: p.id, x: p.x, y: p.y, mode: p.mode, spotlit: p.spotlit }));
