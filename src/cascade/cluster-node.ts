@@ -1,3 +1,4 @@
+import { NODE_SPACE } from '../recorder/events.ts';
 import type { Config } from '../config/config.ts';
 import type { SpaceRegistry } from '../server/space-registry.ts';
 import type { Space } from '../server/space.ts';
@@ -55,6 +56,8 @@ export class ClusterNode {
   readonly nodeNum: number;
   private readonly replicas = new Map<string, SpaceReplica>();
   private parents = new Map<string, string | null>();
+  /** The upstream last used per origin, across recomputations: a change is a recorded route change. */
+  private readonly lastParents = new Map<string, string | null>();
   /** Peers silent on their relay link: not used as upstreams until heard again. */
   private readonly silent = new Set<string>();
   private routedMatrix: RttMatrix = new Map();
@@ -192,6 +195,10 @@ export class ClusterNode {
     if (parent === null && usable(origin)) parent = origin;
     if (parent !== null && !usable(parent)) parent = usable(origin) ? origin : null;
     this.parents.set(origin, parent);
+    if (this.lastParents.get(origin) !== parent) {
+      this.lastParents.set(origin, parent);
+      this.o.spaces.recorder.record({ space: NODE_SPACE, participant: null, kind: 'route', data: { from: origin, to: this.nodeId, via: parent === null ? [] : [parent] } });
+    }
     return parent;
   }
 

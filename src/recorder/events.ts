@@ -97,11 +97,17 @@ export const eventData = {
     plis: z.number().int().min(0),
     rtx: z.number().int().min(0),
   }),
-  /** What the browser reported, when it changed: freezes per 10 s, its encoder's limitation. */
-  report: z.object({ freezesPer10s: num, limitation: z.string().max(16) }),
+  /** What the browser reported, when it changed: freezes per 10 s, its encoder's limitation, its device's caps level. */
+  report: z.object({
+    freezesPer10s: num,
+    limitation: z.string().max(16),
+    /** What the device can take (src/allocation/device-caps.ts): 0 = no limit, higher = stepped down, and why. */
+    capsLevel: z.number().int().min(0).max(16),
+    capsCause: z.string().max(40).nullable(),
+  }),
   /** Packets this node dropped in the last second, by reason (node-wide: space '*'). */
   drops: z.object({ reasons: z.record(z.string().max(40), z.number().int().min(0)) }),
-  /** A relay route of the space changed (cluster mode). */
+  /** The way media from node `from` reaches node `to` changed (cluster mode): `via` the next hop, [] none. */
   route: z.object({ from: id, to: id, via: z.array(id).max(16) }),
 } as const;
 

@@ -261,13 +261,14 @@ export class Participant implements Speaker {
   onReport(r: DeviceReport): void {
     const said = this.browserSays;
     this.browserSays = nextBrowserView(this.browserSays, r, this.clock.now(), this.heldBackAt);
-    if (this.browserSays.freezesPer10s !== said.freezesPer10s || this.browserSays.limitation !== said.limitation) {
-      this.record('report', { freezesPer10s: this.browserSays.freezesPer10s, limitation: this.browserSays.limitation });
-    }
     const before = this.deviceCaps;
     this.deviceCaps = nextDeviceCaps(before, r, this.clock.now());
     if (this.deviceCaps.level !== before.level) {
       this.log.info('receive caps changed', { capsLevel: this.deviceCaps.level, caps: this.deviceCaps.caps, cause: this.deviceCaps.cause ?? 'recovered' });
+    }
+    const b = this.browserSays;
+    if (b.freezesPer10s !== said.freezesPer10s || b.limitation !== said.limitation || this.deviceCaps.level !== before.level) {
+      this.record('report', { freezesPer10s: b.freezesPer10s, limitation: b.limitation, capsLevel: this.deviceCaps.level, capsCause: this.deviceCaps.cause ?? null });
     }
     this.media.capsChanged(this.deviceCaps.caps);
   }
