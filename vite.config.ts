@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
 /** The web client: sources in web/, built to web/dist (the server serves it). `npx vite` serves it for development, proxying to a local server. */
@@ -13,6 +14,13 @@ export default defineConfig({
     // Maps stay in web/dist for whoever debugs on the machine; the scripts do not name them and the
     // server does not serve them (src/server/web-assets.ts).
     sourcemap: 'hidden',
+    // Two pages: the space (/) and the flight recorder's replay (/delorean).
+    rollupOptions: {
+      input: {
+        index: fileURLToPath(new URL('web/index.html', import.meta.url)),
+        delorean: fileURLToPath(new URL('web/delorean.html', import.meta.url)),
+      },
+    },
   },
   server: {
     proxy: {

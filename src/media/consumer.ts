@@ -172,6 +172,12 @@ export class Consumer implements RtpSink, PaddingSource {
     return { spatial: l.spatial, temporal: Math.min(this.curTemporal, Math.max(0, top)) };
   }
 
+  /** The publisher's stream forwarded now (its rid and last key frame size), null while none is. */
+  get forwardedStream(): { rid: string | null; width: number; height: number } | null {
+    const l = this.cur;
+    return l === null ? null : { rid: l.rid, width: l.width, height: l.height };
+  }
+
   /** Spatial rank of the layer whose keyframe we wait for to switch to it; null when none is pending. */
   get pendingSpatial(): number | null {
     if (this.paused || this.producer.kind !== 'video') return null;

@@ -59,8 +59,11 @@ export class DownlinkController {
   kind: EstimatorKind = 'transport-cc';
   allocation: Allocation | null = null;
   changes = 0;
-  /** Called after an allocation was applied (it changed). */
-  onAllocation: ((a: Allocation) => void) | null = null;
+  /**
+   * Called after an allocation that changed what is forwarded, or only why (a reason), with its inputs: the
+   * subscriptions in priority order and the receive caps (the flight recorder keeps them).
+   */
+  onAllocation: ((a: Allocation, inputs: { subscriptions: readonly TrackSubscription[]; caps: ReceiveCaps }) => void) | null = null;
   /** Transport-wide feedback reported this packet lost (transport-cc only). */
   onPacketLost: ((transportSeq: number) => void) | null = null;
   private lastAllocateMs = -Infinity;
@@ -165,10 +168,12 @@ export class DownlinkController {
     else this.sender.pacer.setPacingRate(UNPACED_BPS);
     const subs: TrackSubscription[] = [];
     for (const c of consumers) if (!c.closed) subs.push(this.subscriptionOf(c, nowMs));
-    const prioritized = applyReceiveCaps(prioritize(subs), this.inputs.caps() ?? NO_CAPS);
+    const caps = this.inputs.caps() ?? NO_CAPS;
+    const prioritized = applyReceiveCaps(prioritize(subs), caps);
     const carried = this.carriedBps(nowMs);
     const next = allocate(budget, prioritized, this.allocation, { carriedBps: carried, holdBps: this.holdBps(budget, nowMs) });
     const changed = allocationChanged(this.allocation, next);
+    const explained = changed || reasonsChanged(this.allocation, next);
     this.allocation = next;
     // Repairs use what the media leaves, and at least RTX_MIN_SHARE of the estimate: a lost packet of a
     // video being watched matters more than the next frame's bits (and on a lossy path each is sent twice).
@@ -195,8 +200,8 @@ export class DownlinkController {
         const st = this.estimator.stats();
         this.opts.log.debug('allocation', { allocation: describe(next), estimator: st.kind, state: st.state, signal: st.signal, loss: st.lossFraction, acked: Math.round(st.ackedBps) });
       }
-      this.onAllocation?.(next);
     }
+    if (explained) this.onAllocation?.(next, { subscriptions: prioritized, caps });
     return next;
   }
 
@@ -308,3 +313,10 @@ const RECENT_ESTIMATES = 32;
 const URGENT_OVERSHOOT = 1.5;
 /** Without an estimate (null estimator) the pacer must not hold anything back. */
 const UNPACED_BPS = 10_000_000_000;
+
+/** The same targets can change reason (a pause for budget becomes one for the caps): worth recording. */
+function reasonsChanged(a: Allocation | null, b: Allocation): boolean {
+  if (a === null) return true;
+  const was = new Map(a.tracks.map((t) => [t.trackId, t.reason]));
+  return b.tracks.some((t) => was.get(t.trackId) !== t.reason);
+}

@@ -24,7 +24,8 @@ const qualityDirection = z.object({
   level: z.enum(['excellent', 'good', 'poor', 'lost']),
   cause: z.string().max(32).nullable(),
   lossPct: num,
-  rttMs: num,
+  /** null: not measured yet. */
+  rttMs: num.nullable(),
   /** Downlink: queueing delay the estimator sees; uplink: the worst video's jitter. */
   delayMs: num,
 });
@@ -80,8 +81,12 @@ export const eventData = {
     /** The receive caps of the listener's device when below "no limit". */
     caps: z.string().max(64).optional(),
   }),
-  /** The layer actually forwarded to this listener changed (a switch done at the forwarder). */
-  layer: z.object({ trackId: id, layer, switches: z.number().int().min(0) }),
+  /**
+   * The layer actually forwarded to this listener changed (a switch done at the forwarder). `layer` is the
+   * spatial rank as known then (ranks settle once key frame sizes are seen); `rid` and `height` name the
+   * publisher's stream itself.
+   */
+  layer: z.object({ trackId: id, layer, switches: z.number().int().min(0), rid: z.string().max(32).nullable().optional(), height: z.number().int().min(0).optional() }),
   /**
    * Once a second per person with media: the estimate towards them, what was sent per track, and both
    * directions' quality with its inputs (RTCP loss, RTT, jitter or queueing).

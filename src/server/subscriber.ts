@@ -14,7 +14,8 @@ import type { MediaServer } from './media-server.ts';
 import type { TransportState } from '../transport/webrtc-transport.ts';
 import type { Clock } from '../util/clock.ts';
 import type { MediaRecord } from '../recorder/events.ts';
-import type { Allocation } from '../allocation/types.ts';
+import type { Allocation, TrackSubscription } from '../allocation/types.ts';
+import type { ReceiveCaps } from '../allocation/receive-caps.ts';
 
 interface SubscribedTrack {
   consumer: Consumer;
@@ -88,7 +89,7 @@ export class Subscriber {
       { ingress: mediaServer.ingressLimits?.subscriber ?? null, ...opts },
     );
     this.session = session;
-    session.downlink.onAllocation = (a) => this.recordAllocation(a);
+    session.downlink.onAllocation = (a, inputs) => this.recordAllocation(a, inputs);
     this.sessionKey = t.local.ufrag;
     mediaServer.addTickable(session);
   }
@@ -151,9 +152,16 @@ export class Subscriber {
       if (this.everConnected) consumer.measureFirstFrame(histograms.walkInFirstFrame, this.clock.now());
       else consumer.measureFirstFrame(histograms.joinFirstFrame, this.createdAt);
       this.byProducer.set(producer.id, { consumer, media });
+      // Only what the subscriber can tell apart: a new stream, rank or temporal layer, or a pause.
+      let said = '';
       consumer.onLayerChange = (c) => {
         const l = c.current;
-        this.record({ kind: 'layer', ts: this.wallNow(), data: { trackId: c.producer.id, layer: l ? [l.spatial, l.temporal] : null, switches: c.switchCount } });
+        const s = l ? c.forwardedStream : null;
+        const key = l && s ? `${l.spatial}/${l.temporal}/${s.rid}/${s.height}` : 'paused';
+        if (key === said) return;
+        said = key;
+        const stream = s ? { rid: s.rid, ...(s.height > 0 ? { height: s.height } : {}) } : {};
+        this.record({ kind: 'layer', ts: this.wallNow(), data: { trackId: c.producer.id, layer: l ? [l.spatial, l.temporal] : null, switches: c.switchCount, ...stream } });
       };
       this.record({ kind: 'subscription', ts: this.wallNow(), data: { op: 'add', publisher: publisherId, trackId: producer.id, kind: producer.kind } });
       this.session.addConsumer(consumer);
@@ -273,9 +281,18 @@ export class Subscriber {
     if (i >= 0) this.unannounced.splice(i, 1);
   }
 
-  private recordAllocation(a: Allocation): void {
-    const tracks = a.tracks.map((t) => ({ trackId: t.trackId, kind: t.kind, layer: t.target ? ([t.target.spatial, t.target.temporal] as [number, number]) : null, bps: Math.round(t.bitrate), reason: t.reason }));
-    this.record({ kind: 'allocation', ts: this.wallNow(), data: { estimateBps: Number.isFinite(a.budget) ? Math.round(a.budget) : null, wantedBps: Math.round(a.wantedBitrate), totalBps: Math.round(a.totalBitrate), tracks } });
+  private recordAllocation(a: Allocation, inputs: { subscriptions: readonly TrackSubscription[]; caps: ReceiveCaps }): void {
+    const priority = new Map(inputs.subscriptions.map((s) => [s.trackId, s.priority]));
+    const tracks = a.tracks.map((t) => {
+      const p = priority.get(t.trackId);
+      return { trackId: t.trackId, kind: t.kind, layer: t.target ? ([t.target.spatial, t.target.temporal] as [number, number]) : null, bps: Math.round(t.bitrate), reason: t.reason, ...(p !== undefined && Number.isFinite(p) ? { priority: Math.round(p * 1000) / 1000 } : {}) };
+    });
+    // The device's limits, when it has any ("maxVideos=1 maxHeight=360"): a `muted` reason may come from them.
+    const caps = Object.entries(inputs.caps)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    this.record({ kind: 'allocation', ts: this.wallNow(), data: { estimateBps: Number.isFinite(a.budget) ? Math.round(a.budget) : null, wantedBps: Math.round(a.wantedBitrate), totalBps: Math.round(a.totalBitrate), tracks, ...(caps ? { caps } : {}) } });
   }
 
   private wallNow(): number {

@@ -119,14 +119,15 @@ describe('flight recorder', () => {
     const recordedSubs = of(S, 'subscription').map((e) => e.kind === 'subscription' && `${e.data.op} ${e.data.trackId}`);
     assert.deepEqual(recordedSubs, observedSubs, 'every subscription change the client saw, in order, and no other');
     assert.ok(observedSubs.length >= 6, `adds, removes, adds: ${observedSubs.join(', ')}`);
-    // Layer switches: each spatial change the client saw is a recorded switch at the forwarder, in order.
-    const recordedLayers: number[] = [];
+    // Layer switches: each change of stream the client saw is a recorded switch at the forwarder, in order
+    // (by rid: spatial ranks settle only once the layers' key frame sizes are known).
+    const recordedRids: string[] = [];
     for (const e of of(S, 'layer')) {
-      if (e.kind !== 'layer' || e.data.trackId !== video.trackId || e.data.layer === null) continue;
-      if (recordedLayers.at(-1) !== e.data.layer[0]) recordedLayers.push(e.data.layer[0]);
+      if (e.kind !== 'layer' || e.data.trackId !== video.trackId || e.data.layer === null || !e.data.rid) continue;
+      if (recordedRids.at(-1) !== e.data.rid) recordedRids.push(e.data.rid);
     }
-    const missing = observedLayers.filter((l, i) => recordedLayers.filter((r) => r === l).length < observedLayers.slice(0, i + 1).filter((x) => x === l).length);
-    assert.deepEqual(missing, [], `observed ${observedLayers.join('→')}, recorded ${recordedLayers.join('→')}`);
+    const observedRids = observedLayers.map((l) => RIDS[l]!);
+    assert.deepEqual(recordedRids, observedRids, `observed ${observedRids.join('→')}, recorded ${recordedRids.join('→')}`);
     assert.ok(observedLayers.length >= 4, `switches seen: ${observedLayers.join('→')}`);
 
     // The timeline around them.

@@ -1,7 +1,7 @@
 import type { Link, Person, SpaceMap } from '../sdk/protocol.ts';
 import { renderMapLayer, roundRect, star } from './map-layer.ts';
 import { colorFor, initials } from './palette.ts';
-import { placeLabels, type LabelItem, type PlacedLabel } from './label-layout.ts';
+import { placeLabels, type Box, type LabelItem, type PlacedLabel } from './label-layout.ts';
 
 /** What the view draws each frame. */
 export interface Scene {
@@ -209,99 +209,13 @@ export class MapView {
       const link = s.links.get(p.id);
       if (!link) continue;
       const q = this.pos(p);
-      g.strokeStyle = `rgba(54, 211, 155, ${0.15 + 0.55 * link.gain})`;
-      g.lineWidth = 1 + 2 * link.gain;
-      g.setLineDash([4, 4]);
-      g.beginPath();
-      g.moveTo((me.x + 0.5) * t, (me.y + 0.5) * t);
-      g.lineTo((q.x + 0.5) * t, (q.y + 0.5) * t);
-      g.stroke();
-      g.setLineDash([]);
+      drawLinkLine(g, (me.x + 0.5) * t, (me.y + 0.5) * t, (q.x + 0.5) * t, (q.y + 0.5) * t, link.gain);
     }
   }
 
   private drawAvatar(g: CanvasRenderingContext2D, p: Person, isSelf: boolean, linked: boolean, s: Scene): void {
-    const t = this.tile;
     const d = this.pos(p);
-    const cx = (d.x + 0.5) * t;
-    const cy = (d.y + 0.5) * t;
-    const r = t * 0.42;
-    g.save();
-    if (p.mode === 'ghost') g.globalAlpha = 0.4;
-
-    g.fillStyle = 'rgba(0,0,0,.35)';
-    g.beginPath();
-    g.ellipse(cx, cy + r * 0.95, r * 0.8, r * 0.28, 0, 0, Math.PI * 2);
-    g.fill();
-
-    if (p.spotlit) {
-      g.fillStyle = 'rgba(255,184,76,.18)';
-      g.beginPath();
-      g.arc(cx, cy, r * 1.7, 0, Math.PI * 2);
-      g.fill();
-    }
-    g.fillStyle = colorFor(p.id);
-    g.beginPath();
-    g.arc(cx, cy, r, 0, Math.PI * 2);
-    g.fill();
-    if (t >= 22) {
-      g.fillStyle = 'rgba(12,14,20,.85)';
-      g.font = `700 ${Math.round(r * 0.8)}px Inter, system-ui, sans-serif`;
-      g.textAlign = 'center';
-      g.textBaseline = 'middle';
-      g.fillText(initials(p.name), cx, cy + 0.5);
-    }
-    const ring = isSelf ? '#ffffff' : p.spotlit ? '#ffb84c' : linked ? '#36d39b' : 'rgba(255,255,255,.25)';
-    g.strokeStyle = ring;
-    g.lineWidth = isSelf || p.spotlit ? 2.5 : 1.5;
-    g.beginPath();
-    g.arc(cx, cy, r + 1.5, 0, Math.PI * 2);
-    g.stroke();
-    if (isSelf) {
-      g.strokeStyle = 'rgba(91,140,255,.55)';
-      g.lineWidth = 2;
-      g.beginPath();
-      g.arc(cx, cy, r + 5, 0, Math.PI * 2);
-      g.stroke();
-    }
-    if (s.speaking.has(p.id)) {
-      // Speaking: a green ring outside the others (still, not pulsing: a pulse would redraw 60 times a second).
-      g.strokeStyle = '#36d39b';
-      g.lineWidth = 3;
-      g.beginPath();
-      g.arc(cx, cy, r + 8, 0, Math.PI * 2);
-      g.stroke();
-    }
-
-    const badge = r * 0.42;
-    if (p.spotlit) {
-      g.fillStyle = '#ffb84c';
-      star(g, cx + r * 0.8, cy - r * 0.8, badge * 1.2);
-    }
-    if (p.mode === 'dnd') {
-      this.badge(g, cx + r * 0.78, cy + r * 0.78, badge, '#ff5d6c');
-      g.fillStyle = '#fff';
-      g.fillRect(cx + r * 0.78 - badge * 0.55, cy + r * 0.78 - badge * 0.16, badge * 1.1, badge * 0.32);
-    } else if (p.mode === 'quiet') {
-      this.badge(g, cx + r * 0.78, cy + r * 0.78, badge, '#ffb84c');
-      g.fillStyle = '#1a1e2a';
-      g.beginPath();
-      g.arc(cx + r * 0.78 + badge * 0.28, cy + r * 0.78 - badge * 0.18, badge * 0.6, 0, Math.PI * 2);
-      g.fill();
-    }
-    if (s.micMuted(p.id)) {
-      // A red badge with a slash, bottom left: this person's microphone is off.
-      const bx = cx - r * 0.78;
-      const by = cy + r * 0.78;
-      this.badge(g, bx, by, badge, '#ff5d6c');
-      g.strokeStyle = '#fff';
-      g.lineWidth = Math.max(1.2, badge * 0.28);
-      g.beginPath();
-      g.moveTo(bx - badge * 0.5, by - badge * 0.5);
-      g.lineTo(bx + badge * 0.5, by + badge * 0.5);
-      g.stroke();
-    }
-    g.restore();
+    drawPerson(g, p, (d.x + 0.5) * this.tile, (d.y + 0.5) * this.tile, this.tile, { self: isSelf, linked, speaking: s.speaking.has(p.id), micMuted: s.micMuted(p.id) });
   }
 
   /** Every name label, placed so none covers another label or a face (label-layout.ts); you first. */
@@ -320,26 +234,133 @@ export class MapView {
     this.labels = placed.map((b) => ({ ...b, x: b.x + this.origin.x, y: b.y + this.origin.y }));
     placed.forEach((b, i) => {
       const p = people[i]!;
-      g.globalAlpha = p.mode === 'ghost' ? 0.55 : 1;
-      g.fillStyle = p === s.self ? 'rgba(91,140,255,.9)' : 'rgba(12,14,20,.8)';
-      roundRect(g, b.x, b.y, b.w, b.h, b.h / 2);
-      g.fill();
-      g.fillStyle = '#fff';
-      g.textAlign = 'center';
-      g.textBaseline = 'middle';
-      g.fillText(text(p), b.x + b.w / 2, b.y + b.h / 2 + 0.5);
+      drawNameLabel(g, b, text(p), p === s.self, p.mode === 'ghost');
     });
     g.restore();
   }
+}
 
-  private badge(g: CanvasRenderingContext2D, x: number, y: number, r: number, color: string): void {
-    g.fillStyle = '#0f1117';
+/** How one avatar is marked: you, linked to you, speaking, microphone off. */
+export interface AvatarLook {
+  self: boolean;
+  linked: boolean;
+  speaking: boolean;
+  micMuted: boolean;
+}
+
+/** One person at canvas point (cx, cy) on tiles of `t` px: body, initials, rings and badges (the live page and the replay). */
+export function drawPerson(g: CanvasRenderingContext2D, p: Person, cx: number, cy: number, t: number, look: AvatarLook): void {
+  const { self: isSelf, linked } = look;
+  const r = t * 0.42;
+  g.save();
+  if (p.mode === 'ghost') g.globalAlpha = 0.4;
+
+  g.fillStyle = 'rgba(0,0,0,.35)';
+  g.beginPath();
+  g.ellipse(cx, cy + r * 0.95, r * 0.8, r * 0.28, 0, 0, Math.PI * 2);
+  g.fill();
+
+  if (p.spotlit) {
+    g.fillStyle = 'rgba(255,184,76,.18)';
     g.beginPath();
-    g.arc(x, y, r + 2, 0, Math.PI * 2);
-    g.fill();
-    g.fillStyle = color;
-    g.beginPath();
-    g.arc(x, y, r, 0, Math.PI * 2);
+    g.arc(cx, cy, r * 1.7, 0, Math.PI * 2);
     g.fill();
   }
+  g.fillStyle = colorFor(p.id);
+  g.beginPath();
+  g.arc(cx, cy, r, 0, Math.PI * 2);
+  g.fill();
+  if (t >= 22) {
+    g.fillStyle = 'rgba(12,14,20,.85)';
+    g.font = `700 ${Math.round(r * 0.8)}px Inter, system-ui, sans-serif`;
+    g.textAlign = 'center';
+    g.textBaseline = 'middle';
+    g.fillText(initials(p.name), cx, cy + 0.5);
+  }
+  const ring = isSelf ? '#ffffff' : p.spotlit ? '#ffb84c' : linked ? '#36d39b' : 'rgba(255,255,255,.25)';
+  g.strokeStyle = ring;
+  g.lineWidth = isSelf || p.spotlit ? 2.5 : 1.5;
+  g.beginPath();
+  g.arc(cx, cy, r + 1.5, 0, Math.PI * 2);
+  g.stroke();
+  if (isSelf) {
+    g.strokeStyle = 'rgba(91,140,255,.55)';
+    g.lineWidth = 2;
+    g.beginPath();
+    g.arc(cx, cy, r + 5, 0, Math.PI * 2);
+    g.stroke();
+  }
+  if (look.speaking) {
+    // Speaking: a green ring outside the others (still, not pulsing: a pulse would redraw 60 times a second).
+    g.strokeStyle = '#36d39b';
+    g.lineWidth = 3;
+    g.beginPath();
+    g.arc(cx, cy, r + 8, 0, Math.PI * 2);
+    g.stroke();
+  }
+
+  const badge = r * 0.42;
+  if (p.spotlit) {
+    g.fillStyle = '#ffb84c';
+    star(g, cx + r * 0.8, cy - r * 0.8, badge * 1.2);
+  }
+  if (p.mode === 'dnd') {
+    drawBadge(g, cx + r * 0.78, cy + r * 0.78, badge, '#ff5d6c');
+    g.fillStyle = '#fff';
+    g.fillRect(cx + r * 0.78 - badge * 0.55, cy + r * 0.78 - badge * 0.16, badge * 1.1, badge * 0.32);
+  } else if (p.mode === 'quiet') {
+    drawBadge(g, cx + r * 0.78, cy + r * 0.78, badge, '#ffb84c');
+    g.fillStyle = '#1a1e2a';
+    g.beginPath();
+    g.arc(cx + r * 0.78 + badge * 0.28, cy + r * 0.78 - badge * 0.18, badge * 0.6, 0, Math.PI * 2);
+    g.fill();
+  }
+  if (look.micMuted) {
+    // A red badge with a slash, bottom left: this person's microphone is off.
+    const bx = cx - r * 0.78;
+    const by = cy + r * 0.78;
+    drawBadge(g, bx, by, badge, '#ff5d6c');
+    g.strokeStyle = '#fff';
+    g.lineWidth = Math.max(1.2, badge * 0.28);
+    g.beginPath();
+    g.moveTo(bx - badge * 0.5, by - badge * 0.5);
+    g.lineTo(bx + badge * 0.5, by + badge * 0.5);
+    g.stroke();
+  }
+  g.restore();
+}
+
+function drawBadge(g: CanvasRenderingContext2D, x: number, y: number, r: number, color: string): void {
+  g.fillStyle = '#0f1117';
+  g.beginPath();
+  g.arc(x, y, r + 2, 0, Math.PI * 2);
+  g.fill();
+  g.fillStyle = color;
+  g.beginPath();
+  g.arc(x, y, r, 0, Math.PI * 2);
+  g.fill();
+}
+
+/** A dashed green line between two canvas points, as strong as the link's audio gain (0..1). */
+export function drawLinkLine(g: CanvasRenderingContext2D, ax: number, ay: number, bx: number, by: number, gain: number): void {
+  g.strokeStyle = `rgba(54, 211, 155, ${0.15 + 0.55 * gain})`;
+  g.lineWidth = 1 + 2 * gain;
+  g.setLineDash([4, 4]);
+  g.beginPath();
+  g.moveTo(ax, ay);
+  g.lineTo(bx, by);
+  g.stroke();
+  g.setLineDash([]);
+}
+
+/** A name pill in a box placed by label-layout.ts (the font is the caller's); `accent`: blue, as your own. */
+export function drawNameLabel(g: CanvasRenderingContext2D, b: Box, text: string, accent: boolean, ghost: boolean): void {
+  g.globalAlpha = ghost ? 0.55 : 1;
+  g.fillStyle = accent ? 'rgba(91,140,255,.9)' : 'rgba(12,14,20,.8)';
+  roundRect(g, b.x, b.y, b.w, b.h, b.h / 2);
+  g.fill();
+  g.fillStyle = '#fff';
+  g.textAlign = 'center';
+  g.textBaseline = 'middle';
+  g.fillText(text, b.x + b.w / 2, b.y + b.h / 2 + 0.5);
 }
