@@ -73,7 +73,7 @@ async function measure(mode: Row['mode'], pace: (typeof PACES)[number]): Promise
     if (mode === 'other worker') {
       const producer = relay.relayedProducer(desc);
       let tseq = 0;
-      const out = { connected: true, rttMs: -1, lossy: false, nextTransportSeq: () => tseq++ & 0xffff, sendProbe: () => true, sendRtcp: () => true, sendRtp: () => (got++, true) };
+      const out = { connected: true, rttMs: -1, lossy: false, redWanted: false, nextTransportSeq: () => tseq++ & 0xffff, sendProbe: () => true, sendRtcp: () => true, sendRtp: () => (got++, true) };
       const c = new Consumer({ id: 'c', ssrc: 0xaaaa, rtxSsrc: 0xbbbb, payloadType: 96, rtxPayloadType: 97, ext: { transportCc: 3, absSendTime: 2, audioLevel: 0 } }, producer, out);
       producer.addSink(c);
       c.resume(systemClock.now());

@@ -1,3 +1,4 @@
+import { MAX_RED_DISTANCE, RedEncoder } from '../rtp/red.ts';
 import { countDrop } from '../metrics/drop-reasons.ts';
 import { objectCounts, packetStats, repairStats } from '../metrics/registry.ts';
 import { RtpView, writeRtpHeader } from '../rtp/rtp-packet.ts';
@@ -28,6 +29,9 @@ export interface ConsumerParams {
 }
 
 /** The default target: the highest spatial and temporal layer the publisher sends. */
+/** Earlier payloads each RED packet carries again: two lost in a row still cost nothing. */
+const RED_DISTANCE = 2;
+
 export const TOP_LAYER: LayerTarget = Object.freeze({ spatial: 255, temporal: 255 });
 
 /** How many recent outgoing packets a NACK can name (power of two). */
@@ -83,6 +87,12 @@ export class Consumer implements RtpSink, PaddingSource {
   switchCount = 0;
   packetsSent = 0;
   octetsSent = 0;
+  /**
+   * Audio: the payload type the subscriber took for RFC 2198 `red` (null: it did not, or video). While the
+   * transport wants redundancy, each packet carries the previous RED_DISTANCE payloads again.
+   */
+  redPayloadType: number | null = null;
+  private red: RedEncoder | null = null;
   /** Repair and keyframe traffic of this subscription (the recorder reads them once a second). */
   nacksReceived = 0;
   resendsSent = 0;
@@ -604,12 +614,13 @@ export class Consumer implements RtpSink, PaddingSource {
     }
     const out = this.out;
     const hl = writeRtpHeader(out, 0, { marker: view.marker, payloadType: p.payloadType, sequenceNumber: r.outSeq, timestamp: r.outTs, ssrc: p.ssrc }, ext);
-    const len = hl + view.payloadLength;
+    let len = hl + view.payloadLength;
     if (len > MAX_PACKET) {
       countDrop('too_large');
       return;
     }
-    view.buf.copy(out, hl, view.payloadOffset, view.payloadOffset + view.payloadLength);
+    if (!video && this.redPayloadType !== null) len = hl + this.writeAudio(out, hl, view, r.outTs);
+    else view.buf.copy(out, hl, view.payloadOffset, view.payloadOffset + view.payloadLength);
     this.tccOffset = p.ext.transportCc ? 12 + ext.dataOffset(p.ext.transportCc) : -1;
     let outPic = -1;
     let outTl0 = -1;
@@ -668,6 +679,22 @@ export class Consumer implements RtpSink, PaddingSource {
     }
     // Told last, so a listener that changes the target meets a consistent state.
     if (switching && video) this.onLayerChange?.(this);
+  }
+
+  /**
+   * An audio payload into `out` at `at`: RED with the previous payloads while the path loses packets (the
+   * header written with the red payload type), else as it came; either way remembered for redundancy.
+   */
+  private writeAudio(out: Buffer, at: number, view: RtpView, ts: number): number {
+    const red = (this.red ??= new RedEncoder());
+    const worst = at + view.payloadLength + MAX_RED_DISTANCE * (view.payloadLength + 4) + 1;
+    if (this.transport.redWanted && worst <= MAX_PACKET) {
+      out[1] = (out[1]! & 0x80) | this.redPayloadType!;
+      return red.write(out, at, view.buf, view.payloadOffset, view.payloadLength, ts, this.params.payloadType, RED_DISTANCE);
+    }
+    red.remember(view.buf, view.payloadOffset, view.payloadLength, ts);
+    view.buf.copy(out, at, view.payloadOffset, view.payloadOffset + view.payloadLength);
+    return view.payloadLength;
   }
 
   /** A keyframe of `layer` starts its stream here. */

@@ -67,6 +67,7 @@ export class DownlinkController {
   /** Transport-wide feedback reported this packet lost (transport-cc only). */
   onPacketLost: ((transportSeq: number) => void) | null = null;
   private lastAllocateMs = -Infinity;
+  private redUntil = -Infinity;
   private dirty = true;
   /** Feedback (transport-cc, REMB, RTT) received so far, and at the last allocation: see quiet(). */
   private feedbacks = 0;
@@ -183,6 +184,10 @@ export class DownlinkController {
     // a queue" as the estimator's loss rule says it (jitter keeps a few tens of ms).
     const est = this.estimator;
     this.sender.lossy = est instanceof TransportCcEstimator && est.lossFraction >= LOSSY_FRACTION && est.queueMs < LOSS_QUEUE_MS;
+    // Audio redundancy on any loss the feedback shows (congestion or not: a packet of voice lost is a click),
+    // and for RED_HOLD_MS after it: loss comes in bursts, and switching back and forth gains nothing.
+    if (est instanceof TransportCcEstimator && est.lossFraction >= RED_FRACTION) this.redUntil = nowMs + RED_HOLD_MS;
+    this.sender.redWanted = nowMs < this.redUntil;
     if (est instanceof TransportCcEstimator) this.sender.pacer.setBurstMs(burstMsFor(est.queueMs, est.lossFraction));
     if (changed) {
       this.changes++;
@@ -300,6 +305,9 @@ const RTX_MIN_SHARE = 0.25;
 const QUIET_AFTER_MS = 3000;
 /** Feedback loss from which each retransmission is sent twice. */
 const LOSSY_FRACTION = 0.02;
+/** Audio redundancy (RFC 2198) from this loss on, kept this long after the last such reading. */
+const RED_FRACTION = 0.02;
+const RED_HOLD_MS = 10_000;
 const SHARP_FALL = 0.8;
 /** A pause needs the shortage to last this long (see holdBps), unless the link shows a queue of HOLD_MAX_QUEUE_MS. */
 const PAUSE_PERSIST_MS = 500;

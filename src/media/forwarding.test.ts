@@ -13,6 +13,7 @@ import { dropCount } from '../metrics/drop-reasons.ts';
 import { RtxDiscardDetector, UNHEEDED_MIN_PACKETS } from './rtx-discard-detector.ts';
 import { repairStats } from '../metrics/registry.ts';
 import { ExtensionWriter } from '../rtp/extension-writer.ts';
+import { parseRed } from '../rtp/red.ts';
 
 /** What the subscriber received (test/testkit/capturing-transport.ts), with the transport-wide seq it carried. */
 const capturing = () =>
@@ -328,4 +329,46 @@ test('a muted microphone does not count as speaking, however loud its packets', 
   producer.muted = false;
   for (let i = 50; i < 60; i++) producer.onRtp(loud(i), clock.now(), false);
   assert.deepEqual(flips, [true], 'unmuted, the same voice counts');
+});
+
+test('audio to a subscriber that took red: plain Opus while the path is clean, RFC 2198 with the two payloads before once it loses packets', () => {
+  const { producer, consumer, transport, clock } = setup(AUDIO);
+  consumer.redPayloadType = 63;
+  consumer.resume(clock.now());
+  const audio = (seq: number, ts: number, fill: number) => {
+    const buf = Buffer.alloc(12 + 20, fill);
+    writeRtpHeader(buf, 0, { marker: false, payloadType: AUDIO.payloadType, sequenceNumber: seq, timestamp: ts, ssrc: AUDIO.ssrc }, null);
+    const v = new RtpView();
+    v.parse(buf);
+    return v;
+  };
+  producer.onRtp(audio(1, 48_000, 1), clock.now(), false);
+  producer.onRtp(audio(2, 48_960, 2), clock.now(), false);
+  assert.deepEqual(transport.sent.map((s) => [s.pt, s.payload.length]), [[111, 20], [111, 20]], 'clean: Opus as it came');
+  transport.redWanted = true;
+  producer.onRtp(audio(3, 49_920, 3), clock.now(), false);
+  const red = transport.sent[2]!;
+  assert.equal(red.pt, 63);
+  assert.equal(red.seq, ((transport.sent[1]!.seq + 1) & 0xffff), 'one packet for one, numbered on');
+  const blocks = parseRed(red.payload)!;
+  assert.deepEqual(blocks.map((b) => [b.pt, b.tsOffset, b.data.length, b.data[0]]), [
+    [111, 1920, 20, 1],
+    [111, 960, 20, 2],
+    [111, 0, 20, 3],
+  ]);
+  transport.redWanted = false;
+  producer.onRtp(audio(4, 50_880, 4), clock.now(), false);
+  assert.deepEqual([transport.sent[3]!.pt, transport.sent[3]!.payload.length], [111, 20], 'clean again: plain');
+});
+
+test('audio to a subscriber that did not take red stays plain Opus on a lossy path', () => {
+  const { producer, consumer, transport, clock } = setup(AUDIO);
+  consumer.resume(clock.now());
+  transport.redWanted = true;
+  const buf = Buffer.alloc(12 + 20, 9);
+  writeRtpHeader(buf, 0, { marker: false, payloadType: AUDIO.payloadType, sequenceNumber: 1, timestamp: 960, ssrc: AUDIO.ssrc }, null);
+  const v = new RtpView();
+  v.parse(buf);
+  producer.onRtp(v, clock.now(), false);
+  assert.deepEqual([transport.sent[0]!.pt, transport.sent[0]!.payload.length], [111, 20]);
 });

@@ -74,6 +74,8 @@ export interface OutgoingTransport {
   readonly rttMs: number;
   /** The path loses packets often enough that each retransmission is sent twice (see PacedSender). */
   readonly lossy: boolean;
+  /** The path loses packets: audio goes with RFC 2198 redundancy where the subscriber took `red`. */
+  readonly redWanted: boolean;
   sendRtp(buf: Buffer, length: number, priority: PacerPriority, tccOffset: number): boolean;
   sendRtcp(buf: Buffer, length?: number): boolean;
   /** A probe's padding packet, sent at once (the pacer already counted it). */

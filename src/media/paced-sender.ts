@@ -82,6 +82,8 @@ export class PacedSender implements OutgoingTransport, PacerSink {
    * only if the browser asks again, which it often does not; on a 5 % path that is 1 in 20 repairs).
    */
   lossy = false;
+  /** Set by the bandwidth controller while the subscriber's feedback shows loss (see DownlinkController). */
+  redWanted = false;
   /**
    * Set once the subscriber is known to throw RTX away (RtxDiscardDetector): from then on RTX and
    * padding-only packets are reported to the estimator as `receiverDrops`, so their "loss" is not the path's.

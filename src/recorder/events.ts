@@ -101,6 +101,8 @@ export const eventData = {
     nacks: z.number().int().min(0),
     plis: z.number().int().min(0),
     rtx: z.number().int().min(0),
+    /** Audio went with RFC 2198 redundancy (the path lost packets). */
+    red: z.boolean().optional(),
   }),
   /** What the browser reported, when it changed: freezes per 10 s, its encoder's limitation, its device's caps level. */
   report: z.object({

@@ -14,6 +14,8 @@ export interface TrafficSample {
   nacks: number;
   plis: number;
   rtx: number;
+  /** Audio redundancy was on. */
+  red: boolean;
 }
 
 interface Totals {
@@ -47,6 +49,6 @@ export class TrafficSampler {
       rtx += now.rtx - was.rtx;
     }
     const est = sub.downlink.estimator.estimate(nowMs);
-    return { estimateBps: Number.isFinite(est) ? Math.round(est) : null, sentBps: sent, perTrack, nacks, plis, rtx };
+    return { estimateBps: Number.isFinite(est) ? Math.round(est) : null, sentBps: sent, perTrack, nacks, plis, rtx, red: sub.sender.redWanted };
   }
 }

@@ -249,6 +249,7 @@ export class Participant implements Speaker {
       nacks: t?.nacks ?? 0,
       plis: t?.plis ?? 0,
       rtx: t?.rtx ?? 0,
+      ...(t?.red ? { red: true } : {}),
     });
   }
 

@@ -217,6 +217,12 @@ export class Subscriber {
       // RFC 5763 §5: the answerer chose; active means the browser is the DTLS client.
       t.setDtlsParameters({ role: answer.transport.setup === 'active' ? 'server' : 'client', remoteFingerprint: answer.transport.fingerprint });
     }
+    // RED where the browser kept it in its answer (and only there).
+    for (const m of answer.media) {
+      if (m.type !== 'audio') continue;
+      const st = [...this.byProducer.values()].find((x) => x.media.mid === m.mid);
+      if (st) st.consumer.redPayloadType = m.accepted && m.codecs.some((c) => c.pt === SUBSCRIBE_PT.red && c.name.toLowerCase() === "red") ? SUBSCRIBE_PT.red : null;
+    }
     this.pending = null;
     this.answeredOfferId = offerId;
     this.record({ kind: 'answer', ts: this.wallNow(), data: { offerId } });

@@ -18,6 +18,7 @@ class Capture implements OutgoingTransport {
   connected = true;
   rttMs = -1;
   lossy = false;
+  redWanted = false;
   seqs: number[] = [];
   fills: number[] = [];
   private tseq = 0;

@@ -11,6 +11,7 @@ export class CapturingTransport<T> implements OutgoingTransport {
   connected = true;
   rttMs = -1;
   lossy = false;
+  redWanted = false;
   readonly sent: T[] = [];
   private tseq = 0;
 

@@ -27,7 +27,7 @@ const desc = relay.addLocal(producer);
 let localSent = 0;
 if (localConsumer) {
   let tseq = 0;
-  const out = { connected: true, rttMs: -1, lossy: false, nextTransportSeq: () => tseq++ & 0xffff, sendProbe: () => true, sendRtcp: () => true, sendRtp: () => (localSent++, true) };
+  const out = { connected: true, rttMs: -1, lossy: false, redWanted: false, nextTransportSeq: () => tseq++ & 0xffff, sendProbe: () => true, sendRtcp: () => true, sendRtp: () => (localSent++, true) };
   const c = new Consumer({ id: 'c', ssrc: 0xaaaa, rtxSsrc: 0xbbbb, payloadType: 96, rtxPayloadType: 97, ext: { transportCc: 3, absSendTime: 2, audioLevel: 0 } }, producer, out);
   producer.addSink(c);
   c.resume(systemClock.now());

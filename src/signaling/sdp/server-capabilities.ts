@@ -88,6 +88,6 @@ export function createServerCapabilities(opts: { h264?: boolean } = {}): ServerC
 export const DEFAULT_CAPABILITIES: ServerCapabilities = createServerCapabilities();
 
 /** Fixed payload types used in the offers we generate for subscribe transports. */
-export const SUBSCRIBE_PT = { opus: 111, vp8: 96, vp8Rtx: 97, h264: 102, h264Rtx: 103 } as const;
+export const SUBSCRIBE_PT = { opus: 111, red: 63, vp8: 96, vp8Rtx: 97, h264: 102, h264Rtx: 103 } as const;
 /** Fixed one-byte extension ids used in the offers we generate (RFC 8285 §4.2: 1..14). */
 export const SUBSCRIBE_EXT_ID = { mid: 1, absSendTime: 2, transportCc: 3, audioLevel: 4 } as const;

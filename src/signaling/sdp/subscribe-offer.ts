@@ -66,6 +66,9 @@ function section(local: OfferTransportParams, m: SubscribeMedia): MediaDescripti
     pt = SUBSCRIBE_PT.opus;
     rtp.push({ payload: pt, codec: 'opus', rate: 48000, encoding: 2 });
     fmtp.push({ payload: pt, config: 'minptime=10;useinbandfec=1' });
+    // RFC 2198 redundancy over Opus, as Chrome names it (sent only while the subscriber's path loses packets).
+    rtp.push({ payload: SUBSCRIBE_PT.red, codec: 'red', rate: 48000, encoding: 2 });
+    fmtp.push({ payload: SUBSCRIBE_PT.red, config: `${pt}/${pt}` });
   } else if (m.codec === 'vp8') {
     pt = SUBSCRIBE_PT.vp8;
     rtxPt = SUBSCRIBE_PT.vp8Rtx;

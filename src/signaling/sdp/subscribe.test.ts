@@ -40,7 +40,7 @@ test('subscribe offer: one sendonly m-line per track with our fixed PTs and ext 
     'a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
   ];
   const want: [string[], string[]][] = [
-    [audio!, ['m=audio 40000 UDP/TLS/RTP/SAVPF 111', 'a=mid:0', 'a=rtpmap:111 opus/48000/2', 'a=fmtp:111 minptime=10;useinbandfec=1', 'a=rtcp-fb:111 transport-cc',
+    [audio!, ['m=audio 40000 UDP/TLS/RTP/SAVPF 111 63', 'a=mid:0', 'a=rtpmap:111 opus/48000/2', 'a=fmtp:111 minptime=10;useinbandfec=1', 'a=rtpmap:63 red/48000/2', 'a=fmtp:63 111/111', 'a=rtcp-fb:111 transport-cc',
       'a=extmap:4 urn:ietf:params:rtp-hdrext:ssrc-audio-level', 'a=msid:pubA trA', 'a=ssrc:1111 cname:cn1', 'a=ssrc:1111 msid:pubA trA']],
     [vp8!, ['m=video 40000 UDP/TLS/RTP/SAVPF 96 97', 'a=mid:1', 'a=rtpmap:96 VP8/90000', 'a=rtpmap:97 rtx/90000', 'a=fmtp:97 apt=96', 'a=rtcp-fb:96 nack', 'a=rtcp-fb:96 nack pli',
       'a=rtcp-fb:96 ccm fir', 'a=rtcp-fb:96 transport-cc', 'a=rtcp-fb:96 goog-remb', 'a=ssrc-group:FID 2222 3333', 'a=ssrc:2222 cname:cn1', 'a=ssrc:3333 cname:cn1', 'a=ssrc:3333 msid:pubA trV', 'a=msid:pubA trV']],
