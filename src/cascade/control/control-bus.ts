@@ -221,7 +221,12 @@ export class ControlBus {
   kv(bucket: string, opts: BucketOptions = {}): Promise<KV> {
     let p = this.buckets.get(bucket);
     if (!p) {
-      p = this.kvm.create(bucket, { history: opts.history ?? 1 });
+      // Two nodes starting together both create it; the loser's create can fail ("subjects overlap with an
+      // existing stream" on nats-server 2.9): the bucket is there then, so open it.
+      p = this.kvm.create(bucket, { history: opts.history ?? 1 }).catch((e: Error) => {
+        if (!/overlap|already in use|exists/i.test(e.message)) throw e;
+        return this.kvm.open(bucket);
+      });
       p.catch(() => this.buckets.delete(bucket));
       this.buckets.set(bucket, p);
     }
