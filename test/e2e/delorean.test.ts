@@ -7,8 +7,9 @@
  * as does the "why" box.
  *
  * Phases: 20 s clear, 30 s capped, 15 s clear by default: long enough for the estimate to settle, fall and
- * come back, and short enough for the suite (files run one after another). The full 3-minute scenario:
- * PROXIMA_DELOREAN_PHASES=30,120,30 (seconds clear, capped, clear). The picture at 1920×1080 is written to docs/screenshots/delorean.png when PROXIMA_SCREENSHOTS=1
+ * come back, and short enough for the suite (files run one after another). The full 3-minute scenario
+ * (seconds clear, capped, clear; past scripts/run-tests.mjs's 180 s per test):
+ *   PROXIMA_DELOREAN_PHASES=30,120,30 node --import tsx --test --test-timeout=600000 test/e2e/delorean.test.ts The picture at 1920×1080 is written to docs/screenshots/delorean.png when PROXIMA_SCREENSHOTS=1
  * (else under .cache/screenshots/, so a test run leaves the tree as it was).
  */
 import { after, before, describe, it } from 'node:test';
