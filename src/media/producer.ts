@@ -2,7 +2,7 @@ import { countDrop } from '../metrics/drop-reasons.ts';
 import { bweStats, objectCounts } from '../metrics/registry.ts';
 import type { RtpView } from '../rtp/rtp-packet.ts';
 import { Vp8Descriptor, vp8KeyframeSize } from '../rtp/vp8.ts';
-import { isH264Keyframe } from '../rtp/h264.ts';
+import { h264SpsResolution, isH264Keyframe } from '../rtp/h264.ts';
 import { readAudioLevel } from '../rtp/header-extensions.ts';
 import { VoiceActivity } from './voice-activity.ts';
 import { ProducerLayer, type ProducerUpstream, type PublisherSr } from './producer-layer.ts';
@@ -16,7 +16,7 @@ import type { TrackSource } from '../signaling/messages.ts';
 export type { ProducerUpstream, PublisherSr } from './producer-layer.ts';
 export { ProducerLayer } from './producer-layer.ts';
 
-/** Without key frame sizes (H.264, or before the first VP8 key frame), layers are re-ranked by bitrate this often. */
+/** Without key frame sizes (before the first VP8 key frame or H.264 SPS), layers are re-ranked by bitrate this often. */
 const RERANK_INTERVAL_MS = 1000;
 /** Dynacast decisions this often. */
 const DYNACAST_INTERVAL_MS = 200;
@@ -33,8 +33,8 @@ export type LayerWish = Array<{ rid: string; active: boolean }>;
  * the layer they forward.
  *
  * Layer order: simulcast rids come in whatever order the application listed them, so `spatial` ranks are
- * measured, not taken from the SDP. Layers rank by the resolution of their last VP8 key frame (RFC 6386
- * §9.1) when both have one, else by measured bitrate, else by a=simulcast order; layers never received
+ * measured, not taken from the SDP. Layers rank by the resolution of their last key frame (VP8: its frame
+ * header, RFC 6386 §9.1; H.264: the SPS it starts with) when both have one, else by measured bitrate, else by a=simulcast order; layers never received
  * rank below received ones. Ranks are recomputed when a layer starts, when a key frame changes a layer's
  * resolution, and every second while some received layer has no known resolution.
  */
@@ -182,6 +182,8 @@ export class Producer {
         }
       } else if (this.params.codec === 'h264') {
         meta.keyframe = isH264Keyframe(view.buf, view.payloadOffset, view.payloadLength);
+        // The SPS a keyframe starts with says the layer's picture size: simulcast layers rank by it.
+        if (meta.keyframe) this.onKeyframeSize(layer, h264SpsResolution(view.buf, view.payloadOffset, view.payloadLength), nowMs);
       }
       if (meta.keyframe) layer.onKeyframe(nowMs);
     }
@@ -328,7 +330,11 @@ export class Producer {
   }
 
   private onVp8Keyframe(view: RtpView, layer: ProducerLayer, nowMs: number): void {
-    const size = vp8KeyframeSize(view.buf, view.payloadOffset + this.vp8.descriptorLength, view.payloadOffset + view.payloadLength);
+    this.onKeyframeSize(layer, vp8KeyframeSize(view.buf, view.payloadOffset + this.vp8.descriptorLength, view.payloadOffset + view.payloadLength), nowMs);
+  }
+
+  /** `size`: width × 0x10000 + height from a key frame's header (-1: none there). */
+  private onKeyframeSize(layer: ProducerLayer, size: number, nowMs: number): void {
     if (size < 0) return;
     const w = Math.floor(size / 0x10000);
     const h = size & 0xffff;

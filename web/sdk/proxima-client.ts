@@ -20,8 +20,11 @@ export type { MediaErrorEvent } from './local-media.ts';
 export type { UplinkStats } from './uplink-stats.ts';
 export type { LiveState } from './live-state.ts';
 
-/** How `publish` sends video (see sdk/simulcast.ts), and what its video is (default: the camera). */
-export type PublishOptions = SimulcastOptions & { source?: 'camera' | 'screen' };
+/**
+ * How `publish` sends video (see sdk/simulcast.ts), what its video is (default: the camera), and in which
+ * codec (default VP8; `h264`: Constrained Baseline, for hardware encoders and devices that decode nothing else).
+ */
+export type PublishOptions = SimulcastOptions & { source?: 'camera' | 'screen'; codec?: 'vp8' | 'h264' };
 
 /** One track we publish: its transceiver, the track it carries when unmuted, the server's track id. */
 interface LocalTrack {
@@ -332,8 +335,11 @@ export class ProximaClient {
     const added: RTCRtpTransceiver[] = [];
     for (const track of stream.getTracks()) {
       const init: RTCRtpTransceiverInit = { direction: 'sendonly', streams: [stream] };
-      if (track.kind === 'video') init.sendEncodings = videoEncodings(track.getSettings().height ?? 480, opts);
+      // H.264 here has no temporal layers the server could drop (no descriptor): one layer per encoding.
+      const encodingOpts = opts.codec === 'h264' ? { ...opts, scalabilityMode: 'L1T1' } : opts;
+      if (track.kind === 'video') init.sendEncodings = videoEncodings(track.getSettings().height ?? 480, encodingOpts);
       const tr = pc.addTransceiver(track, init);
+      if (track.kind === 'video' && opts.codec === 'h264') preferH264(tr);
       added.push(tr);
       this.local.set(track.kind === 'audio' ? 'microphone' : (opts.source ?? 'camera'), { transceiver: tr, track, stream, trackId: null });
     }
@@ -1066,3 +1072,12 @@ interface ResumedBody {
 
 /** The application's token was refused while getting back: `tokenNeeded`, then wait for `setToken`. */
 class TokenNeeded extends Error {}
+
+/** Puts Constrained Baseline H.264 with packetization-mode 1 first (what the server takes: RFC 7742 §6.2). */
+function preferH264(tr: RTCRtpTransceiver): void {
+  const codecs = RTCRtpSender.getCapabilities('video')?.codecs ?? [];
+  const cb = (c: RTCRtpCodec) => c.mimeType.toLowerCase() === 'video/h264' && /packetization-mode=1/.test(c.sdpFmtpLine ?? '') && /profile-level-id=42e0/i.test(c.sdpFmtpLine ?? '');
+  const first = codecs.filter(cb);
+  if (first.length === 0) throw new Error('this browser cannot send H.264 Constrained Baseline');
+  tr.setCodecPreferences([...first, ...codecs.filter((c) => !cb(c))]);
+}

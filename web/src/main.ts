@@ -130,7 +130,7 @@ async function retry(kind: 'camera' | 'microphone'): Promise<void> {
   const stream = await client.openMedia(kind === 'camera' ? { audio: false, video: params.video } : { audio: true, video: false });
   if (!stream) return; // the mediaError handler updated the notice
   notices.clear(kind);
-  await client.publish(stream, { simulcast: params.simulcast }).catch(fail);
+  await client.publish(stream, { simulcast: params.simulcast, codec: params.codec }).catch(fail);
   media = currentMedia();
   toolbar.setMedia(media);
   strip.refreshLocal();
@@ -168,7 +168,7 @@ const ready = (async () => {
     strip.setLocal(joined.participantId, joined.self?.name ?? params.name);
     // Each device on its own if both fail: a blocked camera leaves the microphone (and a notice).
     const stream = await client.openMedia({ audio: true, video: params.video });
-    if (stream) await client.publish(stream, { simulcast: params.simulcast });
+    if (stream) await client.publish(stream, { simulcast: params.simulcast, codec: params.codec });
     media = currentMedia();
     toolbar.setMedia(media);
     strip.refreshLocal();

@@ -13,6 +13,8 @@ export interface PageParams {
   video: { width: number; height: number };
   /** `simulcast=0`: send one video encoding instead of three layers. */
   simulcast: boolean;
+  /** `codec=h264`: send video as H.264 (default VP8). */
+  codec: 'vp8' | 'h264';
   /** `maxVideos=N`, `maxHeight=H`: this page's receive limits (the server allocates within them). */
   maxVideos?: number;
   maxHeight?: number;
@@ -41,6 +43,7 @@ export function readParams(search: string): PageParams {
     publish: q.get('publish') !== '0',
     video: videoSize(q.get('video')),
     simulcast: q.get('simulcast') !== '0',
+    codec: q.get('codec') === 'h264' ? 'h264' : 'vp8',
     maxVideos: intParam(q.get('maxVideos')),
     maxHeight: intParam(q.get('maxHeight')),
     region: /^[A-Za-z0-9_.-]{1,64}$/.test(q.get('region') ?? '') ? q.get('region')! : undefined,
