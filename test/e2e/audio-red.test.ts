@@ -6,9 +6,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, serverDiagnostics } from '../testkit/proxima.ts';
+import { serverDiagnostics } from '../testkit/proxima.ts';
 import { TestBrowser, waitFor, type Page } from '../testkit/browser.ts';
-import { WeatherProxy } from '../../tools/weather/udp-proxy.ts';
+import type { WeatherProxy } from '../../tools/weather/udp-proxy.ts';
+import { startServerBehindWeather } from '../testkit/weather-server.ts';
 import type { ProximaServer } from '../../src/server/proxima-server.ts';
 
 const LOSS = 0.1;
@@ -19,18 +20,15 @@ describe('audio redundancy on a lossy link', () => {
   let proxy: WeatherProxy;
   let server: ProximaServer;
   let browser: TestBrowser;
+  let stop: (() => Promise<void>) | undefined;
   before(async () => {
-    proxy = new WeatherProxy({ listenPort: 0, target: { address: '127.0.0.1', port: 9 }, seed: 11 });
-    await proxy.start();
-    server = await startTestServer({ media: { announcedPort: proxy.port } });
-    proxy.setTarget({ address: '127.0.0.1', port: server.media.port });
+    ({ proxy, server, close: stop } = await startServerBehindWeather(11));
     // Loopback flags: media goes through the weather proxy on 127.0.0.1 (announcedPort), the impaired path.
     browser = await TestBrowser.launch();
   });
   after(async () => {
     await browser?.close();
-    await server?.close();
-    await proxy?.close();
+    await stop?.();
   });
 
   it('halves the listener’s concealment (or better) against the same loss without it', async () => {

@@ -106,8 +106,11 @@ describe('flight recorder', () => {
     await sub.subscribe(pub.participantId);
     await waitFor('both tracks back at Sam', () => live.size === 2, 5_000);
     await sub.request('move', { x: 24, y: 21, goTo: true });
-    // A few seconds of steady receiving: the once-a-second samples.
-    await sleep(4000);
+    // Steady receiving until five more once-a-second quality pushes came (each is also a recorded `second`).
+    const pushes = () => sub.pushes.filter((m) => m.type === 'quality').length;
+    const mark = pushes();
+    await waitFor('five more quality pushes', () => pushes() >= mark + 5, 15_000);
+    const qualityPushes = pushes();
     sub.close();
     await sleep(800); // a flush (250 ms) and the storage thread
 
@@ -142,7 +145,7 @@ describe('flight recorder', () => {
       'an allocation capped at layer 0 by the device’s limits',
     );
     const seconds = of(S, 'second');
-    assert.ok(seconds.length >= 5, `${seconds.length} once-a-second samples`);
+    assert.ok(seconds.length >= qualityPushes && seconds.length >= 5, `${seconds.length} once-a-second samples recorded, ${qualityPushes} quality pushes seen by the client`);
     const full = seconds.filter((e) => e.kind === 'second' && e.data.down !== null && (e.data.perTrack[audio.trackId] ?? 0) > 0 && (e.data.perTrack[video.trackId] ?? 0) > 0);
     assert.ok(full.length >= 3, 'samples with a score and bitrate per track');
     assert.ok(full.every((e) => e.kind === 'second' && e.data.estimateBps !== null && e.data.estimateBps > 0), 'the estimate towards Sam');
