@@ -184,10 +184,16 @@ export class DownlinkController {
     // a queue" as the estimator's loss rule says it (jitter keeps a few tens of ms).
     const est = this.estimator;
     this.sender.lossy = est instanceof TransportCcEstimator && est.lossFraction >= LOSSY_FRACTION && est.queueMs < LOSS_QUEUE_MS;
-    // Audio redundancy on any loss the feedback shows (congestion or not: a packet of voice lost is a click),
-    // and for RED_HOLD_MS after it: loss comes in bursts, and switching back and forth gains nothing.
-    if (est instanceof TransportCcEstimator && est.lossFraction >= RED_FRACTION) this.redUntil = nowMs + RED_HOLD_MS;
-    this.sender.redWanted = nowMs < this.redUntil;
+    // Audio redundancy where the path loses packets without a queue (radio, a bad cable), held RED_HOLD_MS
+    // since such loss comes in bursts. Never on a congested link: tripling the audio there adds to the
+    // overflow that causes the loss (a 300 kbit/s link receiving four voices would carry ~400 kbit/s of them).
+    if (est instanceof TransportCcEstimator && est.lossFraction >= RED_FRACTION && est.queueMs < LOSS_QUEUE_MS) this.redUntil = nowMs + RED_HOLD_MS;
+    const congested = est instanceof TransportCcEstimator && est.queueMs >= LOSS_QUEUE_MS;
+    // Two redundant copies of every voice must fit in what the allocation leaves of the estimate.
+    let audioBps = 0;
+    for (const t of next.tracks) if (t.kind === 'audio') audioBps += t.bitrate;
+    const fits = !Number.isFinite(budget) || budget - next.totalBitrate >= 2 * audioBps;
+    this.sender.redWanted = !congested && fits && nowMs < this.redUntil;
     if (est instanceof TransportCcEstimator) this.sender.pacer.setBurstMs(burstMsFor(est.queueMs, est.lossFraction));
     if (changed) {
       this.changes++;
