@@ -74,6 +74,8 @@ export async function startProximaProcess(opts: ServerProcessOptions = {}): Prom
       PROXIMA_LOG_LEVEL: 'warn',
       // A load generator is many people behind one address: no per-address guest-token limit.
       PROXIMA_GUEST_TOKENS_PER_MINUTE: '0',
+      // Recorded in memory: a load run or a test must not write into the checkout's data/ (nor share a file).
+      PROXIMA_RECORDER_PATH: ':memory:',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
